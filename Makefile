@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# virtio-gpu-rs: a Rust DRM/KMS driver for virtio-gpu. The user's entry point.
+#
+#   make            build virtio_gpu_rs.ko (installs dependencies and builds the kernel first)
+#   make run        boot QEMU with the driver, show what it does, print a summary
+#   make check      all tests; ends with "N passed, N failed"
+#   make help       everything else
+#
+# When the kernel build system reads this directory (KERNELRELEASE set), it uses `Kbuild`.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+BUILD := $(ROOT)/build
+KVARS := $(shell $(ROOT)/tools/kernel.sh vars)
+CLIPPY_DRIVER := /usr/bin/clippy-driver
+
+# Extra module build flags: `make STRICT=1` (what `make check` uses) turns warnings into errors
+# and runs clippy (Debian's clippy-driver, which reads crates built by Debian's rustc).
+ifeq ($(STRICT),1)
+MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror
+endif
+
+.DEFAULT_GOAL := modules
+.PHONY: help deps kernel modules print-kdir initramfs run check host-test fmt fmt-check \
+	clean distclean guest-tools
+
+help:
+	@echo "make            build virtio_gpu_rs.ko (deps and kernel first, as needed)"
+	@echo "make deps       install missing Debian packages and bindgen (idempotent)"
+	@echo "make kernel     build or reuse the cached Rust-enabled 6.12 kernel"
+	@echo "make run        boot QEMU with our driver; DISPLAY_UI=gtk opens a window"
+	@echo "make check      host tests, rustfmt, clippy -Dwarnings build, guest tests"
+	@echo "make fmt        rustfmt the driver and host crates"
+	@echo "make -s print-kdir   print the kernel build directory in use"
+	@echo "KDIR=/path      use your own Rust-enabled 6.12 tree instead of the cached one"
+	@echo "KVM=1           use KVM instead of TCG (hangs on some machines)"
+
+deps:
+	@$(ROOT)/tools/deps.sh
+
+kernel: deps
+	@$(ROOT)/tools/kernel.sh build
+
+print-kdir:
+	@$(ROOT)/tools/kernel.sh kdir
+
+modules: kernel
+	@k="$$($(ROOT)/tools/kernel.sh kdir)"; \
+	echo "module: building virtio_gpu_rs.ko against $$k$(if $(MODFLAGS), (strict: clippy, -Dwarnings))"; \
+	$(MAKE) -C "$$k" M=$(ROOT) $(KVARS) CONFIG_DRM_VIRTIO_GPU_RS=m $(MODFLAGS) modules || \
+	{ echo "module: build failed; see the errors above (make STRICT=1 also runs clippy)"; exit 1; }
+
+guest-tools:
+	@echo "guest: building guest test programs"
+	@cargo build --release --quiet --workspace --bins
+
+initramfs: modules guest-tools
+	@$(ROOT)/qemu/mkinitramfs.sh "$$($(ROOT)/tools/kernel.sh kdir)" $(BUILD)/initramfs.cpio
+
+run: initramfs
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario run --outdir $(BUILD)/run \
+		$(if $(DISPLAY_UI),--display $(DISPLAY_UI)) $(if $(KVM),--kvm) --summary \
+		$(if $(VERBOSE),,--quiet)
+
+check: deps
+	@$(ROOT)/tests/check.sh
+
+host-test:
+	cargo test --workspace
+
+fmt:
+	rustfmt --edition 2021 $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs
+	cargo fmt --all
+
+fmt-check:
+	rustfmt --check --color never --edition 2021 $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs
+	cargo fmt --all -- --check --color never
+
+clean:
+	@k="$$($(ROOT)/tools/kernel.sh kdir)"; [ -d "$$k" ] && \
+		$(MAKE) -C "$$k" M=$(ROOT) $(KVARS) CONFIG_DRM_VIRTIO_GPU_RS=m clean || true
+	rm -rf $(BUILD)
+	cargo clean
+
+distclean: clean
+	@echo "the cached kernel stays in $${XDG_CACHE_HOME:-$$HOME/.cache}/virtio-gpu-rs; remove it by hand"

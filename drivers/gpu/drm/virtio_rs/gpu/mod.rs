@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio-gpu device core: everything specific to the device, in safe Rust.
+//!
+//! Nothing in `gpu/` may use `unsafe` (each file forbids it) or the C bindings; it builds on
+//! the abstractions in `drm/` and `virtio/`. The pure parts (protocol constants, parsing)
+//! use only `core` and are also compiled and tested on the host by `tests/host`.
+
+#![forbid(unsafe_code)]
+
+pub(crate) mod config;
+pub(crate) mod device;

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio driver abstractions: driver registration, bound devices, configuration space.
+//!
+//! C headers: [`include/linux/virtio.h`](srctree/include/linux/virtio.h),
+//! [`include/linux/virtio_config.h`](srctree/include/linux/virtio_config.h)
+
+mod device;
+mod driver;
+
+pub(crate) use device::Device;
+pub(crate) use driver::{Driver, Registration};

@@ -1,0 +1,31 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest init: mounts the pseudo file systems, runs the scenario named on the kernel command
+# line (vgrs.scenario=NAME runs /guest/NAME.sh) and powers off. Results go to the serial
+# console as @@VGRS lines that qemu/run.py reads.
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+# Kernel messages stay in the ring buffer (the scenarios check and print them); only
+# emergencies reach the console, so the @@VGRS lines are not torn by printk output.
+dmesg -n 1
+stty -echo 2>/dev/null
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/tmp
+depmod
+
+. /guest/lib.sh
+scenario=$(sed -n 's/.*vgrs\.scenario=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -f "/guest/$scenario.sh" ]; then
+	. "/guest/$scenario.sh"
+else
+	result FAIL scenario "no guest scenario '$scenario'"
+fi
+echo "@@VGRS done"
+sync
+reboot -f

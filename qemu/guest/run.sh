@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest scenario "run" (`make run`): load our driver and show what it can do so far.
+
+dev=$(gpu_dev) || { result FAIL device "no virtio-gpu device"; return; }
+info kernel "$(uname -r)"
+info device "$dev (PCI $(cat /sys/bus/virtio/devices/$dev/vendor):$(cat /sys/bus/virtio/devices/$dev/device))"
+dmesg -c >/dev/null
+if modprobe virtio_gpu_rs 2>/tmp/err; then
+	result PASS load "modprobe virtio_gpu_rs"
+else
+	result FAIL load "$(cat /tmp/err)"
+	show_dmesg rs
+	return
+fi
+if [ -e /sys/bus/virtio/drivers/virtio_gpu_rs/$dev ]; then
+	info driver "virtio_gpu_rs bound to $dev"
+	result PASS bind "$dev bound"
+else
+	result FAIL bind "$dev not bound to virtio_gpu_rs"
+fi
+info features "$(dmesg | grep -o 'features: .*' | head -n1 | cut -d' ' -f2-)"
+info scanouts "$(dmesg | grep -o 'number of scanouts: [0-9]*, capsets: [0-9]*' | head -n1 | cut -d' ' -f4-)"
+ls /dev/dri >/dev/null 2>&1 && info dri-nodes "$(ls /dev/dri | tr '\n' ' ')"
+info picture "none yet: KMS arrives with the display pipeline"
+log_dmesg 'virtio_gpu_rs|\[drm\]'
+show_dmesg rs
+if modprobe -r virtio_gpu_rs; then result PASS unload "modprobe -r virtio_gpu_rs"; else result FAIL unload; fi
+problems=$(kernel_problems)
+[ -z "$problems" ] || result FAIL clean "$problems"

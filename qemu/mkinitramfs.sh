@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds the guest initramfs: busybox, our module and the C driver's modules (depmod runs at
+# boot), the guest programs with their shared libraries, and the guest scripts.
+#
+#   qemu/mkinitramfs.sh KDIR OUT.cpio
+#
+# Guest programs: modetest, kmscube (plus the Mesa files it loads at run time) and the
+# project's own test binaries from target/release.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KDIR="$1"
+OUT="$2"
+STAGE="$(dirname "$OUT")/initramfs-root"
+KREL="$(cat "$KDIR/include/config/kernel.release")"
+MOD="$ROOT/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko"
+
+say() { printf 'initramfs: %s\n' "$*" >&2; }
+
+[ -f "$MOD" ] || { say "missing $MOD: run 'make modules'"; exit 1; }
+rm -rf "$STAGE"
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,proc,sys,dev,tmp,run,etc,guest}
+mkdir -p "$STAGE/lib/modules/$KREL/extra"
+
+cp /bin/busybox "$STAGE/bin/busybox"
+
+# Modules: ours under extra/, the kernel's (the C driver and its helpers) under kernel/.
+cp "$MOD" "$STAGE/lib/modules/$KREL/extra/"
+(cd "$KDIR" && find . -name '*.ko' -printf '%P\n') | while read -r ko; do
+	mkdir -p "$STAGE/lib/modules/$KREL/kernel/$(dirname "$ko")"
+	cp "$KDIR/$ko" "$STAGE/lib/modules/$KREL/kernel/$ko"
+done
+
+# Copies a host file (following symlinks) to the same path in the image.
+copy_file() {
+	local f="$1"
+	[ -e "$STAGE$f" ] && return 0
+	mkdir -p "$STAGE$(dirname "$f")"
+	cp -L "$f" "$STAGE$f"
+}
+
+# Copies a dynamically linked program or library and every library it needs.
+copy_elf() {
+	local f="$1" lib
+	copy_file "$f"
+	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		copy_file "$lib"
+	done
+}
+
+for prog in /usr/bin/modetest /usr/bin/kmscube; do
+	if [ -x "$prog" ]; then copy_elf "$prog"; else say "warning: $prog missing (make deps)"; fi
+done
+for prog in "$ROOT"/target/release/vgrs-*; do
+	[ -x "$prog" ] && [ -f "$prog" ] || continue
+	mkdir -p "$STAGE/usr/bin"
+	cp "$prog" "$STAGE/usr/bin/"
+	copy_elf "$prog"
+done
+
+# Mesa for kmscube's software GBM/EGL path: the DRI driver, libEGL_mesa and the glvnd vendor
+# file; each library with its dependencies (libLLVM is the big one, ~110 MB).
+if [ "${VGRS_MESA:-1}" = 1 ]; then
+	for f in /usr/lib/x86_64-linux-gnu/dri/kms_swrast_dri.so /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so \
+		/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0 /usr/lib/x86_64-linux-gnu/libgbm.so.1; do
+		[ -e "$f" ] && copy_elf "$f"
+	done
+	for f in /usr/share/glvnd/egl_vendor.d/50_mesa.json; do
+		[ -e "$f" ] && copy_file "$f"
+	done
+	[ -d /usr/lib/x86_64-linux-gnu/gbm ] && for f in /usr/lib/x86_64-linux-gnu/gbm/*.so; do copy_elf "$f"; done
+fi
+
+cp "$ROOT/qemu/guest/"*.sh "$STAGE/guest/"
+cp "$ROOT/tests/guest/"*.sh "$STAGE/guest/"
+mv "$STAGE/guest/init.sh" "$STAGE/init"
+chmod +x "$STAGE/init"
+
+(cd "$STAGE" && find . -print0 | cpio --null -o -H newc --quiet) >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+say "$OUT ($(du -h "$OUT" | cut -f1), kernel $KREL)"

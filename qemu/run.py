@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boots the test kernel in QEMU (TCG by default) and runs one guest scenario.
+
+The guest talks to this runner over the serial console with lines that start with `@@VGRS`:
+
+  @@VGRS result PASS|FAIL|SKIP <name> [detail]   one check's outcome
+  @@VGRS info <key> <value>                       a fact for the summary
+  @@VGRS dump <name> [head]                       take a QMP screendump now; the runner
+                                                  answers "dumped <name>" on the serial input
+  @@VGRS log <text>                               a line to show even with --quiet
+  @@VGRS done                                     the scenario finished
+
+Everything the guest prints goes to the log file. The exit status is the guest's verdict:
+0 all checks passed, 1 a check failed, 2 the guest did not finish (timeout, panic, crash).
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ppm  # noqa: E402
+
+MARK = "@@VGRS "
+PANIC = re.compile(r"Kernel panic|BUG: kernel NULL|general protection fault|Oops:")
+
+
+class Qmp:
+    """A minimal QMP client on a unix socket."""
+
+    def __init__(self, path, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rw")
+        self._read()  # greeting
+        self.execute("qmp_capabilities")
+
+    def _read(self):
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise EOFError("QMP connection closed")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def execute(self, cmd, **args):
+        req = {"execute": cmd}
+        if args:
+            req["arguments"] = args
+        self.file.write(json.dumps(req) + "\n")
+        self.file.flush()
+        rep = self._read()
+        if "error" in rep:
+            raise RuntimeError("QMP %s: %s" % (cmd, rep["error"].get("desc")))
+        return rep.get("return")
+
+
+def qemu_command(args, kernel, qmp_path, trace_file):
+    cmd = ["qemu-system-x86_64", "-nodefaults", "-no-reboot", "-m", args.mem, "-smp", "2"]
+    if args.kvm:
+        cmd += ["-accel", "kvm", "-cpu", "host"]
+    else:
+        cmd += ["-accel", "tcg", "-cpu", "max"]
+    append = "console=ttyS0 panic=-1 loglevel=6 vgrs.scenario=%s %s" % (args.scenario,
+                                                                          args.append)
+    cmd += ["-kernel", kernel, "-initrd", args.initrd, "-append", append.strip()]
+    cmd += ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
+    gpu = "virtio-gpu-pci,id=gpu0"
+    if args.heads > 1:
+        gpu += ",max_outputs=%d" % args.heads
+    cmd += ["-device", gpu]
+    if args.display == "none":
+        cmd += ["-display", "none"]
+    else:
+        cmd += ["-display", args.display]
+    for ev in args.trace:
+        cmd += ["-trace", "enable=%s" % ev]
+    if args.trace:
+        cmd += ["-D", trace_file]
+    return cmd
+
+
+def screendump(qmp, outdir, name, head):
+    ppm_path = os.path.join(outdir, name + ".ppm")
+    kw = {"filename": ppm_path, "device": "gpu0"}
+    if head is not None:
+        kw["head"] = head
+    qmp.execute("screendump", **kw)
+    img = ppm.read_ppm(ppm_path)
+    png_path = os.path.join(outdir, name + ".png")
+    ppm.write_png(img, png_path)
+    return png_path, img
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kdir", required=True, help="kernel build dir (its bzImage is booted)")
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--scenario", required=True, help="guest scenario (qemu/guest/<name>.sh)")
+    ap.add_argument("--outdir", required=True, help="log, screendumps and results go here")
+    ap.add_argument("--timeout", type=int, default=600, help="hard limit in seconds")
+    ap.add_argument("--mem", default="2G")
+    ap.add_argument("--heads", type=int, default=1)
+    ap.add_argument("--display", default="none", help="QEMU display: none, gtk, sdl, ...")
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--trace", action="append", default=[], help="QEMU trace event pattern")
+    ap.add_argument("--kvm", action="store_true", help="use KVM (hangs on some hosts)")
+    ap.add_argument("--summary", action="store_true", help="print a summary for `make run`")
+    ap.add_argument("--quiet", action="store_true", help="do not echo the guest console")
+    args = ap.parse_args()
+
+    kernel = os.path.join(args.kdir, "arch/x86/boot/bzImage")
+    for path, what in ((kernel, "kernel image"), (args.initrd, "initramfs")):
+        if not os.path.exists(path):
+            sys.exit("run: %s %s missing: run 'make kernel' / 'make initramfs'" % (what, path))
+    os.makedirs(args.outdir, exist_ok=True)
+    log_path = os.path.join(args.outdir, "console.log")
+    trace_file = os.path.join(args.outdir, "qemu-trace.log")
+    if os.path.exists(trace_file):
+        os.unlink(trace_file)
+    tmp = tempfile.mkdtemp(prefix="vgrs-qmp-")
+    qmp_path = os.path.join(tmp, "qmp.sock")
+    cmd = qemu_command(args, kernel, qmp_path, trace_file)
+    with open(os.path.join(args.outdir, "qemu-cmd.txt"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+
+    print("run: booting %s (%s, scenario '%s', timeout %d s; console log %s)"
+          % (os.path.basename(kernel), "KVM" if args.kvm else "TCG", args.scenario,
+             args.timeout, log_path), flush=True)
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, bufsize=0)
+    timed_out = threading.Event()
+
+    def kill_on_timeout():
+        if proc.poll() is None:
+            timed_out.set()
+            proc.kill()
+
+    timer = threading.Timer(args.timeout, kill_on_timeout)
+    timer.start()
+
+    results, info, dumps = [], {}, []
+    done = panicked = False
+    qmp = None
+    with open(log_path, "w", errors="replace") as log:
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            log.write(line + "\n")
+            log.flush()
+            if PANIC.search(line):
+                panicked = True
+            idx = line.find(MARK)
+            if idx < 0:
+                if not args.quiet:
+                    print("  | " + line, flush=True)
+                continue
+            words = line[idx + len(MARK):].split(" ", 3)
+            kind = words[0]
+            if kind == "result" and len(words) >= 3:
+                status, name = words[1], words[2]
+                detail = words[3] if len(words) > 3 else ""
+                results.append((status, name, detail))
+                print("%s %s%s" % (status, name, (": " + detail) if detail else ""), flush=True)
+            elif kind == "info" and len(words) >= 3:
+                info[words[1]] = " ".join(words[2:])
+            elif kind == "dump" and len(words) >= 2:
+                name = words[1]
+                head = int(words[2]) if len(words) > 2 else None
+                try:
+                    if qmp is None:
+                        qmp = Qmp(qmp_path)
+                    png, img = screendump(qmp, args.outdir, name, head)
+                    dumps.append(png)
+                    answer = "dumped %s %dx%d" % (name, img.width, img.height)
+                except Exception as e:  # report to the guest, which fails its check
+                    answer = "dumpfail %s %s" % (name, str(e).replace("\n", " "))
+                    print("run: screendump %s failed: %s" % (name, e), flush=True)
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
+            elif kind == "log":
+                print("  | " + line[idx + len(MARK) + 4:], flush=True)
+            elif kind == "done":
+                done = True
+            elif not args.quiet:
+                print("  | " + line, flush=True)
+    proc.wait()
+    timer.cancel()
+    elapsed = time.time() - start
+    if qmp is not None:
+        qmp.sock.close()
+
+    failed = [r for r in results if r[0] == "FAIL"]
+    if args.summary:
+        print("\n==== summary ====")
+        for key in sorted(info):
+            print("%-22s %s" % (key + ":", info[key]))
+        for png in dumps:
+            print("%-22s %s" % ("screenshot:", png))
+        print("%-22s %s" % ("console log:", log_path))
+        print("%-22s %.1f s" % ("guest run time:", elapsed))
+    if timed_out.is_set():
+        print("run: TIMEOUT after %d s; the guest did not finish (see %s)" % (args.timeout,
+                                                                              log_path))
+        return 2
+    if panicked:
+        print("run: the guest kernel crashed (see %s)" % log_path)
+        return 2
+    if not done:
+        print("run: the guest stopped before finishing its scenario (see %s)" % log_path)
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test of the project, in order, with a summary line at the end:
+#   host tests (cargo test), rustfmt, the module built strict (clippy, warnings as errors),
+#   guest scenarios in QEMU on our driver and on the C driver.
+# Each step prints what it checked. Exit status 0 only if nothing failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build"
+cd "$ROOT"
+mkdir -p "$BUILD"
+PASSED=0
+FAILED=0
+SKIPPED=0
+FAILURES=()
+
+step() { printf '\n==== %s\n' "$*"; }
+pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf 'FAIL %s\n' "$*"; }
+
+summary() {
+	printf '\n'
+	if [ ${#FAILURES[@]} -gt 0 ]; then
+		printf 'failed: %s\n' "${FAILURES[*]}"
+	fi
+	if [ "$SKIPPED" -gt 0 ]; then
+		printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
+	else
+		printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+	fi
+	[ "$FAILED" -eq 0 ]
+}
+
+# Host tests: one check per test function, counted from cargo's result lines.
+step "host tests: cargo test --workspace (device core built for the host)"
+if out=$(cargo test --workspace --color never 2>&1); then rc=0; else rc=$?; fi
+echo "$out" | grep -E '^test |^test result:' | grep -v '^test result: ok. 0 passed'
+p=$(echo "$out" | sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' | paste -sd+ | bc)
+f=$(echo "$out" | sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' | paste -sd+ | bc)
+PASSED=$((PASSED + ${p:-0}))
+FAILED=$((FAILED + ${f:-0}))
+if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+	echo "$out" | tail -n 30
+	fail host-build "cargo test did not build or run (exit $rc)"
+fi
+
+step "rustfmt --check (driver crate and workspace)"
+if out=$(make -s fmt-check 2>&1); then
+	pass rustfmt "driver and host crates are rustfmt clean"
+else
+	echo "$out" | head -n 40
+	fail rustfmt "run 'make fmt'"
+fi
+
+step "module build: clippy (Debian clippy-driver), -Dwarnings, C -Werror"
+if out=$(make -s modules STRICT=1 2>&1); then
+	echo "$out" | tail -n 3
+	pass module-strict "virtio_gpu_rs.ko builds clippy- and warning-clean"
+else
+	echo "$out" | tail -n 60
+	fail module-strict "module build with STRICT=1 failed"
+	summary
+	exit 1
+fi
+
+# Guest scenarios.
+step "initramfs"
+if ! make -s initramfs; then
+	fail initramfs "building the guest image failed"
+	summary
+	exit 1
+fi
+KDIR="$(tools/kernel.sh kdir)"
+
+# guest SCENARIO [run.py options]: boots QEMU, counts the guest's PASS/FAIL/SKIP lines.
+guest() {
+	local scenario=$1
+	shift
+	step "guest: $scenario (QEMU TCG; log in build/$scenario/console.log)"
+	local out rc
+	out=$(qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario "$scenario" \
+		--outdir "$BUILD/$scenario" --quiet "$@" 2>&1)
+	rc=$?
+	echo "$out" | grep -v '^run: booting'
+	local p f s
+	p=$(echo "$out" | grep -c '^PASS ')
+	f=$(echo "$out" | grep -c '^FAIL ')
+	s=$(echo "$out" | grep -c '^SKIP ')
+	PASSED=$((PASSED + p))
+	SKIPPED=$((SKIPPED + s))
+	if [ "$f" -gt 0 ]; then
+		FAILED=$((FAILED + f))
+		FAILURES+=($(echo "$out" | sed -n "s/^FAIL \([^:]*\).*/$scenario:\1/p"))
+	fi
+	if [ "$rc" -ge 2 ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
+		echo "$out" | tail -n 5
+		fail "$scenario" "guest did not finish (exit $rc); see build/$scenario/console.log"
+	fi
+}
+
+guest probe --timeout 300
+
+summary

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds (or reuses) the Rust-enabled test kernel from Debian's linux-source-6.12.
+#
+#   tools/kernel.sh build   unpack, configure and build into the cache (no-op when cached)
+#   tools/kernel.sh kdir    print the kernel build directory (cached tree or $KDIR)
+#   tools/kernel.sh vars    print the make variables every kernel/module make needs
+#   tools/kernel.sh key     print the cache key
+#
+# The cache lives outside the clone, under ${VGRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-gpu-rs},
+# one directory per key. The key covers the kernel source package version, the config fragment,
+# RECIPE (bump it when the configure/build steps below change), and the rustc, bindgen and clang
+# versions: change any and the kernel is rebuilt.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${VGRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-gpu-rs}"
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+RUSTC=/usr/bin/rustc
+RUSTDOC=/usr/bin/rustdoc
+BINDGEN="${CARGO_HOME:-$HOME/.cargo}/bin/bindgen"
+RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+FRAGMENT="$ROOT/qemu/kernel.config"
+RECIPE=1
+JOBS="${JOBS:-$(nproc)}"
+
+VARS="LLVM=1 RUSTC=$RUSTC RUSTDOC=$RUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$RUST_LIB_SRC"
+
+say() { printf 'kernel: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+key() {
+	{
+		dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null || echo no-source
+		cat "$FRAGMENT"
+		echo "recipe $RECIPE"
+		"$RUSTC" --version 2>/dev/null || echo no-rustc
+		"$BINDGEN" --version 2>/dev/null || echo no-bindgen
+		clang --version 2>/dev/null | head -n1 || echo no-clang
+	} | sha256sum | cut -c1-16
+}
+
+cached_dir() { echo "$CACHE/linux-6.12-$(key)"; }
+
+kdir() {
+	if [ -n "${KDIR:-}" ]; then echo "$KDIR"; else echo "$(cached_dir)/linux"; fi
+}
+
+# Checks that a user-supplied tree has what the driver needs.
+check_user_tree() {
+	local k="$1" missing=()
+	[ -f "$k/.config" ] || die "KDIR=$k has no .config: configure and build it first"
+	for opt in RUST DRM DRM_KMS_HELPER DRM_GEM_SHMEM_HELPER VIRTIO_PCI MODULES; do
+		grep -Eq "^CONFIG_${opt}=(y|m)" "$k/.config" || missing+=("CONFIG_$opt")
+	done
+	grep -q '^CONFIG_MODVERSIONS=y' "$k/.config" && missing+=("MODVERSIONS must be off")
+	[ ${#missing[@]} -eq 0 ] || die "KDIR=$k lacks: ${missing[*]} (enable them, rebuild, retry)"
+	[ -f "$k/Module.symvers" ] || die "KDIR=$k is not built: run 'make $VARS' there first"
+	[ -f "$k/rust/libkernel.rmeta" ] || die "KDIR=$k has no built Rust 'kernel' crate"
+}
+
+progress() {
+	# Prints a progress line every 20 s while make runs: objects compiled so far.
+	local log="$1" start="$2"
+	while sleep 20; do
+		local n
+		n=$(grep -cE '^  (CC|RUSTC|AS|LD|AR|BINDGEN|EXPORTS)' "$log" 2>/dev/null || true)
+		say "$(( ($(date +%s) - start) / 60 ))m$(( ($(date +%s) - start) % 60 ))s: $n build steps done (log: $log)"
+	done
+}
+
+run_logged() {
+	local log="$1"; shift
+	local start; start=$(date +%s)
+	progress "$log" "$start" & local pp=$!
+	local rc=0
+	"$@" >>"$log" 2>&1 || rc=$?
+	kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null || true
+	if [ $rc -ne 0 ]; then
+		tail -n 40 "$log" >&2
+		die "'$*' failed (full log: $log). Fix the cause and run 'make kernel' again; it resumes."
+	fi
+}
+
+build() {
+	if [ -n "${KDIR:-}" ]; then
+		check_user_tree "$KDIR"
+		say "using your tree KDIR=$KDIR"
+		return
+	fi
+	local dir; dir="$(cached_dir)"
+	if [ -f "$dir/built" ]; then
+		say "cached build $dir/linux (key $(key))"
+		return
+	fi
+	[ -f "$TARBALL" ] || die "$TARBALL missing: run 'make deps'"
+	[ -x "$BINDGEN" ] || die "$BINDGEN missing: run 'make deps'"
+	mkdir -p "$CACHE"
+	local avail; avail=$(df -Pk "$CACHE" | awk 'NR==2 {print $4}')
+	if [ ! -d "$dir/linux" ] && [ "$avail" -lt $((5 * 1024 * 1024)) ]; then
+		die "less than 5 GiB free under $CACHE: free space or set VGRS_CACHE=/other/dir"
+	fi
+	exec 9>"$CACHE/.lock"
+	flock 9
+	# Old keys: keep the two newest trees, drop the rest (each is ~2 GiB).
+	local old
+	for old in $(ls -dt "$CACHE"/linux-6.12-* 2>/dev/null | grep -vx "$dir" | tail -n +2); do
+		say "removing old kernel build $old"
+		rm -rf "$old"
+	done
+	mkdir -p "$dir"
+	local log="$dir/build.log"
+	: >"$log"
+	local t0; t0=$(date +%s)
+	if [ ! -f "$dir/unpacked" ]; then
+		say "unpacking $TARBALL into $dir"
+		rm -rf "$dir/linux" "$dir/linux-source-6.12"
+		tar -C "$dir" -xf "$TARBALL"
+		mv "$dir/linux-source-6.12" "$dir/linux"
+		touch "$dir/unpacked"
+	fi
+	local k="$dir/linux"
+	say "configuring: tinyconfig + kvm_guest.config + qemu/kernel.config"
+	# The same variables go to the config steps, or RUST_IS_AVAILABLE is false and
+	# CONFIG_RUST is silently dropped.
+	run_logged "$log" make -C "$k" $VARS tinyconfig
+	run_logged "$log" "$k/scripts/kconfig/merge_config.sh" -m -O "$k" "$k/.config" \
+		"$k/kernel/configs/kvm_guest.config" "$FRAGMENT"
+	run_logged "$log" make -C "$k" $VARS olddefconfig
+	local bad=()
+	for opt in RUST=y DRM=y DRM_VIRTIO_GPU=m MODULES=y VIRTIO_PCI=y; do
+		grep -q "^CONFIG_$opt\$" "$k/.config" || bad+=("CONFIG_$opt")
+	done
+	grep -q '^CONFIG_MODVERSIONS=y' "$k/.config" && bad+=("MODVERSIONS on")
+	[ ${#bad[@]} -eq 0 ] || die "config lacks ${bad[*]} after olddefconfig (is Rust available? try: make -C $k $VARS rustavailable)"
+	say "building bzImage and modules with $JOBS jobs (about 10 min on 2 cores; progress every 20 s)"
+	run_logged "$log" make -C "$k" $VARS -j"$JOBS" bzImage modules
+	touch "$dir/built"
+	say "built in $(( $(date +%s) - t0 )) s: $k"
+}
+
+case "${1:-build}" in
+	build) build ;;
+	kdir) kdir ;;
+	vars) echo "$VARS" ;;
+	key) key ;;
+	*) die "usage: $0 build|kdir|vars|key" ;;
+esac
