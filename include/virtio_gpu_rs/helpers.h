@@ -16,12 +16,17 @@ struct device;
 struct module;
 struct virtio_device;
 struct virtio_driver;
+struct virtqueue;
+struct virtqueue_info;
 
 int vgrs_register_virtio_driver(struct virtio_driver *drv, struct module *owner);
-bool vgrs_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 u32 vgrs_virtio_cread32(struct virtio_device *vdev, unsigned int offset);
 void vgrs_virtio_cwrite32(struct virtio_device *vdev, unsigned int offset, u32 val);
 void vgrs_virtio_device_ready(struct virtio_device *vdev);
 const char *vgrs_dev_name(const struct device *dev);
+int vgrs_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+			 struct virtqueue *vqs[], struct virtqueue_info vqs_info[]);
+void vgrs_virtio_del_vqs(struct virtio_device *vdev);
+bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev);
 
 #endif /* _VIRTIO_GPU_RS_HELPERS_H */

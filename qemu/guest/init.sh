@@ -14,7 +14,8 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 # Kernel messages stay in the ring buffer (the scenarios check and print them); only
 # emergencies reach the console, so the @@VGRS lines are not torn by printk output.
-dmesg -n 1
+# vgrs.verbose on the kernel command line keeps kernel messages on the console (debugging).
+grep -q vgrs.verbose /proc/cmdline || dmesg -n 1
 stty -echo 2>/dev/null
 export PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/tmp
 depmod

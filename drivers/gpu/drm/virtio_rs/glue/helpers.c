@@ -16,11 +16,6 @@ int vgrs_register_virtio_driver(struct virtio_driver *drv, struct module *owner)
 	return __register_virtio_driver(drv, owner);
 }
 
-bool vgrs_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
-{
-	return virtio_has_feature(vdev, fbit);
-}
-
 u32 vgrs_virtio_cread32(struct virtio_device *vdev, unsigned int offset)
 {
 	return virtio_cread32(vdev, offset);
@@ -39,4 +34,20 @@ void vgrs_virtio_device_ready(struct virtio_device *vdev)
 const char *vgrs_dev_name(const struct device *dev)
 {
 	return dev_name(dev);
+}
+
+int vgrs_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+			 struct virtqueue *vqs[], struct virtqueue_info vqs_info[])
+{
+	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, NULL);
+}
+
+void vgrs_virtio_del_vqs(struct virtio_device *vdev)
+{
+	vdev->config->del_vqs(vdev);
+}
+
+bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev)
+{
+	return virtio_has_dma_quirk(vdev);
 }

@@ -4,20 +4,70 @@
 
 #![forbid(unsafe_code)]
 
-use kernel::{c_str, prelude::*};
+use kernel::{c_str, prelude::*, sync::Arc};
 
-use super::config::{self, Features};
+use super::{
+    commands::Control,
+    config::{self, Features},
+    display::Displays,
+};
 use crate::virtio;
 
 /// The virtio driver for virtio-gpu devices.
 pub(crate) struct VirtioGpuDriver;
 
+/// Index of the control queue.
+const CONTROL_QUEUE: usize = 0;
+/// Index of the cursor queue.
+const CURSOR_QUEUE: usize = 1;
+
 /// State of one bound virtio-gpu device.
+#[pin_data]
 pub(crate) struct GpuDevice {
     /// Number of scanouts (heads) the device has, 1 to 16.
     num_scanouts: u32,
     /// Number of 3D capability sets the device offers.
     num_capsets: u32,
+    /// Whether the device answers `GET_EDID`.
+    has_edid: bool,
+    /// The control queue.
+    control: Control,
+    /// The cursor queue (used by the display pipeline).
+    _cursor: Arc<virtio::Queue>,
+    /// What the host reported about its displays.
+    #[pin]
+    displays: Displays,
+}
+
+impl GpuDevice {
+    /// Asks the host for its display configuration (and EDIDs) and records it.
+    fn read_displays(&self, name: &CStr) -> Result {
+        let info = self.control.get_display_info()?;
+        self.displays.update_info(&info);
+        for (i, one) in info
+            .pmodes
+            .iter()
+            .take(self.num_scanouts as usize)
+            .enumerate()
+        {
+            pr_info!(
+                "{}: scanout {}: {}x{}{}\n",
+                name,
+                i,
+                one.r.width,
+                one.r.height,
+                if one.enabled != 0 { " enabled" } else { "" }
+            );
+        }
+        if self.has_edid {
+            for i in 0..self.num_scanouts {
+                let edid = self.control.get_edid(i)?;
+                self.displays.update_edid(i, edid.bytes());
+                pr_info!("{}: scanout {}: EDID {} bytes\n", name, i, edid.size);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl virtio::Driver for VirtioGpuDriver {
@@ -26,8 +76,12 @@ impl virtio::Driver for VirtioGpuDriver {
     const NAME: &'static CStr = c_str!("virtio_gpu_rs");
     const DEVICE_ID: u32 = config::VIRTIO_ID_GPU;
     const FEATURES: &'static [u32] = &config::DRIVER_FEATURES;
+    const QUEUES: &'static [&'static CStr] = &[c_str!("control"), c_str!("cursor")];
 
-    fn probe(dev: &virtio::Device) -> Result<Pin<KBox<GpuDevice>>> {
+    fn probe(
+        dev: &virtio::Device,
+        queues: Option<&virtio::Queues>,
+    ) -> Result<Pin<KBox<GpuDevice>>> {
         let name = dev.name();
         if !dev.has_feature(config::F_VERSION_1) {
             pr_err!("{}: legacy (pre-1.0) virtio device, not supported\n", name);
@@ -51,15 +105,28 @@ impl virtio::Driver for VirtioGpuDriver {
             num_scanouts,
             num_capsets
         );
-        let gpu = KBox::pin(
-            GpuDevice {
+        let queues = queues.ok_or(EINVAL)?;
+        let control = queues.get(CONTROL_QUEUE).ok_or(EINVAL)?.clone();
+        let cursor = queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone();
+        let displays = Displays::new(num_scanouts)?;
+        let gpu = KBox::pin_init(
+            try_pin_init!(GpuDevice {
+                displays <- displays,
                 num_scanouts,
                 num_capsets,
-            },
+                has_edid: features.has(config::F_EDID),
+                control: Control::new(control),
+                _cursor: cursor,
+            }),
             GFP_KERNEL,
         )?;
-        pr_info!("{}: bound\n", name);
         Ok(gpu)
+    }
+
+    fn ready(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
+        gpu.read_displays(dev.name())?;
+        pr_info!("{}: bound\n", dev.name());
+        Ok(())
     }
 
     fn remove(dev: &virtio::Device, data: Pin<KBox<GpuDevice>>) {

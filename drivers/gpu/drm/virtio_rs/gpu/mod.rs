@@ -8,5 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod device;
+pub(crate) mod display;
+pub(crate) mod protocol;

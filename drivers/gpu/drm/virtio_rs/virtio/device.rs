@@ -61,6 +61,13 @@ impl Device {
         bit < 64 && self.features() & (1u64 << bit) != 0
     }
 
+    /// Returns `true` if the device bypasses the DMA API (no `VIRTIO_F_ACCESS_PLATFORM`):
+    /// buffers are then given to it by guest physical address.
+    pub(crate) fn has_dma_quirk(&self) -> bool {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid virtio device.
+        unsafe { bindings::vgrs_virtio_has_dma_quirk(self.as_raw()) }
+    }
+
     /// Reads the little-endian 32-bit configuration space field at byte `offset`.
     ///
     /// The offset must lie within the device-specific configuration layout the device type

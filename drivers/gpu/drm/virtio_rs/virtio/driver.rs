@@ -14,7 +14,7 @@ use kernel::{
     ThisModule,
 };
 
-use super::Device;
+use super::{Device, Queues};
 use crate::glue::bindings;
 
 /// A virtio driver: what runs when a device of [`Driver::DEVICE_ID`] is bound and unbound.
@@ -32,12 +32,24 @@ pub(crate) trait Driver: 'static {
     /// keeps the ones the device has too; transport features are negotiated by the core.
     const FEATURES: &'static [u32];
 
-    /// Sets up a newly bound device. Feature negotiation is done; the device is marked ready
-    /// (`DRIVER_OK`) by the virtio core after this returns, unless probe does so itself.
-    fn probe(dev: &Device) -> Result<Pin<KBox<Self::Data>>>;
+    /// Names of the device's virtqueues, in index order; they are found before probe.
+    const QUEUES: &'static [&'static CStr];
 
-    /// Tears the device down. Called with the data `probe` returned; the device is reset by
-    /// the abstraction after the data is dropped.
+    /// Sets up a newly bound device. Features are negotiated and the virtqueues found, but
+    /// the device is not ready yet: nothing may be submitted to the queues here.
+    fn probe(dev: &Device, queues: Option<&Queues>) -> Result<Pin<KBox<Self::Data>>>;
+
+    /// Runs once the device is ready (`DRIVER_OK`), which the abstraction sets only after
+    /// probe's data is stored, so virtqueue completions and config changes find it. The
+    /// place for the first commands and for registering with other subsystems. On error the
+    /// device is removed again.
+    fn ready(dev: &Device, data: &Self::Data) -> Result {
+        let _ = (dev, data);
+        Ok(())
+    }
+
+    /// Tears the device down. Called with the data `probe` returned; the virtqueues are still
+    /// alive during the call and are deleted, with a device reset, right after it.
     fn remove(dev: &Device, data: Pin<KBox<Self::Data>>) {
         let _ = (dev, data);
     }
@@ -115,13 +127,60 @@ impl<T: Driver> Registration<T> {
         // duration of this call.
         let dev = unsafe { Device::from_raw(vdev) };
         from_result(|| {
-            let data = T::probe(dev)?;
-            let ptr = data.into_foreign();
-            // SAFETY: `vdev` is valid (above); nothing else writes `priv` while probe runs, and
-            // the config-change callback is enabled only after probe returns.
-            unsafe { (*vdev).priv_ = ptr.cast_mut() };
+            let queues = if T::QUEUES.is_empty() {
+                None
+            } else {
+                // SAFETY: The queues end up in `Bound`, which `remove_callback` drops before
+                // it returns; on the error paths below they are dropped within probe.
+                Some(unsafe { Queues::new(dev, T::QUEUES) }?)
+            };
+            let data = T::probe(dev, queues.as_ref())?;
+            let bound = KBox::new(Bound::<T> { data, queues }, GFP_KERNEL)?;
+            let ptr = bound.into_foreign();
+            // SAFETY: `vdev` is valid (above); nothing else writes `dev.driver_data` while probe runs, and
+            // completions and config changes can only start once the device is ready, below.
+            unsafe { (*vdev).dev.driver_data = ptr.cast_mut() };
+            // SAFETY: `vdev` is valid and its driver data is in place.
+            unsafe { bindings::vgrs_virtio_device_ready(vdev) };
+            // SAFETY: `ptr` came from `into_foreign` just above and is only reclaimed in
+            // `remove_callback` (which cannot run during probe) or below, after this borrow.
+            let result = T::ready(
+                dev,
+                &unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) }.data,
+            );
+            if let Err(e) = result {
+                // SAFETY: `vdev` is valid for this call.
+                unsafe { Self::unbind(vdev) };
+                return Err(e);
+            }
             Ok(0)
         })
+    }
+
+    /// Takes the driver data back from `dev.driver_data`, runs the driver's remove, deletes the queues
+    /// and resets the device.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is valid and its `dev.driver_data` holds `KBox<Bound<T>>` from `into_foreign` that no one
+    /// else borrows or reclaims.
+    unsafe fn unbind(vdev: *mut bindings::virtio_device) {
+        // SAFETY: By the function's safety requirements `vdev` is valid.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: `vdev` is valid.
+        let ptr = unsafe { (*vdev).dev.driver_data };
+        // SAFETY: By the function's safety requirements `ptr` is an unshared
+        // `KBox<Bound<T>>` from `into_foreign`.
+        let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::from_foreign(ptr) };
+        // SAFETY: `vdev` is valid; clearing `dev.driver_data` makes a stale pointer impossible to reuse.
+        unsafe { (*vdev).dev.driver_data = core::ptr::null_mut() };
+        let Bound { data, queues } = KBox::into_inner(bound);
+        T::remove(dev, data);
+        // Resets the device and deletes the virtqueues, while the device is still bound.
+        drop(queues);
+        // The virtio core expects a reset device when remove returns (no-op after the above).
+        // SAFETY: `vdev` is valid for this call.
+        unsafe { bindings::virtio_reset_device(vdev) };
     }
 
     /// `virtio_driver.remove`.
@@ -131,21 +190,9 @@ impl<T: Driver> Registration<T> {
     /// Called by the virtio core, once, for a device whose probe succeeded; the device is
     /// valid for the call, and config-change callbacks have been disabled.
     unsafe extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
-        // SAFETY: By the function's safety requirements `vdev` is valid for this call.
-        let dev = unsafe { Device::from_raw(vdev) };
-        // SAFETY: `vdev` is valid; probe stored the data in `priv` and nothing else changes it.
-        let ptr = unsafe { (*vdev).priv_ };
-        // SAFETY: `ptr` came from `into_foreign` in a successful probe and is converted back
-        // only here, once; no borrow from `config_changed_callback` can be live since those
-        // callbacks are disabled before remove.
-        let data = unsafe { <Pin<KBox<T::Data>> as ForeignOwnable>::from_foreign(ptr) };
-        // SAFETY: `vdev` is valid; clearing `priv` makes a stale pointer impossible to reuse.
-        unsafe { (*vdev).priv_ = core::ptr::null_mut() };
-        T::remove(dev, data);
-        // The virtio core expects the driver to have reset the device when remove returns.
-        // Resetting again after a driver's own reset is harmless.
-        // SAFETY: `vdev` is valid for this call.
-        unsafe { bindings::virtio_reset_device(vdev) };
+        // SAFETY: `vdev` is valid; a successful probe left `KBox<Bound<T>>` in `dev.driver_data`, and
+        // config-change callbacks, the only other users, are disabled before remove.
+        unsafe { Self::unbind(vdev) };
     }
 
     /// `virtio_driver.config_changed`.
@@ -158,15 +205,22 @@ impl<T: Driver> Registration<T> {
         // SAFETY: By the function's safety requirements `vdev` is valid for this call.
         let dev = unsafe { Device::from_raw(vdev) };
         // SAFETY: `vdev` is valid for this call.
-        let ptr = unsafe { (*vdev).priv_ };
+        let ptr = unsafe { (*vdev).dev.driver_data };
         if ptr.is_null() {
             return;
         }
         // SAFETY: `ptr` came from `into_foreign` in probe; remove, which reclaims it, cannot
         // start before this callback returns (the core disables config changes first).
-        let data = unsafe { <Pin<KBox<T::Data>> as ForeignOwnable>::borrow(ptr) };
-        T::config_changed(dev, &data);
+        let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
+        T::config_changed(dev, &bound.data);
     }
+}
+
+/// What the abstraction keeps for a bound device (in `vdev->dev.driver_data`; `vdev->priv`
+/// belongs to the virtqueue table of [`Queues`]): the driver's data and the virtqueues.
+struct Bound<T: Driver> {
+    data: Pin<KBox<T::Data>>,
+    queues: Option<Queues>,
 }
 
 impl<T: Driver> Drop for Registration<T> {

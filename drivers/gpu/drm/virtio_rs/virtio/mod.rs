@@ -7,6 +7,8 @@
 
 mod device;
 mod driver;
+mod virtqueue;
 
 pub(crate) use device::Device;
 pub(crate) use driver::{Driver, Registration};
+pub(crate) use virtqueue::{Buffers, Queue, Queues};

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command submission on the control queue: one function per virtio-gpu command, each
+//! encoding the command, waiting for the device, and validating the response before use.
+
+#![forbid(unsafe_code)]
+
+use kernel::{prelude::*, sync::Arc};
+
+use super::protocol::{
+    self, CtrlHdr, CtrlType, Encode, GetDisplayInfo, GetEdid, MemEntry, ProtoError, Rect,
+    ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespDisplayInfo,
+    RespEdid, SetScanout, TransferToHost2d,
+};
+use crate::virtio::{Buffers, Queue};
+
+/// Maps a rejected response to the errno the caller returns.
+fn to_errno(what: &str, e: ProtoError) -> Error {
+    match e {
+        ProtoError::Device(t) if t == CtrlType::RESP_ERR_OUT_OF_MEMORY => ENOMEM,
+        ProtoError::Device(t) => {
+            pr_warn!("{}: device error {:#x}\n", what, t.0);
+            EINVAL
+        }
+        e => {
+            pr_err!("{}: malformed response: {:?}\n", what, e);
+            EIO
+        }
+    }
+}
+
+/// Encodes a command into a new `kmalloc` buffer.
+fn encode<C: Encode>(cmd: &C) -> Result<KVec<u8>> {
+    let mut out = KVec::from_elem(0u8, C::SIZE, GFP_KERNEL)?;
+    cmd.encode(&mut out);
+    Ok(out)
+}
+
+/// A response buffer and the number of bytes the device wrote to it.
+struct Response {
+    buf: KVec<u8>,
+    len: usize,
+}
+
+impl core::ops::Deref for Response {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// The control queue.
+pub(crate) struct Control {
+    queue: Arc<Queue>,
+}
+
+impl Control {
+    /// Wraps the device's control queue.
+    pub(crate) fn new(queue: Arc<Queue>) -> Self {
+        Self { queue }
+    }
+
+    /// Sends `out` and waits for a response of at most `resp_len` bytes. Returns the
+    /// response buffer and how many bytes of it the device wrote.
+    fn call(&self, out: KVec<u8>, resp_len: usize) -> Result<Response> {
+        let (Buffers { input, .. }, len) = self.queue.call(out, resp_len)?;
+        Ok(Response { buf: input, len })
+    }
+
+    /// Sends a command that answers `RESP_OK_NODATA`.
+    fn call_nodata<C: Encode>(&self, what: &str, hdr: &CtrlHdr, cmd: &C) -> Result {
+        let resp = self.call(encode(cmd)?, CtrlHdr::SIZE)?;
+        protocol::parse_nodata(&resp, hdr).map_err(|e| to_errno(what, e))
+    }
+
+    /// `GET_DISPLAY_INFO`: the scanouts' preferred sizes and enabled state.
+    pub(crate) fn get_display_info(&self) -> Result<KBox<RespDisplayInfo>> {
+        let cmd = GetDisplayInfo {
+            hdr: CtrlHdr::new(GetDisplayInfo::TYPE),
+        };
+        let resp = self.call(encode(&cmd)?, RespDisplayInfo::SIZE)?;
+        let info =
+            RespDisplayInfo::parse(&resp, &cmd.hdr).map_err(|e| to_errno("display info", e))?;
+        Ok(KBox::new(info, GFP_KERNEL)?)
+    }
+
+    /// `GET_EDID` for `scanout`.
+    pub(crate) fn get_edid(&self, scanout: u32) -> Result<KBox<RespEdid>> {
+        let cmd = GetEdid {
+            hdr: CtrlHdr::new(GetEdid::TYPE),
+            scanout,
+            padding: 0,
+        };
+        let resp = self.call(encode(&cmd)?, RespEdid::SIZE)?;
+        let edid = RespEdid::parse(&resp, &cmd.hdr).map_err(|e| to_errno("get edid", e))?;
+        Ok(KBox::new(edid, GFP_KERNEL)?)
+    }
+
+    /// `RESOURCE_CREATE_2D`.
+    pub(crate) fn resource_create_2d(
+        &self,
+        id: u32,
+        format: u32,
+        width: u32,
+        height: u32,
+    ) -> Result {
+        let cmd = ResourceCreate2d {
+            hdr: CtrlHdr::new(ResourceCreate2d::TYPE),
+            resource_id: id,
+            format,
+            width,
+            height,
+        };
+        self.call_nodata("resource create", &cmd.hdr, &cmd)
+    }
+
+    /// `RESOURCE_UNREF`.
+    pub(crate) fn resource_unref(&self, id: u32) -> Result {
+        let cmd = ResourceUnref {
+            hdr: CtrlHdr::new(ResourceUnref::TYPE),
+            resource_id: id,
+            padding: 0,
+        };
+        self.call_nodata("resource unref", &cmd.hdr, &cmd)
+    }
+
+    /// `RESOURCE_DETACH_BACKING`.
+    pub(crate) fn resource_detach_backing(&self, id: u32) -> Result {
+        let cmd = ResourceDetachBacking {
+            hdr: CtrlHdr::new(ResourceDetachBacking::TYPE),
+            resource_id: id,
+            padding: 0,
+        };
+        self.call_nodata("detach backing", &cmd.hdr, &cmd)
+    }
+
+    /// `RESOURCE_ATTACH_BACKING` with the given memory entries.
+    pub(crate) fn resource_attach_backing(
+        &self,
+        id: u32,
+        entries: impl ExactSizeIterator<Item = MemEntry>,
+    ) -> Result {
+        let size = protocol::attach_backing_size(entries.len()).ok_or(EINVAL)?;
+        let mut out = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+        protocol::encode_attach_backing(id, entries, &mut out).map_err(|_| EINVAL)?;
+        let hdr = CtrlHdr::new(CtrlType::RESOURCE_ATTACH_BACKING);
+        let resp = self.call(out, CtrlHdr::SIZE)?;
+        protocol::parse_nodata(&resp, &hdr).map_err(|e| to_errno("attach backing", e))
+    }
+
+    /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
+    pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
+        let cmd = TransferToHost2d {
+            hdr: CtrlHdr::new(TransferToHost2d::TYPE),
+            r,
+            offset,
+            resource_id: id,
+            padding: 0,
+        };
+        self.call_nodata("transfer to host", &cmd.hdr, &cmd)
+    }
+
+    /// `RESOURCE_FLUSH` of rectangle `r`.
+    pub(crate) fn resource_flush(&self, id: u32, r: Rect) -> Result {
+        let cmd = ResourceFlush {
+            hdr: CtrlHdr::new(ResourceFlush::TYPE),
+            r,
+            resource_id: id,
+            padding: 0,
+        };
+        self.call_nodata("resource flush", &cmd.hdr, &cmd)
+    }
+
+    /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
+    pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
+        let cmd = SetScanout {
+            hdr: CtrlHdr::new(SetScanout::TYPE),
+            r,
+            scanout_id: scanout,
+            resource_id: id,
+        };
+        self.call_nodata("set scanout", &cmd.hdr, &cmd)
+    }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the host reports about its displays: preferred sizes, enabled state and EDIDs.
+
+#![forbid(unsafe_code)]
+
+use kernel::{new_mutex, prelude::*, sync::Mutex};
+
+use super::protocol::{RespDisplayInfo, EDID_MAX, MAX_SCANOUTS};
+
+/// One scanout as the host last described it.
+#[derive(Clone, Copy)]
+pub(crate) struct Head {
+    /// Preferred width (0 if the host has none).
+    pub(crate) width: u32,
+    /// Preferred height (0 if the host has none).
+    pub(crate) height: u32,
+    /// A display is connected.
+    pub(crate) enabled: bool,
+    /// Valid bytes of `edid`.
+    pub(crate) edid_len: usize,
+    /// The EDID blob.
+    pub(crate) edid: [u8; EDID_MAX],
+}
+
+impl Head {
+    const EMPTY: Head = Head {
+        width: 0,
+        height: 0,
+        enabled: false,
+        edid_len: 0,
+        edid: [0; EDID_MAX],
+    };
+}
+
+/// The heads of a device, updated at probe and on display-change events.
+#[pin_data]
+pub(crate) struct Displays {
+    num_scanouts: u32,
+    #[pin]
+    heads: Mutex<KVec<Head>>,
+}
+
+impl Displays {
+    /// Creates the state for `num_scanouts` heads (at most [`MAX_SCANOUTS`]).
+    pub(crate) fn new(num_scanouts: u32) -> Result<impl PinInit<Self, Error>> {
+        let n = (num_scanouts as usize).min(MAX_SCANOUTS);
+        // One head at a time: the whole array would not fit on the kernel stack.
+        let mut heads = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            heads.push(Head::EMPTY, GFP_KERNEL)?;
+        }
+        Ok(try_pin_init!(Self {
+            num_scanouts,
+            heads <- new_mutex!(heads),
+        }))
+    }
+
+    /// Records a `GET_DISPLAY_INFO` response.
+    pub(crate) fn update_info(&self, info: &RespDisplayInfo) {
+        let mut heads = self.heads.lock();
+        for (h, one) in heads
+            .iter_mut()
+            .zip(info.pmodes.iter())
+            .take(self.num_scanouts as usize)
+        {
+            h.width = one.r.width;
+            h.height = one.r.height;
+            h.enabled = one.enabled != 0;
+        }
+    }
+
+    /// Records the EDID of scanout `i`.
+    pub(crate) fn update_edid(&self, i: u32, edid: &[u8]) {
+        let mut heads = self.heads.lock();
+        if let Some(h) = heads.get_mut(i as usize) {
+            let n = edid.len().min(EDID_MAX);
+            h.edid[..n].copy_from_slice(&edid[..n]);
+            h.edid_len = n;
+        }
+    }
+
+    /// Returns a copy of head `i`.
+    pub(crate) fn head(&self, i: u32) -> Option<Head> {
+        if i >= self.num_scanouts {
+            return None;
+        }
+        self.heads.lock().get(i as usize).copied()
+    }
+}
