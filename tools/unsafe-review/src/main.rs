@@ -48,6 +48,8 @@ Options:
                   (unsafe only in glue/, drm/, virtio/; no bindings:: in gpu/; every file of
                   gpu/ forbids unsafe_code; every site justified)
   --no-policy     with --tree: inventory only (for trees that are not the driver)
+  --include-generated
+                  with --tree: scan generated files too (robustness runs)
   --json          machine-readable output
   --kernel DIR    also resolve callees in a kernel tree (DIR/rust, or DIR itself if it is a
                   rust/ directory); default: $VGRS_KDIR if set
@@ -67,6 +69,7 @@ struct Args {
     input: Option<String>,
     tree: Option<PathBuf>,
     policy: bool,
+    include_generated: bool,
     json: bool,
     kernel: Option<PathBuf>,
     base: Option<PathBuf>,
@@ -83,6 +86,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         input: None,
         tree: None,
         policy: true,
+        include_generated: false,
         json: false,
         kernel: std::env::var_os("VGRS_KDIR")
             .filter(|v| !v.is_empty())
@@ -102,6 +106,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "-h" | "--help" => return Ok(None),
             "--tree" => a.tree = Some(PathBuf::from(value("--tree")?)),
             "--no-policy" => a.policy = false,
+            "--include-generated" => a.include_generated = true,
             "--json" => a.json = true,
             "--kernel" => a.kernel = Some(PathBuf::from(value("--kernel")?)),
             "--base" => a.base = Some(PathBuf::from(value("--base")?)),
@@ -179,6 +184,7 @@ fn run() -> Result<u8, String> {
             no_bindings: vec!["gpu".into()],
             forbid: vec!["gpu".into()],
             policy: args.policy,
+            include_generated: args.include_generated,
             quiet: args.quiet,
             verbose: args.verbose,
             json: args.json,

@@ -8,6 +8,14 @@ use crate::json::J;
 use crate::review::{Change, PatchReport, SiteReport};
 use crate::scan::{Op, OpKind, Site, SiteKind, Verdict};
 
+pub fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// The site's title: what it is and where.
 pub fn title(s: &Site) -> String {
     let base = match s.kind {
@@ -147,6 +155,9 @@ pub fn details(r: &SiteReport) -> Vec<String> {
             ""
         };
         out.push(format!("{} (line {range}{tag}):", j.what));
+        if j.text.is_empty() {
+            out.push("    (empty)".to_string());
+        }
         out.extend(j.text.iter().map(|l| format!("    {l}")));
     }
     if !r.code.is_empty() {
@@ -289,7 +300,8 @@ pub fn text(reports: &[PatchReport], quiet: bool) -> (String, Counts) {
     let many = reports.len() > 1;
     for (n, p) in reports.iter().enumerate() {
         let subject = p.subject.as_deref().unwrap_or("");
-        match (&p.commit, many) {
+        let commit = p.commit.as_ref().filter(|c| !c.chars().all(|x| x == '0'));
+        match (commit, many) {
             (Some(c), _) => {
                 let short: String = c.chars().take(12).collect();
                 out.push_str(&format!("commit {short}: {subject}\n"));
@@ -301,13 +313,14 @@ pub fn text(reports: &[PatchReport], quiet: bool) -> (String, Counts) {
             _ => {}
         }
         for f in &p.files {
-            if let Some(e) = &f.parse_error {
+            let has_sites = p.sites.iter().any(|r| r.file == f.file);
+            if let Some(e) = f.parse_error.as_ref().filter(|_| has_sites) {
                 out.push_str(&format!(
                     "{}: note: does not parse ({e}); its sites were found by token scan\n",
                     f.file
                 ));
             }
-            if f.texts.starts_with("hunks only") {
+            if f.texts.starts_with("hunks only") && has_sites {
                 out.push_str(&format!(
                     "{}: note: {}: sites and comments outside the hunks are not seen\n",
                     f.file, f.texts
@@ -399,10 +412,10 @@ pub fn text(reports: &[PatchReport], quiet: bool) -> (String, Counts) {
         }
         if many {
             out.push_str(&format!(
-                "patch {}/{}: {} sites ({}), {} missing justification, {} stale\n\n",
+                "patch {}/{}: {} ({}), {} missing justification, {} stale\n\n",
                 n + 1,
                 reports.len(),
-                counts.total(),
+                plural(counts.total(), "site"),
                 counts.short(),
                 counts.missing,
                 counts.stale
@@ -431,9 +444,9 @@ pub fn text(reports: &[PatchReport], quiet: bool) -> (String, Counts) {
         }
     }
     out.push_str(&format!(
-        "unsafe-review: {} sites ({} added, {} removed, {} changed, {} moved, {} to re-check), \
+        "unsafe-review: {} ({} added, {} removed, {} changed, {} moved, {} to re-check), \
          {} missing justification, {} stale\n",
-        total.total(),
+        plural(total.total(), "site"),
         total.added,
         total.removed,
         total.changed,

@@ -282,12 +282,13 @@ fn code_view(
     mark: &BTreeSet<usize>,
     tag: char,
     removed_before: Option<&std::collections::BTreeMap<usize, Vec<(usize, String)>>>,
+    first_too: bool,
 ) -> Vec<(usize, char, String)> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
     for n in a..=b {
         if let Some(rb) = removed_before.and_then(|m| m.get(&n)) {
-            if n > a {
+            if n > a || first_too {
                 for (o, t) in rb {
                     out.push((*o, '-', t.clone()));
                 }
@@ -453,16 +454,40 @@ pub fn review_patch(
                 None => (None, false, false),
             };
             let Some(change) = change else { continue };
-            let (a, b) = match n.kind {
+            let (mut a, b) = match n.kind {
                 SiteKind::Block => (n.stmt_line.min(n.line), n.end_line),
                 _ => (n.line, n.head_end),
             };
-            let code = code_view(t.new.as_deref().unwrap_or(""), a, b, &added, '+', Some(&rb));
+            // A changed site: the whole diff, its justification included.
+            if change == Change::Changed {
+                if let Some((ja, _)) = n.justification.lines {
+                    a = a.min(ja);
+                }
+            }
+            let code = code_view(
+                t.new.as_deref().unwrap_or(""),
+                a,
+                b,
+                &added,
+                '+',
+                Some(&rb),
+                change == Change::Changed,
+            );
             let mut reasons = Vec::new();
             if change == Change::Moved {
                 if let Some(ol) = old_layer.as_ref().filter(|l| **l != layer) {
                     reasons.push(format!("moves from layer {ol} to layer {layer}"));
                 }
+            }
+            let allowed = ["glue", "drm", "virtio"];
+            let in_driver = path.starts_with(&format!("{}/", driver_dir.trim_end_matches('/')));
+            if in_driver
+                && !allowed.contains(&layer.as_str())
+                && n.origin != crate::scan::Origin::DocTest
+            {
+                reasons.push(format!(
+                    "policy: unsafe code is not allowed in layer {layer} (only in glue/, drm/, virtio/)"
+                ));
             }
             if t.partial && paired.is_none() && change == Change::Changed {
                 reasons.push("only the hunks of the patch were available".to_string());
@@ -495,7 +520,15 @@ pub fn review_patch(
                 SiteKind::Block => (o.stmt_line.min(o.line), o.end_line),
                 _ => (o.line, o.head_end),
             };
-            let code = code_view(t.old.as_deref().unwrap_or(""), a, b, &removed, '-', None);
+            let code = code_view(
+                t.old.as_deref().unwrap_or(""),
+                a,
+                b,
+                &removed,
+                '-',
+                None,
+                false,
+            );
             sites.push(SiteReport {
                 file: fd.old_path.clone().unwrap_or_else(|| path.clone()),
                 old_file: None,
@@ -592,7 +625,7 @@ pub fn review_patch(
                         SiteKind::Block => (s.stmt_line.min(s.line), s.end_line),
                         _ => (s.line, s.head_end),
                     };
-                    let code = code_view(text, a, b, &BTreeSet::new(), ' ', None);
+                    let code = code_view(text, a, b, &BTreeSet::new(), ' ', None, false);
                     let mut inv = invariants_for(s, index);
                     for i in &mut inv {
                         i.edited = d.section == "Invariants" && d.item.name == i.ty;

@@ -1010,10 +1010,53 @@ fn methods_of(src: &Source, a: usize, z: usize) -> Vec<String> {
         .filter(|&k| {
             src.is_punct(k, '.')
                 && src.tok(k + 1).is_some_and(|t| t.kind == Kind::Ident)
+                && (src.is_open(k + 2, "(") || src.is_path_sep(k + 2))
                 && src.parent.get(k + 1) == src.parent.get(a)
         })
         .map(|k| src.toks[k + 1].text.clone())
         .collect()
+}
+
+/// Whether field `field` of the `impl` type around token `at` is declared as a raw pointer
+/// (`Some(true)`), as something else (`Some(false)`), or not found in this file.
+fn field_is_pointer(src: &Source, at: usize, field: &str) -> Option<bool> {
+    let ty = src.ctx(at).impl_ty?;
+    let toks = &src.toks;
+    let k = (0..toks.len()).find(|&k| {
+        (toks[k].is_ident("struct") || toks[k].is_ident("union")) && src.is_ident(k + 1, &ty)
+    })?;
+    let open = (k + 2..toks.len()).find(|&o| src.is_open(o, "(") || src.is_open(o, "{"))?;
+    let end = src.group_end(open);
+    // The tokens of the field's type.
+    let ty_start = if src.is_open(open, "(") {
+        let n: usize = field.parse().ok()?;
+        let mut idx = 0;
+        let mut start = open + 1;
+        for f in open + 1..end {
+            if src.parent[f] == open && src.is_punct(f, ',') {
+                if idx == n {
+                    break;
+                }
+                idx += 1;
+                start = f + 1;
+            }
+        }
+        (idx == n).then_some(start)?
+    } else {
+        let f = (open + 1..end).find(|&f| {
+            src.parent[f] == open && toks[f].is_ident(field) && src.is_punct(f + 1, ':')
+        })?;
+        f + 2
+    };
+    // Skip `pub`, `pub(crate)`.
+    let mut s = ty_start;
+    if src.is_ident(s, "pub") {
+        s += 1;
+        if src.is_open(s, "(") {
+            s = src.group_end(s) + 1;
+        }
+    }
+    Some(src.is_punct(s, '*'))
 }
 
 /// Whether `name` is declared with a raw pointer type (`Some(true)`), a reference
@@ -1257,12 +1300,23 @@ fn deref_op(src: &Source, i: usize, z: usize, heuristic: bool) -> Option<Op> {
     while j < z && (src.is_punct(j, '*') || src.is_punct(j, '&') || src.is_ident(j, "mut")) {
         j += 1;
     }
-    let e = operand_end(src, j, z);
+    let metavar = src.is_punct(j, '$') && src.tok(j + 1).is_some_and(|t| t.kind == Kind::Ident);
+    let e = operand_end(src, if metavar { j + 1 } else { j }, z);
     let methods = methods_of(src, j, e);
     let base = toks.get(j)?;
+    // `self.field` / `self.0` of a struct whose field is declared as a raw pointer.
+    let self_field = (base.is("self") && src.is_punct(j + 1, '.') && e == j + 2)
+        .then(|| field_is_pointer(src, i, &toks[j + 2].text))
+        .flatten();
     // Classify: raw pointer known, reference known (not an unsafe op), or not known.
     let mut inferred = None;
-    if base.kind == Kind::Open {
+    if metavar {
+        inferred = Some("a macro argument: its type is known only where the macro is used".into());
+    } else if let Some(is_ptr) = self_field {
+        if !is_ptr {
+            return None;
+        }
+    } else if base.kind == Kind::Open {
         let inner = (j..=e).any(|k| toks[k].is_ident("as") && src.is_punct(k + 1, '*'));
         if !inner && methods.is_empty() {
             inferred = Some("pointer or reference: its type is not known".to_string());
@@ -1299,7 +1353,14 @@ fn deref_op(src: &Source, i: usize, z: usize, heuristic: bool) -> Option<Op> {
     let mut a = i;
     let mut ze = e;
     let p = src.parent[i];
-    if p != NONE && src.is_open(p, "(") && p + 1 == i && src.mate[p] == e + 1 {
+    let call_paren = p != NONE
+        && p > 0
+        && src.tok(p - 1).is_some_and(|t| {
+            t.kind == Kind::Ident && !is_keyword(&t.text)
+                || t.kind == Kind::Close
+                || t.is_punct('>')
+        });
+    if p != NONE && src.is_open(p, "(") && p + 1 == i && src.mate[p] == e + 1 && !call_paren {
         a = p;
         ze = e + 1;
         while src.is_punct(ze + 1, '.')
@@ -1599,6 +1660,26 @@ mod tests {
         );
         assert_eq!(s[5].ops.len(), 1);
         assert_eq!(s[5].ops[0].kind, OpKind::Deref);
+    }
+
+    /// Every prefix and suffix of real code (unbalanced brackets, cut strings and comments)
+    /// scans without a panic.
+    #[test]
+    fn truncated_code_does_not_crash() {
+        let idx = Index::default();
+        for text in [
+            include_str!("../tests/fixtures/tree/virtio/mod.rs"),
+            include_str!("../tests/fixtures/new-file.patch"),
+            include_str!("../tests/fixtures/multiple-ops.patch"),
+        ] {
+            let cuts: Vec<usize> = (0..text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for &c in cuts.iter().step_by(3) {
+                let _ = scan_file(&text[..c], &idx);
+                let _ = scan_file(&text[c..], &idx);
+            }
+        }
     }
 
     #[test]

@@ -251,6 +251,12 @@ impl Source {
     /// statement found is the one the expression at `i` is part of. Returns [`NONE`] at the
     /// start of the text.
     pub fn boundary_before(&self, i: usize, cross: bool) -> usize {
+        self.boundary_before_ext(i, cross, true)
+    }
+
+    /// [`Source::boundary_before`], with `commas` telling whether a `,` ends a statement (not
+    /// in an item header: `where A: X, B: Y {`).
+    pub fn boundary_before_ext(&self, i: usize, cross: bool, commas: bool) -> usize {
         let mut level = self.parent.get(i).copied().unwrap_or(NONE);
         // Depth in generics (`Result<(), (A, B)>`, `impl<A, B>`), walking backwards: their
         // commas are not boundaries.
@@ -274,6 +280,15 @@ impl Source {
                 continue;
             }
             match t.kind {
+                // `let Foo { a, b } = ..`: a pattern, not the end of a statement.
+                Kind::Close
+                    if t.text == "}"
+                        && self.mate[j] != NONE
+                        && (self.is_punct(j + 1, '=') && !self.is_punct(j + 2, '=')
+                            || self.is_punct(j + 1, ':') && !self.is_punct(j + 2, ':')) =>
+                {
+                    j = self.mate[j];
+                }
                 Kind::Close if t.text == "}" => return j,
                 Kind::Close => {
                     let m = self.mate[j];
@@ -293,7 +308,7 @@ impl Source {
                 Kind::Punct if t.text == "," => {
                     // Arguments of a call are one expression when crossing outwards.
                     let in_parens = level != NONE && self.toks[level].text != "{";
-                    if !(cross && in_parens) && angle == 0 {
+                    if commas && !(cross && in_parens) && angle == 0 {
                         return j;
                     }
                 }
@@ -331,7 +346,7 @@ impl Source {
         if !is_brace {
             return Group::Other;
         }
-        let b = self.boundary_before(open, false);
+        let b = self.boundary_before_ext(open, false, false);
         let hs = if b == NONE { 0 } else { b + 1 };
         let mut k = hs;
         while k < open {

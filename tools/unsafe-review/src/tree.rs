@@ -19,6 +19,8 @@ pub struct TreeOptions {
     /// Layers whose every file must have `#![forbid(unsafe_code)]`.
     pub forbid: Vec<String>,
     pub policy: bool,
+    /// Scan generated files too (robustness runs).
+    pub include_generated: bool,
     pub quiet: bool,
     pub verbose: bool,
     pub json: bool,
@@ -113,7 +115,17 @@ fn layer_in(dir: &Path, p: &Path) -> String {
 
 /// Runs tree mode. Returns the output and the exit status.
 pub fn run(dir: &Path, opts: &TreeOptions, extra_index: &[(String, String)]) -> (String, i32) {
-    let (files, not_source) = source_files(dir);
+    let (mut files, mut not_source) = source_files(dir);
+    if opts.include_generated {
+        files.extend(
+            not_source
+                .iter()
+                .filter(|(_, why)| *why == "generated")
+                .map(|(p, _)| p.clone()),
+        );
+        not_source.retain(|(_, why)| *why != "generated");
+        files.sort();
+    }
     let display = |p: &Path| p.to_string_lossy().into_owned();
     let mut index = Index::default();
     let mut texts = Vec::new();
@@ -162,7 +174,7 @@ pub fn run(dir: &Path, opts: &TreeOptions, extra_index: &[(String, String)]) -> 
             total += 1;
             *entry.0.entry(s.kind.label()).or_default() += 1;
             if s.justification.lacking() {
-                entry.1 += 1;
+                entry.2 += 1;
                 lacking_total += 1;
             }
             if !opts.quiet && !opts.json {
@@ -214,7 +226,11 @@ pub fn run(dir: &Path, opts: &TreeOptions, extra_index: &[(String, String)]) -> 
                 ),
                 (Verdict::Todo, _) => Some(format!(
                     "replace the placeholder in the {} with the reason it is sound",
-                    s.justification.what
+                    if s.justification.what == "SAFETY" {
+                        "`// SAFETY:` comment"
+                    } else {
+                        "`# Safety` section"
+                    }
                 )),
                 _ => None,
             };
@@ -270,7 +286,8 @@ pub fn run(dir: &Path, opts: &TreeOptions, extra_index: &[(String, String)]) -> 
                 String::new()
             };
             out.push_str(&format!(
-                "layer {l}: {count} sites{detail}, {lacking} without justification\n"
+                "layer {l}: {}{detail}, {lacking} without justification\n",
+                crate::report::plural(count, "site")
             ));
         }
         for v in &violations {
@@ -323,9 +340,10 @@ pub fn run(dir: &Path, opts: &TreeOptions, extra_index: &[(String, String)]) -> 
         return (j.render(), status);
     }
     out.push_str(&format!(
-        "unsafe-review: tree {}: {total} sites in {} source files ({parsed} parsed by syn, the \
+        "unsafe-review: tree {}: {} in {} source files ({parsed} parsed by syn, the \
          rest by token scan), {lacking_total} without justification; not source: {}; {}\n",
         display(dir),
+        crate::report::plural(total, "site"),
         scans.len(),
         if ns.is_empty() {
             "none".to_string()
