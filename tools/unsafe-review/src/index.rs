@@ -69,6 +69,8 @@ pub struct Index {
     /// Field name to the unions that have it.
     pub union_fields: HashMap<String, Vec<String>>,
     pub cdecls: HashMap<String, CDecl>,
+    /// `type KBox<T> = Box<T, Kmalloc>`: alias to the aliased type's name.
+    pub aliases: HashMap<String, String>,
 }
 
 impl Index {
@@ -82,6 +84,30 @@ impl Index {
             match t.text.as_str() {
                 "fn" => self.add_fn(path, src, k),
                 "struct" | "enum" | "union" | "trait" => self.add_type(path, src, k),
+                "type" => {
+                    let Some(name) = src.tok(k + 1).filter(|x| x.kind == Kind::Ident) else {
+                        continue;
+                    };
+                    let ctx = src.ctx(k);
+                    if ctx.impl_ty.is_some() || ctx.trait_name.is_some() {
+                        continue;
+                    }
+                    let Some(eq) = (k + 2..src.toks.len().min(k + 40))
+                        .find(|&e| src.is_punct(e, '=') || src.is_punct(e, ';'))
+                    else {
+                        continue;
+                    };
+                    let target = (eq + 1..src.toks.len())
+                        .take_while(|&e| !src.is_punct(e, '<') && !src.is_punct(e, ';'))
+                        .filter(|&e| src.toks[e].kind == Kind::Ident)
+                        .last();
+                    if let (true, Some(tg)) = (src.is_punct(eq, '='), target) {
+                        if src.toks[tg].text != name.text {
+                            self.aliases
+                                .insert(name.text.clone(), src.toks[tg].text.clone());
+                        }
+                    }
+                }
                 "static" => {
                     let is_mut = src.is_ident(k + 1, "mut");
                     let n = if is_mut { k + 2 } else { k + 1 };
@@ -194,7 +220,10 @@ impl Index {
         let is_unsafe = src.toks[start..k].iter().any(|q| q.is_ident("unsafe"));
         if t.text == "union" {
             if let Some(open) = (k + 2..src.toks.len()).find(|&i| src.is_open(i, "{")) {
-                if src.group(open) == Some(&Group::Fields(name.text.clone())) {
+                // bindgen's anonymous unions are reached through `__bindgen_anon_N` fields;
+                // matching their field names would flag ordinary struct fields.
+                let generated = name.text.contains("__bindgen");
+                if !generated && src.group(open) == Some(&Group::Fields(name.text.clone())) {
                     for f in open + 1..src.group_end(open) {
                         if src.parent[f] == open
                             && src.toks[f].kind == Kind::Ident
@@ -279,15 +308,22 @@ impl Index {
         let Some(all) = self.fns.get(name) else {
             return Vec::new();
         };
+        let aliased = owner.and_then(|o| self.aliases.get(o)).map(String::as_str);
         let mut v: Vec<&FnEntry> = match owner {
             Some(o) => all
                 .iter()
-                .filter(|e| e.owner.as_deref() == Some(o) || e.trait_.as_deref() == Some(o))
+                .filter(|e| {
+                    let ow = e.owner.as_deref();
+                    ow == Some(o) || e.trait_.as_deref() == Some(o) || ow.is_some() && ow == aliased
+                })
                 .collect(),
             None => all.iter().filter(|e| e.owner.is_none()).collect(),
         };
         // The declaration itself (a trait's method, an inherent fn) and documented ones first.
-        v.sort_by_key(|e| (e.owner.as_deref() != owner, e.safety.is_none()));
+        v.sort_by_key(|e| {
+            let ow = e.owner.as_deref();
+            (ow != owner && ow != aliased, e.safety.is_none())
+        });
         v
     }
 

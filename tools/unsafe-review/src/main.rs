@@ -140,7 +140,15 @@ fn kernel_files(k: &Path) -> Result<Vec<(String, String)>, String> {
     }
     Ok(tree::walk(&dir, &[".rs"])
         .into_iter()
-        .filter_map(|p| tree::read_text(&p).map(|t| (p.to_string_lossy().into_owned(), t)))
+        .filter_map(|p| {
+            // Shown as `rust/kernel/...`, relative to the kernel tree.
+            let shown = p
+                .strip_prefix(k)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            tree::read_text(&p).map(|t| (shown, t))
+        })
         .collect())
 }
 
@@ -466,7 +474,9 @@ fn patch_mode(args: &Args, kernel: Vec<(String, String)>) -> Result<u8, String> 
     }
     let repo_scans: Vec<(String, String, Scanned)> = repo
         .iter()
-        .filter(|(n, t)| n.ends_with(".rs") && !tree::is_generated(t))
+        .filter(|(n, t)| {
+            n.ends_with(".rs") && !tree::is_generated(t) && !n.contains("tests/fixtures/")
+        })
         .map(|(n, t)| (n.clone(), t.clone(), scan::scan_file(t, &index)))
         .collect();
     let reports: Vec<_> = patches

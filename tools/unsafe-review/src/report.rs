@@ -327,6 +327,17 @@ pub fn text(reports: &[PatchReport], quiet: bool) -> (String, Counts) {
                 ));
             }
         }
+        let fixtures = p
+            .files
+            .iter()
+            .filter(|f| f.file.ends_with(".rs") && !f.rust)
+            .count();
+        if fixtures > 0 && !quiet {
+            out.push_str(&format!(
+                "note: {} under tests/fixtures/ not reviewed (test data)\n",
+                plural(fixtures, "Rust file")
+            ));
+        }
         let mut counts = Counts::default();
         let emit = |out: &mut String, r: &SiteReport| {
             let show = !quiet || r.lacking() || r.stale || r.change == Change::Recheck;

@@ -240,7 +240,6 @@ const STD_UNSAFE_FNS: &[&str] = &[
     "str::from_utf8_unchecked",
     "str::from_utf8_unchecked_mut",
     "Box::from_raw",
-    "KBox::from_raw",
     "Arc::from_raw",
     "Rc::from_raw",
     "Vec::from_raw_parts",
