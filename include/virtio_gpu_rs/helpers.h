@@ -13,6 +13,14 @@
 #include <linux/types.h>
 
 struct device;
+struct dma_buf_attachment;
+struct drm_gem_object;
+struct drm_printer;
+struct file_operations;
+struct iosys_map;
+struct scatterlist;
+struct sg_table;
+struct vm_area_struct;
 struct module;
 struct virtio_device;
 struct virtio_driver;
@@ -28,5 +36,26 @@ int vgrs_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			 struct virtqueue *vqs[], struct virtqueue_info vqs_info[]);
 void vgrs_virtio_del_vqs(struct virtio_device *vdev);
 bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev);
+
+/* DRM file operations for GEM drivers (DRM_GEM_FOPS), owned by this module. */
+extern const struct file_operations vgrs_drm_gem_fops;
+
+void vgrs_drm_gem_object_get(struct drm_gem_object *obj);
+void vgrs_drm_gem_object_put(struct drm_gem_object *obj);
+
+/* The drm_gem_shmem_object_* helpers that DRM_GEM_SHMEM's default funcs use. */
+void vgrs_gem_shmem_object_free(struct drm_gem_object *obj);
+void vgrs_gem_shmem_object_print_info(struct drm_printer *p, unsigned int indent,
+				      const struct drm_gem_object *obj);
+int vgrs_gem_shmem_object_pin(struct drm_gem_object *obj);
+void vgrs_gem_shmem_object_unpin(struct drm_gem_object *obj);
+struct sg_table *vgrs_gem_shmem_object_get_sg_table(struct drm_gem_object *obj);
+int vgrs_gem_shmem_object_vmap(struct drm_gem_object *obj, struct iosys_map *map);
+void vgrs_gem_shmem_object_vunmap(struct drm_gem_object *obj, struct iosys_map *map);
+int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma);
+
+u64 vgrs_sg_phys(struct scatterlist *sg);
+u64 vgrs_sg_dma_address(struct scatterlist *sg);
+unsigned int vgrs_sg_dma_len(struct scatterlist *sg);
 
 #endif /* _VIRTIO_GPU_RS_HELPERS_H */

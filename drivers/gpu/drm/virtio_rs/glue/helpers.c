@@ -6,7 +6,15 @@
  * helper so that Rust can call it through bindgen.
  */
 
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_ioctl.h>
 #include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <virtio_gpu_rs/helpers.h>
@@ -50,4 +58,75 @@ void vgrs_virtio_del_vqs(struct virtio_device *vdev)
 bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev)
 {
 	return virtio_has_dma_quirk(vdev);
+}
+
+const struct file_operations vgrs_drm_gem_fops = {
+	.owner = THIS_MODULE,
+	DRM_GEM_FOPS,
+};
+
+void vgrs_drm_gem_object_get(struct drm_gem_object *obj)
+{
+	drm_gem_object_get(obj);
+}
+
+void vgrs_drm_gem_object_put(struct drm_gem_object *obj)
+{
+	drm_gem_object_put(obj);
+}
+
+void vgrs_gem_shmem_object_free(struct drm_gem_object *obj)
+{
+	drm_gem_shmem_object_free(obj);
+}
+
+void vgrs_gem_shmem_object_print_info(struct drm_printer *p, unsigned int indent,
+				      const struct drm_gem_object *obj)
+{
+	drm_gem_shmem_object_print_info(p, indent, obj);
+}
+
+int vgrs_gem_shmem_object_pin(struct drm_gem_object *obj)
+{
+	return drm_gem_shmem_object_pin(obj);
+}
+
+void vgrs_gem_shmem_object_unpin(struct drm_gem_object *obj)
+{
+	drm_gem_shmem_object_unpin(obj);
+}
+
+struct sg_table *vgrs_gem_shmem_object_get_sg_table(struct drm_gem_object *obj)
+{
+	return drm_gem_shmem_object_get_sg_table(obj);
+}
+
+int vgrs_gem_shmem_object_vmap(struct drm_gem_object *obj, struct iosys_map *map)
+{
+	return drm_gem_shmem_object_vmap(obj, map);
+}
+
+void vgrs_gem_shmem_object_vunmap(struct drm_gem_object *obj, struct iosys_map *map)
+{
+	drm_gem_shmem_object_vunmap(obj, map);
+}
+
+int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	return drm_gem_shmem_object_mmap(obj, vma);
+}
+
+u64 vgrs_sg_phys(struct scatterlist *sg)
+{
+	return sg_phys(sg);
+}
+
+u64 vgrs_sg_dma_address(struct scatterlist *sg)
+{
+	return sg_dma_address(sg);
+}
+
+unsigned int vgrs_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
 }

@@ -85,3 +85,12 @@ impl Device {
         unsafe { bindings::vgrs_virtio_cwrite32(self.as_raw(), offset, value) }
     }
 }
+
+// SAFETY: `vdev->dev.parent` is the transport's device (the PCI device for virtio-pci), which
+// the driver core keeps alive while its child, the virtio device borrowed by `&self`, exists.
+unsafe impl crate::drm::device::RawDevice for Device {
+    fn as_raw_device(&self) -> *mut bindings::device {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid virtio device.
+        unsafe { (*self.as_raw()).dev.parent }
+    }
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The DRM [`Driver`] trait, from which a const `struct drm_driver` is built.
+//!
+//! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
+
+use kernel::prelude::*;
+
+use super::{gem, Device, File};
+use crate::glue::bindings;
+
+/// Driver identity reported by `DRM_IOCTL_VERSION`.
+pub(crate) struct DriverInfo {
+    /// Driver name (`drm_version.name`); userspace picks its driver by it.
+    pub(crate) name: &'static CStr,
+    /// Description.
+    pub(crate) desc: &'static CStr,
+    /// Date string.
+    pub(crate) date: &'static CStr,
+    /// Major version.
+    pub(crate) major: i32,
+    /// Minor version.
+    pub(crate) minor: i32,
+    /// Patch level.
+    pub(crate) patchlevel: i32,
+}
+
+/// `DRIVER_GEM`: the driver uses GEM.
+pub(crate) const FEAT_GEM: u32 = bindings::drm_driver_feature_DRIVER_GEM;
+// Used once the KMS display pipeline sets them.
+#[allow(dead_code)]
+/// `DRIVER_MODESET`: the driver supports mode setting.
+pub(crate) const FEAT_MODESET: u32 = bindings::drm_driver_feature_DRIVER_MODESET;
+/// `DRIVER_RENDER`: the driver has a render node.
+pub(crate) const FEAT_RENDER: u32 = bindings::drm_driver_feature_DRIVER_RENDER;
+#[allow(dead_code)]
+/// `DRIVER_ATOMIC`: the driver supports atomic mode setting.
+pub(crate) const FEAT_ATOMIC: u32 = bindings::drm_driver_feature_DRIVER_ATOMIC;
+
+/// A DRM driver.
+pub(crate) trait Driver: Sized + 'static {
+    /// Per-device data, reachable from every callback through [`Device::data`]. It lives as
+    /// long as the `drm_device`, which can outlive the hardware (open files keep it).
+    type Data: Send + Sync;
+    /// Per-open-file data.
+    type File: Send + Sync;
+    /// Per-GEM-object data, created with `Default` when the object is allocated.
+    type Object: Default + Send + Sync;
+
+    /// Name, description, version.
+    const INFO: DriverInfo;
+    /// `DRIVER_*` feature flags.
+    const FEATURES: u32;
+    /// The driver's ioctls, indexed by number (see [`crate::declare_drm_ioctls`]).
+    const IOCTLS: &'static [bindings::drm_ioctl_desc];
+
+    /// A file was opened: returns its per-file data.
+    fn open(dev: &Device<Self>) -> Result<Pin<KBox<Self::File>>>;
+
+    /// `DRM_IOCTL_MODE_CREATE_DUMB`: creates a dumb buffer and a handle for it in `file`.
+    /// `args` holds the user's request; the driver fills `handle`, `pitch` and `size`.
+    fn dumb_create(
+        dev: &Device<Self>,
+        file: &File<Self>,
+        args: &mut super::uapi::drm_mode_create_dumb,
+    ) -> Result;
+
+    /// A GEM object is about to be freed (its pages are still there): release what the
+    /// device holds of it. Runs in process context; the device may be unplugged.
+    fn free_object(dev: &Device<Self>, obj: &gem::Object<Self>);
+}
