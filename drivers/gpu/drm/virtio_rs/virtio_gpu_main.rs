@@ -6,6 +6,7 @@
 //! `virtio/` (safe abstractions, where all of the driver's `unsafe` lives) and `gpu/` (the
 //! device core, `#![forbid(unsafe_code)]`).
 
+mod drm;
 mod glue;
 mod gpu;
 mod virtio;

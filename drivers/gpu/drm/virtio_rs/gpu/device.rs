@@ -4,14 +4,13 @@
 
 #![forbid(unsafe_code)]
 
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 
 use super::{
-    commands::Control,
     config::{self, Features},
-    display::Displays,
+    driver::{GpuDrm, GpuDrmDevice, GpuShared, SharedInit},
 };
-use crate::virtio;
+use crate::{drm, virtio};
 
 /// The virtio driver for virtio-gpu devices.
 pub(crate) struct VirtioGpuDriver;
@@ -24,50 +23,40 @@ const CURSOR_QUEUE: usize = 1;
 /// State of one bound virtio-gpu device.
 #[pin_data]
 pub(crate) struct GpuDevice {
-    /// Number of scanouts (heads) the device has, 1 to 16.
-    num_scanouts: u32,
-    /// Number of 3D capability sets the device offers.
-    num_capsets: u32,
-    /// Whether the device answers `GET_EDID`.
-    has_edid: bool,
-    /// The control queue.
-    control: Control,
-    /// The cursor queue (used by the display pipeline).
-    _cursor: Arc<virtio::Queue>,
-    /// What the host reported about its displays.
+    /// The DRM device (allocated at probe, registered once the device is ready).
+    drm: ARef<GpuDrmDevice>,
+    /// The DRM registration; taken (unplugging the DRM device) at remove.
     #[pin]
-    displays: Displays,
+    registration: Mutex<Option<drm::Registration<GpuDrm>>>,
 }
 
-impl GpuDevice {
-    /// Asks the host for its display configuration (and EDIDs) and records it.
-    fn read_displays(&self, name: &CStr) -> Result {
-        let info = self.control.get_display_info()?;
-        self.displays.update_info(&info);
-        for (i, one) in info
-            .pmodes
-            .iter()
-            .take(self.num_scanouts as usize)
-            .enumerate()
-        {
-            pr_info!(
-                "{}: scanout {}: {}x{}{}\n",
-                name,
-                i,
-                one.r.width,
-                one.r.height,
-                if one.enabled != 0 { " enabled" } else { "" }
-            );
-        }
-        if self.has_edid {
-            for i in 0..self.num_scanouts {
-                let edid = self.control.get_edid(i)?;
-                self.displays.update_edid(i, edid.bytes());
-                pr_info!("{}: scanout {}: EDID {} bytes\n", name, i, edid.size);
-            }
-        }
-        Ok(())
+/// Asks the host for its display configuration (and EDIDs) and records it.
+fn read_displays(shared: &GpuShared, name: &CStr) -> Result {
+    let info = shared.control.get_display_info()?;
+    shared.displays.update_info(&info);
+    for (i, one) in info
+        .pmodes
+        .iter()
+        .take(shared.num_scanouts as usize)
+        .enumerate()
+    {
+        pr_info!(
+            "{}: scanout {}: {}x{}{}\n",
+            name,
+            i,
+            one.r.width,
+            one.r.height,
+            if one.enabled != 0 { " enabled" } else { "" }
+        );
     }
+    if shared.has_edid {
+        for i in 0..shared.num_scanouts {
+            let edid = shared.control.get_edid(i)?;
+            shared.displays.update_edid(i, edid.bytes());
+            pr_info!("{}: scanout {}: EDID {} bytes\n", name, i, edid.size);
+        }
+    }
+    Ok(())
 }
 
 impl virtio::Driver for VirtioGpuDriver {
@@ -106,39 +95,46 @@ impl virtio::Driver for VirtioGpuDriver {
             num_capsets
         );
         let queues = queues.ok_or(EINVAL)?;
-        let control = queues.get(CONTROL_QUEUE).ok_or(EINVAL)?.clone();
-        let cursor = queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone();
-        let displays = Displays::new(num_scanouts)?;
-        let gpu = KBox::pin_init(
-            try_pin_init!(GpuDevice {
-                displays <- displays,
-                num_scanouts,
-                num_capsets,
-                has_edid: features.has(config::F_EDID),
-                control: Control::new(control),
-                _cursor: cursor,
+        let shared = GpuShared::new(SharedInit {
+            num_scanouts,
+            num_capsets,
+            has_edid: features.has(config::F_EDID),
+            use_dma: !dev.has_dma_quirk(),
+            control: queues.get(CONTROL_QUEUE).ok_or(EINVAL)?.clone(),
+            cursor: queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone(),
+        })?;
+        let drm = GpuDrmDevice::new(dev, shared)?;
+        KBox::pin_init(
+            pin_init!(GpuDevice {
+                drm,
+                registration <- new_mutex!(None),
             }),
             GFP_KERNEL,
-        )?;
-        Ok(gpu)
+        )
     }
 
     fn ready(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
-        gpu.read_displays(dev.name())?;
-        pr_info!("{}: bound\n", dev.name());
+        read_displays(&gpu.drm.data(), dev.name())?;
+        let reg = drm::Registration::new(gpu.drm.clone())?;
+        *gpu.registration.lock() = Some(reg);
+        pr_info!("{}: bound, DRM device registered\n", dev.name());
         Ok(())
     }
 
-    fn remove(dev: &virtio::Device, data: Pin<KBox<GpuDevice>>) {
+    fn remove(dev: &virtio::Device, gpu: Pin<KBox<GpuDevice>>) {
+        // Unplug first: new DRM calls fail with ENODEV and running ones finish their device
+        // accesses before the queues are torn down (right after this returns).
+        drop(gpu.registration.lock().take());
+        let shared = gpu.drm.data();
         pr_info!(
             "{}: unbound ({} scanouts, {} capsets)\n",
             dev.name(),
-            data.num_scanouts,
-            data.num_capsets
+            shared.num_scanouts,
+            shared.num_capsets
         );
     }
 
-    fn config_changed(dev: &virtio::Device, _data: &GpuDevice) {
+    fn config_changed(dev: &virtio::Device, _gpu: &GpuDevice) {
         let events = dev.config_read_u32(config::EVENTS_READ);
         if events & config::EVENT_DISPLAY != 0 {
             pr_info!("{}: display configuration changed\n", dev.name());

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtgpu ioctls (`include/uapi/drm/virtgpu_drm.h`), as the C driver behaves without 3D.
+
+#![forbid(unsafe_code)]
+
+use kernel::{prelude::*, uaccess::UserSlice};
+
+use super::{
+    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject},
+    params,
+    protocol::Rect,
+};
+use crate::drm::{errno, ioctl::Ioctl, uapi, File};
+
+/// Page size, the smallest object a resource gets.
+const PAGE_SIZE: u64 = 4096;
+
+/// Texture target of a 2D resource (`PIPE_TEXTURE_2D`).
+const TARGET_2D: u32 = 2;
+
+type GpuFileRef = File<GpuDrm>;
+
+/// IOCTL: `VIRTGPU_MAP`: the fake offset to `mmap` a buffer object at.
+pub(crate) struct Map;
+
+impl Ioctl<GpuDrm> for Map {
+    type Arg = uapi::drm_virtgpu_map;
+    fn handle(_dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        let obj = GpuObject::lookup(file, arg.handle)?;
+        arg.offset = obj.mmap_offset()?;
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_EXECBUFFER`: 3D command submission; `ENOSYS` without 3D.
+pub(crate) struct ExecBuffer;
+
+impl Ioctl<GpuDrm> for ExecBuffer {
+    type Arg = uapi::drm_virtgpu_execbuffer;
+    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        Err(errno::enosys())
+    }
+}
+
+/// IOCTL: `VIRTGPU_GETPARAM`: writes one capability value (an `int`) to `arg.value`.
+pub(crate) struct GetParam;
+
+impl Ioctl<GpuDrm> for GetParam {
+    type Arg = uapi::drm_virtgpu_getparam;
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        let value = params::getparam(&dev.data().caps, arg.param).ok_or(EINVAL)?;
+        let ptr = usize::try_from(arg.value).map_err(|_| EFAULT)?;
+        let mut writer = UserSlice::new(ptr, core::mem::size_of::<i32>()).writer();
+        writer.write_slice(&value.to_ne_bytes())?;
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_RESOURCE_CREATE`: a buffer object with a host resource. Without 3D only
+/// plain 2D resources (target 2, one level, one layer, no multisampling) are accepted.
+pub(crate) struct ResourceCreate;
+
+impl Ioctl<GpuDrm> for ResourceCreate {
+    type Arg = uapi::drm_virtgpu_resource_create;
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        if arg.depth > 1
+            || arg.nr_samples > 1
+            || arg.last_level > 1
+            || arg.target != TARGET_2D
+            || arg.array_size > 1
+        {
+            return Err(EINVAL);
+        }
+        let size = if arg.size == 0 {
+            PAGE_SIZE
+        } else {
+            u64::from(arg.size)
+        };
+        let obj = create_resource(dev, size, arg.format, arg.width, arg.height)?;
+        arg.bo_handle = obj.create_handle(file)?;
+        arg.res_handle = obj.data().id();
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_RESOURCE_INFO`: size and host resource id of a buffer object.
+pub(crate) struct ResourceInfo;
+
+impl Ioctl<GpuDrm> for ResourceInfo {
+    type Arg = uapi::drm_virtgpu_resource_info;
+    fn handle(_dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        let obj = GpuObject::lookup(file, arg.bo_handle)?;
+        arg.size = u32::try_from(obj.size()).map_err(|_| EINVAL)?;
+        arg.res_handle = obj.data().id();
+        arg.blob_mem = 0;
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_TRANSFER_FROM_HOST`: 3D only; `ENOSYS` without 3D.
+pub(crate) struct TransferFromHost;
+
+impl Ioctl<GpuDrm> for TransferFromHost {
+    type Arg = uapi::drm_virtgpu_3d_transfer_from_host;
+    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        Err(errno::enosys())
+    }
+}
+
+/// IOCTL: `VIRTGPU_TRANSFER_TO_HOST`: copies a box of the object's memory to its host
+/// resource (2D: `TRANSFER_TO_HOST_2D` of the box's x, y, width and height).
+pub(crate) struct TransferToHost;
+
+impl Ioctl<GpuDrm> for TransferToHost {
+    type Arg = uapi::drm_virtgpu_3d_transfer_to_host;
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        let obj = GpuObject::lookup(file, arg.bo_handle)?;
+        let _guard = dev.enter().ok_or(ENODEV)?;
+        let r = Rect {
+            x: arg.box_.x,
+            y: arg.box_.y,
+            width: arg.box_.w,
+            height: arg.box_.h,
+        };
+        dev.data()
+            .control
+            .transfer_to_host_2d(obj.data().id(), r, u64::from(arg.offset))?;
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_WAIT`: waits until the object is idle. Every command the driver sends
+/// completes before its ioctl returns, so objects are always idle.
+pub(crate) struct Wait;
+
+impl Ioctl<GpuDrm> for Wait {
+    type Arg = uapi::drm_virtgpu_3d_wait;
+    fn handle(_dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        // Idle either way, so `VIRTGPU_WAIT_NOWAIT` makes no difference.
+        let _obj = GpuObject::lookup(file, arg.handle)?;
+        Ok(0)
+    }
+}
+
+/// IOCTL: `VIRTGPU_GET_CAPS`: a capset; `ENOSYS` when the host has none.
+pub(crate) struct GetCaps;
+
+impl Ioctl<GpuDrm> for GetCaps {
+    type Arg = uapi::drm_virtgpu_get_caps;
+    fn handle(dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        if dev.data().num_capsets == 0 {
+            return Err(errno::enosys());
+        }
+        // Capsets are only useful with 3D, which the driver does not offer yet.
+        Err(errno::enosys())
+    }
+}
+
+/// IOCTL: `VIRTGPU_RESOURCE_CREATE_BLOB`: `EINVAL` without blob support.
+pub(crate) struct ResourceCreateBlob;
+
+impl Ioctl<GpuDrm> for ResourceCreateBlob {
+    type Arg = uapi::drm_virtgpu_resource_create_blob;
+    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        Err(EINVAL)
+    }
+}
+
+/// IOCTL: `VIRTGPU_CONTEXT_INIT`: `EINVAL` without context init support.
+pub(crate) struct ContextInit;
+
+impl Ioctl<GpuDrm> for ContextInit {
+    type Arg = uapi::drm_virtgpu_context_init;
+    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        Err(EINVAL)
+    }
+}
