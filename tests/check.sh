@@ -54,6 +54,15 @@ else
 	fail rustfmt "run 'make fmt'"
 fi
 
+step "unsafe policy: unsafe-review --tree drivers/gpu/drm/virtio_rs"
+if out=$(cargo run --quiet --release -p unsafe-review -- --tree drivers/gpu/drm/virtio_rs -q 2>&1); then
+	echo "$out" | tail -n 6
+	pass unsafe-policy "unsafe only in glue/ drm/ virtio/, every site justified, no bindings:: in gpu/"
+else
+	echo "$out" | tail -n 40
+	fail unsafe-policy "see the sites above; docs/reviewing-unsafe.md explains the policy"
+fi
+
 step "module build: clippy (Debian clippy-driver), -Dwarnings, C -Werror"
 if out=$(make -s modules STRICT=1 2>&1); then
 	echo "$out" | tail -n 3
@@ -101,5 +110,6 @@ guest() {
 }
 
 guest probe --timeout 300
+guest uapi --timeout 900
 
 summary
