@@ -8,6 +8,14 @@ The guest talks to this runner over the serial console with lines that start wit
   @@VGRS info <key> <value>                       a fact for the summary
   @@VGRS dump <name> [head]                       take a QMP screendump now; the runner
                                                   answers "dumped <name>" on the serial input
+  @@VGRS compare <a> <b>                          compare two earlier dumps; the runner answers
+                                                  "same WxH", "differ N rows Y0-Y1 WxH" or
+                                                  "error <why>"
+  @@VGRS look <name>                              describe an earlier dump: "look WxH colours N
+                                                  blank|picture"
+  @@VGRS pixel <name> <x> <y>                     one pixel of an earlier dump: "pixel R G B"
+  @@VGRS trace <name>                             the QEMU trace lines (--trace) written since
+                                                  the previous trace request: "trace N l1 | l2"
   @@VGRS log <text>                               a line to show even with --quiet
   @@VGRS done                                     the scenario finished
 
@@ -110,6 +118,34 @@ def screendump(qmp, outdir, name, head):
     return png_path, img
 
 
+def query(kind, words, images, trace_file, trace_pos):
+    """Answers a guest's compare/look/pixel/trace request (one line)."""
+    words = " ".join(words).split()
+    if kind == "compare":
+        a, b = images[words[0]], images[words[1]]
+        rows = a.diff_rows(b)
+        if not rows:
+            return "same %dx%d" % (a.width, a.height)
+        return "differ %d rows %d-%d %dx%d" % (len(rows), rows[0], rows[-1], a.width, a.height)
+    if kind == "look":
+        img = images[words[0]]
+        return "look %dx%d colours %d %s" % (img.width, img.height, img.distinct_colours(),
+                                            "blank" if img.is_blank() else "picture")
+    if kind == "pixel":
+        img = images[words[0]]
+        x, y = int(words[1]), int(words[2])
+        return "pixel %d %d %d" % img.pixel(x, y)
+    # trace: the lines QEMU wrote since the last request (QEMU flushes its log per line).
+    lines = []
+    if os.path.exists(trace_file):
+        with open(trace_file, errors="replace") as f:
+            f.seek(trace_pos[0])
+            data = f.read()
+            trace_pos[0] = f.tell()
+        lines = [re.sub(r"^\d+@[\d.]+:", "", ln).strip() for ln in data.splitlines() if ln]
+    return "trace %d %s" % (len(lines), " | ".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,6 +196,7 @@ def main():
     timer.start()
 
     results, info, dumps = [], {}, []
+    images, trace_pos = {}, [0]
     done = panicked = False
     qmp = None
     with open(log_path, "w", errors="replace") as log:
@@ -185,16 +222,24 @@ def main():
                 info[words[1]] = " ".join(words[2:])
             elif kind == "dump" and len(words) >= 2:
                 name = words[1]
-                head = int(words[2]) if len(words) > 2 else None
+                head = int(words[2]) if len(words) > 2 and words[2].strip() else None
                 try:
                     if qmp is None:
                         qmp = Qmp(qmp_path)
                     png, img = screendump(qmp, args.outdir, name, head)
                     dumps.append(png)
+                    images[name] = img
                     answer = "dumped %s %dx%d" % (name, img.width, img.height)
                 except Exception as e:  # report to the guest, which fails its check
                     answer = "dumpfail %s %s" % (name, str(e).replace("\n", " "))
                     print("run: screendump %s failed: %s" % (name, e), flush=True)
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
+            elif kind in ("compare", "look", "pixel", "trace") and len(words) >= 2:
+                try:
+                    answer = query(kind, words[1:], images, trace_file, trace_pos)
+                except Exception as e:  # the guest fails its check on "error"
+                    answer = "error %s" % str(e).replace("\n", " ")
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
             elif kind == "log":

@@ -21,6 +21,16 @@ dump() {
 	case "$ans" in dumped*) return 0 ;; *) echo "dump failed: $ans"; return 1 ;; esac
 }
 
+# ask REQUEST...: sends a request (compare, look, pixel, trace; see qemu/run.py) to the host
+# runner and prints its one-line answer. The request goes to the console itself, since callers
+# capture the answer with $(...).
+ask() {
+	echo "@@VGRS $*" >/dev/console
+	local ans
+	read -r ans
+	echo "$ans"
+}
+
 # gpu_dev: prints the name of the virtio-gpu device (virtio id 16), e.g. virtio0.
 gpu_dev() {
 	local d
@@ -47,4 +57,171 @@ show_dmesg() {
 # log_dmesg PATTERN: shows the matching kernel log lines on the host even in quiet runs.
 log_dmesg() {
 	dmesg | grep -E "$1" | while read -r l; do echo "@@VGRS log $l"; done
+}
+
+# Why the device can no longer be used (a modprobe that hung), or empty.
+stuck=""
+
+# running PID: true while PID is alive and not a zombie.
+running() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
+}
+
+# wait_pid SECS PID: waits up to SECS seconds for the background job PID (a child of this
+# shell) and returns its status, or 124 after killing it if it did not finish.
+wait_pid() {
+	local secs=$1 pid=$2 n=0
+	while running "$pid"; do
+		if [ "$n" -ge $((secs * 10)) ]; then
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 124
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$pid"
+}
+
+# bounded SECS CMD...: runs CMD in the background and waits up to SECS seconds for it.
+# Returns its status, or 124 if it did not finish (it is sent SIGKILL and left behind).
+bounded() {
+	local secs=$1 pid n=0
+	shift
+	"$@" &
+	pid=$!
+	while running "$pid"; do
+		if [ "$n" -ge $((secs * 10)) ]; then
+			kill -9 "$pid" 2>/dev/null
+			return 124
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$pid"
+}
+
+# wait_for PATH SECS: waits up to SECS seconds for PATH to exist.
+wait_for() {
+	local n=0
+	while [ ! -e "$1" ]; do
+		[ "$n" -ge $(($2 * 10)) ] && return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+# forward LABEL FILE: reports each PASS/FAIL/SKIP line of a vgrs-uapi-test output.
+forward() {
+	local status check detail
+	while read -r status check detail; do
+		case "$status" in
+		PASS | FAIL | SKIP) result "$status" "$1.$check" "$detail" ;;
+		esac
+	done <"$2"
+}
+
+# unload LABEL MODULE: modprobe -r, bounded; reports LABEL.unload.
+unload() {
+	if ! grep -q "^$2 " /proc/modules; then
+		result SKIP "$1.unload" "$2 is not loaded"
+	elif bounded 30 modprobe -r "$2" 2>/tmp/err; then
+		if grep -q "^$2 " /proc/modules; then
+			result FAIL "$1.unload" "$2 still loaded after modprobe -r"
+		else
+			result PASS "$1.unload" "modprobe -r $2"
+		fi
+	else
+		result FAIL "$1.unload" "modprobe -r $2 failed or hung: $(cat /tmp/err)"
+	fi
+}
+
+# problems LABEL CHECK STRICT DETAIL: reports kernel problems as FAIL (STRICT=1) or NOTE.
+problems() {
+	local p
+	p=$(kernel_problems)
+	if [ -z "$p" ]; then
+		result PASS "$1.$2" "$4"
+	elif [ "$3" = 1 ]; then
+		result FAIL "$1.$2" "$(echo "$p" | head -n1)"
+	else
+		result NOTE "$1.$2" "reported, not failed: $(echo "$p" | head -n1)"
+	fi
+}
+
+# load LABEL MODULE: modprobe and wait for /dev/dri/card0; reports LABEL.open on failure.
+load() {
+	local rc
+	if [ -n "$stuck" ]; then
+		result FAIL "$1.open" "not tried: $stuck"
+		return 1
+	fi
+	bounded 30 modprobe "$2" 2>/tmp/err
+	rc=$?
+	if [ "$rc" = 124 ]; then
+		stuck="modprobe $2 hung (over 30 s)"
+		result FAIL "$1.open" "$stuck"
+		return 1
+	elif [ "$rc" != 0 ]; then
+		result FAIL "$1.open" "modprobe $2 exited $rc: $(cat /tmp/err)"
+		return 1
+	fi
+	if ! wait_for /dev/dri/card0 5; then
+		result FAIL "$1.open" "no /dev/dri/card0 within 5 s of modprobe $2"
+		return 1
+	fi
+}
+
+# show_start: vgrs-kms-test --show, held by fd 4 (closing it ends the program).
+show_start() {
+	rm -f /tmp/show.fifo /tmp/show.err
+	mkfifo /tmp/show.fifo
+	vgrs-kms-test --show </tmp/show.fifo >/dev/null 2>/tmp/show.err &
+	show_pid=$!
+	exec 4>/tmp/show.fifo
+	local n=0
+	while ! grep -q 'SHOWING [0-9]* heads' /tmp/show.err 2>/dev/null && running "$show_pid"; do
+		[ "$n" -ge 150 ] && break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	# The first upload and flush reach the host asynchronously to the ioctl's return.
+	sleep 0.5
+	grep -q 'SHOWING [0-9]* heads' /tmp/show.err
+}
+
+show_stop() {
+	exec 4>&-
+	wait_pid 10 "$show_pid"
+	rm -f /tmp/show.fifo
+}
+
+# check_bars LABEL NAME HEAD ROTATION: the dump NAME shows the four bars, rotated by ROTATION,
+# at the middle row: red, green, blue, white.
+check_bars() {
+	local label=$1 name=$2 head=$3 rot=$4 look w h i x want got bad=""
+	local colours="255 0 0|0 255 0|0 0 255|255 255 255"
+	if ! dump "$name" $head; then
+		result FAIL "$label.$name" "screendump failed"
+		return 1
+	fi
+	look=$(ask look "$name")
+	w=$(echo "$look" | sed -n 's/^look \([0-9]*\)x.*/\1/p')
+	h=$(echo "$look" | sed -n 's/^look [0-9]*x\([0-9]*\) .*/\1/p')
+	[ -n "$w" ] || { result FAIL "$label.$name" "no size: $look"; return 1; }
+	for i in 0 1 2 3; do
+		x=$(((2 * i + 1) * w / 8))
+		want=$(echo "$colours" | cut -d'|' -f$((((i + rot) % 4) + 1)))
+		got=$(ask pixel "$name" "$x" $((h / 2)))
+		[ "$got" = "pixel $want" ] || bad="$bad bar $i at x=$x: $got, want $want;"
+	done
+	if [ -z "$bad" ]; then
+		result PASS "$label.$name" "${w}x${h} head ${head:-0}: red, green, blue, white bars rotated by $rot, pixel-exact"
+	else
+		result FAIL "$label.$name" "$look;$bad"
+		return 1
+	fi
 }

@@ -13,9 +13,8 @@
 //! live, mmapped dumb buffer until FILE appears (the guest script unbinds the driver
 //! meanwhile), then uses the mapping and the fd again and closes them.
 
-mod expect;
-mod mapping;
-mod virtgpu;
+use vgrs_guest::report::{err_name, Report};
+use vgrs_guest::{expect, mapping, virtgpu};
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -24,9 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use drm_ffi::mode::dumbbuffer;
-use rustix::io::Errno;
 
-use mapping::Mapping;
+use vgrs_guest::mapping::Mapping;
 
 /// A handle no driver hands out (DRM handles count up from 1).
 const BAD_HANDLE: u32 = 0x7fff_0000;
@@ -78,89 +76,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// Counts and prints check outcomes, one line each.
-#[derive(Default)]
-struct Report {
-    passed: u32,
-    failed: u32,
-    skipped: u32,
-}
-
-impl Report {
-    fn line(status: &str, name: &str, detail: &str) {
-        // One line per check: the guest script forwards it word by word.
-        let detail = detail.replace(['\n', '\r'], " ");
-        println!("{status} {name} {detail}");
-    }
-
-    fn pass(&mut self, name: &str, detail: impl AsRef<str>) {
-        self.passed += 1;
-        Self::line("PASS", name, detail.as_ref());
-    }
-
-    fn fail(&mut self, name: &str, detail: impl AsRef<str>) {
-        self.failed += 1;
-        Self::line("FAIL", name, detail.as_ref());
-    }
-
-    fn skip(&mut self, name: &str, reason: impl AsRef<str>) {
-        self.skipped += 1;
-        Self::line("SKIP", name, reason.as_ref());
-    }
-
-    fn check(&mut self, name: &str, ok: bool, detail: impl AsRef<str>) {
-        if ok {
-            self.pass(name, detail)
-        } else {
-            self.fail(name, detail)
-        }
-    }
-
-    /// An operation that must fail with the C driver's errno for `name` (expect::C_ERRNO).
-    fn errno<T>(&mut self, name: &str, what: &str, r: io::Result<T>) {
-        let Some(want) = expect::c_errno(name) else {
-            self.fail(
-                name,
-                format!("{what}: no C-driver expectation for this check"),
-            );
-            return;
-        };
-        let want_s = expect::errno_name(want);
-        match r {
-            Ok(_) => self.fail(name, format!("{what} succeeded; C driver: {want_s}")),
-            Err(e) => match Errno::from_io_error(&e) {
-                Some(got) if got == want => {
-                    self.pass(name, format!("{what} -> {want_s} (as the C driver)"))
-                }
-                Some(got) => self.fail(
-                    name,
-                    format!("{what} -> {}; C driver: {want_s}", expect::errno_name(got)),
-                ),
-                None => self.fail(name, format!("{what} -> {e}; C driver: {want_s}")),
-            },
-        }
-    }
-
-    /// An operation that must succeed; returns its value, reporting a failure otherwise.
-    fn ok<T>(&mut self, name: &str, what: &str, r: io::Result<T>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.fail(name, format!("{what}: {}", err_name(&e)));
-                None
-            }
-        }
-    }
-}
-
-/// "EINVAL" for an OS error, the error's text otherwise.
-fn err_name(e: &io::Error) -> String {
-    match Errno::from_io_error(e) {
-        Some(n) => expect::errno_name(n),
-        None => e.to_string(),
-    }
 }
 
 fn open_rw(path: &Path) -> io::Result<File> {

@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest scenario "display": what a user sees, on each driver (ours as `rs`, then the C driver
+# as `c`, in the same boot). Needs `qemu/run.py --trace virtio_gpu_update_cursor`.
+#
+#   kms/*      vgrs-kms-test: planes, framebuffers, SETCRTC, DIRTYFB, legacy and atomic page
+#              flips with events, TEST_ONLY, cursor ioctls, RMFB
+#   cursor-trace  QEMU's cursor trace events show the images and positions the test set
+#   bars       a known picture (vgrs-kms-test --show) is in the screendump, pixel for pixel
+#              at each bar; rs and c dumps are identical
+#   fbdev      text written to /dev/tty0 appears in the screendump, in the rows it went to
+#   kmscube    kmscube renders N frames with page flips and exits 0; two dumps taken apart
+#              differ and are not blank
+#
+# vgrs.display=c,rs on the kernel command line picks the drivers (default: both).
+
+# expect_trace LABEL CHECK ANSWER PATTERN...: the trace lines of ANSWER (from `ask trace`)
+# must contain lines matching each PATTERN (an extended regexp), in this order.
+expect_trace() {
+	local label=$1 check=$2 ans=$3 miss
+	shift 3
+	miss=$(echo "${ans#trace * }" | sed 's/ | /\n/g' | awk -v pats="$(printf '%s\n' "$@")" '
+		BEGIN { n = split(pats, p, "\n"); if (p[n] == "") n--; i = 1 }
+		i <= n && $0 ~ p[i] { i++ }
+		END { if (i <= n) print p[i] }')
+	if [ -n "$miss" ]; then
+		result FAIL "$label.$check" "no trace line matching '$miss' (in order) in: $(echo "$ans" | cut -c1-400)"
+	else
+		result PASS "$label.$check" "$(echo "$ans" | cut -d' ' -f2) cursor commands: $(echo "${ans#trace * }" | cut -c1-400)"
+	fi
+}
+
+# fbdev_text LABEL: text on /dev/tty0 shows up in the rows it was written to.
+fbdev_text() {
+	local label=$1 ans rows first last
+	if [ ! -e /dev/fb0 ]; then
+		result FAIL "$label.fbdev" "no /dev/fb0: the driver set up no fbdev emulation"
+		return
+	fi
+	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+	# Clear the screen, hide the cursor, then compare before/after writing at text row 6.
+	printf '\033[2J\033[H\033[?25l' >/dev/tty0
+	sleep 0.5
+	dump "$label-console-before" || { result FAIL "$label.fbdev" "screendump failed"; return; }
+	printf '\033[6;1HVGRS: text on the %s driver console' "$label" >/dev/tty0
+	sleep 0.5
+	dump "$label-console-after" || { result FAIL "$label.fbdev" "screendump failed"; return; }
+	ans=$(ask compare "$label-console-before" "$label-console-after")
+	# "differ N rows Y0-Y1 WxH": the text's row 6 is pixel rows 80-95 with the 8x16 font.
+	rows=$(echo "$ans" | sed -n 's/^differ [0-9]* rows \([0-9]*-[0-9]*\) .*/\1/p')
+	first=${rows%-*}
+	last=${rows#*-}
+	if [ -n "$rows" ] && [ "$first" -ge 80 ] && [ "$last" -le 95 ]; then
+		result PASS "$label.fbdev" "text on /dev/tty0 changed exactly pixel rows $rows (text row 6): $ans"
+	else
+		result FAIL "$label.fbdev" "want a difference within rows 80-95 (text row 6), got: $ans"
+	fi
+	printf '\033[2J\033[?25h' >/dev/tty0
+}
+
+# kmscube_run LABEL FRAMES: kmscube renders FRAMES frames (Mesa's software path on dumb
+# buffers) with page flips, and moves.
+kmscube_run() {
+	local label=$1 frames=$2 pid n ans look rc last
+	if ! command -v kmscube >/dev/null; then
+		result FAIL "$label.kmscube" "kmscube is not in the guest image (make deps)"
+		return
+	fi
+	rm -f /tmp/cube.fifo
+	mkfifo /tmp/cube.fifo
+	GBM_ALWAYS_SOFTWARE=1 kmscube -c "$frames" </tmp/cube.fifo >/tmp/cube.out 2>&1 &
+	pid=$!
+	exec 5>/tmp/cube.fifo
+	# GL comes up after ~20 s under TCG; then it flips at ~15 fps.
+	n=0
+	while running "$pid" && ! grep -q 'GL_RENDERER\|Using display' /tmp/cube.out; do
+		[ "$n" -ge 900 ] && break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sleep 4
+	if running "$pid" && dump "$label-kmscube-1" && sleep 1 && dump "$label-kmscube-2"; then
+		ans=$(ask compare "$label-kmscube-1" "$label-kmscube-2")
+		look=$(ask look "$label-kmscube-2")
+		case "$ans $look" in
+		differ*picture) result PASS "$label.kmscube-moves" "two dumps 1 s apart: $ans; $look" ;;
+		*) result FAIL "$label.kmscube-moves" "want differing, non-blank dumps: $ans; $look" ;;
+		esac
+	else
+		result FAIL "$label.kmscube-moves" "kmscube was not running 4 s after GL came up: $(tail -n 3 /tmp/cube.out)"
+	fi
+	wait_pid 180 "$pid"
+	rc=$?
+	exec 5>&-
+	rm -f /tmp/cube.fifo
+	sed "s/^/[$label kmscube] /" /tmp/cube.out
+	# kmscube counts from 0: `-c N` ends with "Rendered N-1 frames in ... sec (... fps)".
+	last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/cube.out | tail -n1)
+	n=$(echo "$last" | sed -n 's/Rendered \([0-9]*\) frames.*/\1/p')
+	if [ "$rc" = 0 ] && [ -n "$n" ] && [ "$n" -ge $((frames - 1)) ]; then
+		result PASS "$label.kmscube" "kmscube -c $frames: $last, exit 0"
+	else
+		result FAIL "$label.kmscube" "exit $rc: $(tail -n 2 /tmp/cube.out | tr '\n' ' ')"
+	fi
+}
+
+# display_driver LABEL MODULE STRICT
+display_driver() {
+	local label=$1 module=$2 strict=$3 rc ans
+	dmesg -c >/dev/null
+	if ! load "$label" "$module"; then
+		return
+	fi
+	ask trace skip-load >/dev/null
+	bounded 120 vgrs-kms-test --label "$label" >/tmp/kms.out 2>/tmp/kms.err
+	rc=$?
+	sed "s/^/[$label kms] /" /tmp/kms.out /tmp/kms.err
+	forward "$label" /tmp/kms.out
+	case $rc in
+	0 | 1) info "$label.kms" "$(tail -n1 /tmp/kms.out)" ;;
+	*) result FAIL "$label.kms-run" "vgrs-kms-test exited $rc: $(tail -n1 /tmp/kms.err)" ;;
+	esac
+	# The cursor test set image A, moved it to 100,50, set image B, moved it to 300,200 and
+	# hid it: the device must have seen updates with a resource, the two moves, and a hide
+	# (resource 0).
+	ans=$(ask trace cursor)
+	expect_trace "$label" cursor-trace "$ans" \
+		'update, res 0x[1-9a-f]' 'x 100, y 50, move' 'update, res 0x[1-9a-f]' 'x 300, y 200, move' 'update, res 0x0$'
+	if show_start; then
+		check_bars "$label" "$label-bars" "" 0
+	else
+		result FAIL "$label.$label-bars" "vgrs-kms-test --show: $(tail -n 2 /tmp/show.err)"
+	fi
+	show_stop
+	fbdev_text "$label"
+	kmscube_run "$label" 120
+	unload "$label" "$module"
+	problems "$label" clean "$strict" "no kernel warnings over the display run, unload after kmscube"
+	show_dmesg "$label"
+}
+
+drivers=$(sed -n 's/.*vgrs\.display=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+[ -n "$drivers" ] || drivers="rs c"
+for d in $drivers; do
+	case $d in
+	rs) display_driver rs virtio_gpu_rs 1 ;;
+	c) display_driver c virtio_gpu 0 ;;
+	*) result FAIL "display.$d" "unknown driver label in vgrs.display" ;;
+	esac
+done
+case " $drivers " in
+*" rs "*" c "* | *" c "*" rs "*)
+	ans=$(ask compare rs-bars c-bars)
+	case "$ans" in
+	same*) result PASS bars-rs-vs-c "our driver's screendump of the test picture is identical to the C driver's: $ans" ;;
+	*) result FAIL bars-rs-vs-c "screendumps of the same picture differ between drivers: $ans" ;;
+	esac
+	;;
+esac

@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `vgrs-kms-test`: exercises the KMS uapi of a virtio-gpu driver from inside the guest, for
+//! our Rust driver and the C driver alike: resources, connector and planes, framebuffers (good
+//! and bad), legacy SETCRTC, DIRTYFB with clip rectangles, legacy and atomic page flips with
+//! events, TEST_ONLY commits (which must not change anything), the legacy cursor ioctls and
+//! RMFB of the scanned-out framebuffer. Prints one `PASS|FAIL|SKIP <check> <detail>` line per
+//! check and a closing `N passed, N failed, N skipped`; exits 0 iff nothing failed.
+//!
+//! Usage: `vgrs-kms-test [--device /dev/dri/card0] [--label rs|c]` runs the checks;
+//! `vgrs-kms-test --show` puts a known test picture on every connected connector: four
+//! vertical bars, red, green, blue, white, rotated by one bar per connector index (so each
+//! head shows its own picture), and keeps it there until standard input reaches end of file,
+//! so a screendump can check its pixels.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use drm_ffi::mode::{self, dumbbuffer};
+use drm_ffi::{
+    drm_clip_rect, drm_event_vblank, drm_mode_modeinfo, DRM_CLIENT_CAP_ATOMIC,
+    DRM_CLIENT_CAP_UNIVERSAL_PLANES, DRM_EVENT_FLIP_COMPLETE, DRM_MODE_ATOMIC_ALLOW_MODESET,
+    DRM_MODE_ATOMIC_NONBLOCK, DRM_MODE_ATOMIC_TEST_ONLY, DRM_MODE_OBJECT_CONNECTOR,
+    DRM_MODE_OBJECT_CRTC, DRM_MODE_OBJECT_PLANE, DRM_MODE_PAGE_FLIP_EVENT, DRM_MODE_TYPE_PREFERRED,
+};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+use vgrs_guest::mapping::Mapping;
+use vgrs_guest::report::{err_name, Report};
+
+/// `DRM_FORMAT_XRGB8888` ('XR24').
+const XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
+/// `DRM_FORMAT_ARGB8888` ('AR24').
+const ARGB8888: u32 = u32::from_le_bytes(*b"AR24");
+/// `DRM_FORMAT_RGB565` ('RG16'): a format no virtio-gpu plane takes.
+const RGB565: u32 = u32::from_le_bytes(*b"RG16");
+/// Plane `type` property values.
+const PLANE_PRIMARY: u64 = 1;
+const PLANE_CURSOR: u64 = 2;
+/// The four bars of the test picture (XRGB8888 words).
+pub const BARS: [u32; 4] = [0x00ff_0000, 0x0000_ff00, 0x0000_00ff, 0x00ff_ffff];
+/// How long a flip event may take (the C driver's fake vblank answers at once; TCG is slow).
+const EVENT_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Args {
+    device: String,
+    label: String,
+    show: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        device: "/dev/dri/card0".into(),
+        label: "drv".into(),
+        show: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut val = || it.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--device" => args.device = val()?,
+            "--label" => args.label = val()?,
+            "--show" => args.show = true,
+            _ => {
+                return Err(format!(
+                    "usage: vgrs-kms-test [--device PATH] [--label L] [--show]\n\
+                     unknown argument {a}"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn open_rw(path: &str) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// A dumb buffer with a framebuffer on it, both freed on drop.
+struct Fb<'a> {
+    fd: BorrowedFd<'a>,
+    handle: u32,
+    fb: u32,
+    pitch: u32,
+    size: u64,
+}
+
+impl<'a> Fb<'a> {
+    /// A `w` x `h` XRGB8888 (or `format`) framebuffer filled with `fill(x) -> word`.
+    fn new(
+        fd: BorrowedFd<'a>,
+        w: u32,
+        h: u32,
+        format: u32,
+        fill: impl Fn(u32) -> u32,
+    ) -> io::Result<Self> {
+        let d = dumbbuffer::create(fd, w, h, 32, 0)?;
+        let mut me = Fb {
+            fd,
+            handle: d.handle,
+            fb: 0,
+            pitch: d.pitch,
+            size: d.size,
+        };
+        let off = dumbbuffer::map(fd, d.handle, 0, 0)?.offset;
+        let mut m = Mapping::new(fd, off, d.size as usize)?;
+        let bytes = m.bytes();
+        for y in 0..h as usize {
+            let row = &mut bytes[y * d.pitch as usize..][..w as usize * 4];
+            for (x, px) in row.chunks_exact_mut(4).enumerate() {
+                px.copy_from_slice(&fill(x as u32).to_le_bytes());
+            }
+        }
+        drop(m);
+        let fb = mode::add_fb2(
+            fd,
+            w,
+            h,
+            format,
+            &[d.handle, 0, 0, 0],
+            &[d.pitch, 0, 0, 0],
+            &[0; 4],
+            &[0; 4],
+            0,
+        )?;
+        me.fb = fb.fb_id;
+        Ok(me)
+    }
+}
+
+impl Drop for Fb<'_> {
+    fn drop(&mut self) {
+        if self.fb != 0 {
+            let _ = mode::rm_fb(self.fd, self.fb);
+        }
+        let _ = dumbbuffer::destroy(self.fd, self.handle);
+    }
+}
+
+/// The bar (0 to 3) that column `x` of a `w` wide picture is in.
+fn bar_index(x: u32, w: u32) -> usize {
+    (u64::from(x) * 4 / u64::from(w.max(1))).min(3) as usize
+}
+
+/// The word of the test picture at column `x` of a `w` wide mode.
+fn bar(x: u32, w: u32) -> u32 {
+    BARS[bar_index(x, w)]
+}
+
+/// What the tests drive: a connected connector, its CRTC, its planes, a mode.
+struct Pipe {
+    conn: u32,
+    crtc: u32,
+    primary: u32,
+    cursor: Option<u32>,
+    mode: drm_mode_modeinfo,
+    crtcs: Vec<u32>,
+    encoders: Vec<u32>,
+    planes: Vec<u32>,
+}
+
+fn mode_name(m: &drm_mode_modeinfo) -> String {
+    format!("{}x{}@{}", m.hdisplay, m.vdisplay, m.vrefresh)
+}
+
+/// Property ids of object `obj` by name, with values.
+fn props(fd: BorrowedFd<'_>, obj: u32, kind: u32) -> io::Result<Vec<(String, u32, u64)>> {
+    let (mut ids, mut vals) = (Vec::new(), Vec::new());
+    mode::get_properties(fd, obj, kind, Some(&mut ids), Some(&mut vals))?;
+    let mut out = Vec::new();
+    for (id, v) in ids.into_iter().zip(vals) {
+        // The values and enums must be asked for too: drm-ffi passes their counts back in.
+        let (mut pv, mut pe) = (Vec::new(), Vec::new());
+        let p = mode::get_property(fd, id, Some(&mut pv), Some(&mut pe))?;
+        let name: Vec<u8> = p
+            .name
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        out.push((String::from_utf8_lossy(&name).into_owned(), id, v));
+    }
+    Ok(out)
+}
+
+fn prop_id(list: &[(String, u32, u64)], name: &str) -> Option<u32> {
+    list.iter().find(|p| p.0 == name).map(|p| p.1)
+}
+
+fn find_pipe(fd: BorrowedFd<'_>, want_conn: Option<u32>) -> Result<Pipe, String> {
+    let e = |what: &str, e: io::Error| format!("{what}: {}", err_name(&e));
+    let (mut crtcs, mut conns, mut encs) = (Vec::new(), Vec::new(), Vec::new());
+    mode::get_resources(
+        fd,
+        None,
+        Some(&mut crtcs),
+        Some(&mut conns),
+        Some(&mut encs),
+    )
+    .map_err(|x| e("GETRESOURCES", x))?;
+    let mut planes = Vec::new();
+    mode::get_plane_resources(fd, Some(&mut planes)).map_err(|x| e("GETPLANERESOURCES", x))?;
+    for &c in &conns {
+        if want_conn.is_some_and(|w| w != c) {
+            continue;
+        }
+        let mut modes = Vec::new();
+        let mut cenc = Vec::new();
+        let info = mode::get_connector(fd, c, None, None, Some(&mut modes), Some(&mut cenc), true)
+            .map_err(|x| e("GETCONNECTOR", x))?;
+        if info.connection != 1 || modes.is_empty() {
+            continue;
+        }
+        let mode = *modes
+            .iter()
+            .find(|m| m.type_ & DRM_MODE_TYPE_PREFERRED != 0)
+            .unwrap_or(&modes[0]);
+        let enc = *cenc.first().ok_or("connector without encoders")?;
+        let enc = mode::get_encoder(fd, enc).map_err(|x| e("GETENCODER", x))?;
+        let crtc_idx = (0..crtcs.len())
+            .find(|i| enc.possible_crtcs & (1 << i) != 0)
+            .ok_or("encoder without a possible CRTC")?;
+        let crtc = crtcs[crtc_idx];
+        let (mut primary, mut cursor) = (None, None);
+        for &p in &planes {
+            let pi = mode::get_plane(fd, p, None).map_err(|x| e("GETPLANE", x))?;
+            if pi.possible_crtcs & (1 << crtc_idx) == 0 {
+                continue;
+            }
+            let pp = props(fd, p, DRM_MODE_OBJECT_PLANE).map_err(|x| e("plane properties", x))?;
+            match pp.iter().find(|x| x.0 == "type").map(|x| x.2) {
+                Some(PLANE_PRIMARY) if primary.is_none() => primary = Some(p),
+                Some(PLANE_CURSOR) if cursor.is_none() => cursor = Some(p),
+                _ => {}
+            }
+        }
+        return Ok(Pipe {
+            conn: c,
+            crtc,
+            primary: primary.ok_or("no primary plane for the CRTC")?,
+            cursor,
+            mode,
+            crtcs,
+            encoders: encs,
+            planes,
+        });
+    }
+    Err(format!("no connected connector among {conns:?}"))
+}
+
+/// Waits for one DRM event on `fd` and returns it as a vblank/flip event.
+fn read_event(fd: BorrowedFd<'_>, file: &File) -> Result<(drm_event_vblank, Duration), String> {
+    let start = Instant::now();
+    let mut pfd = [PollFd::new(&fd, PollFlags::IN)];
+    let ms = EVENT_TIMEOUT.as_millis() as i32;
+    let ts = rustix::event::Timespec {
+        tv_sec: i64::from(ms / 1000),
+        tv_nsec: i64::from(ms % 1000) * 1_000_000,
+    };
+    match poll(&mut pfd, Some(&ts)) {
+        Ok(0) => return Err(format!("no event within {} ms", ms)),
+        Ok(_) => {}
+        Err(e) => return Err(format!("poll: {e}")),
+    }
+    let mut buf = [0u8; 64];
+    let n = (&*file)
+        .read(&mut buf)
+        .map_err(|e| format!("read: {}", err_name(&e)))?;
+    if n < std::mem::size_of::<drm_event_vblank>() {
+        return Err(format!("short event: {n} bytes"));
+    }
+    let w = |o: usize| u32::from_ne_bytes([buf[o], buf[o + 1], buf[o + 2], buf[o + 3]]);
+    let ev = drm_event_vblank {
+        base: drm_ffi::drm_event {
+            type_: w(0),
+            length: w(4),
+        },
+        user_data: u64::from(w(8)) | u64::from(w(12)) << 32,
+        tv_sec: w(16),
+        tv_usec: w(20),
+        sequence: w(24),
+        crtc_id: w(28),
+    };
+    Ok((ev, start.elapsed()))
+}
+
+/// An atomic request: (object, property, value) triples, grouped by object.
+fn atomic(fd: BorrowedFd<'_>, flags: u32, sets: &[(u32, u32, u64)]) -> io::Result<()> {
+    let mut objs: Vec<u32> = Vec::new();
+    let mut counts: Vec<u32> = Vec::new();
+    let mut ids = Vec::new();
+    let mut vals = Vec::new();
+    for &(o, _, _) in sets {
+        if !objs.contains(&o) {
+            objs.push(o);
+        }
+    }
+    for &o in &objs {
+        let mine: Vec<_> = sets.iter().filter(|s| s.0 == o).collect();
+        counts.push(mine.len() as u32);
+        for s in mine {
+            ids.push(s.1);
+            vals.push(s.2);
+        }
+    }
+    mode::atomic_commit(fd, flags, &mut objs, &mut counts, &mut ids, &mut vals)
+}
+
+fn errno_of<T>(r: &io::Result<T>) -> Option<Errno> {
+    r.as_ref().err().and_then(Errno::from_io_error)
+}
+
+fn run(r: &mut Report, file: &File, label: &str) {
+    let fd = file.as_fd();
+    if let Err(e) = drm_ffi::set_capability(fd, u64::from(DRM_CLIENT_CAP_UNIVERSAL_PLANES), true) {
+        r.fail(
+            "kms/universal-planes",
+            format!("SET_CLIENT_CAP: {}", err_name(&e)),
+        );
+        return;
+    }
+    let p = match find_pipe(fd, None) {
+        Ok(p) => p,
+        Err(e) => {
+            r.fail("kms/pipe", e);
+            return;
+        }
+    };
+    r.pass(
+        "kms/pipe",
+        format!(
+            "{} CRTCs, {} encoders, {} planes; connector {} connected, preferred {}, CRTC {}, primary plane {}, cursor plane {:?}",
+            p.crtcs.len(),
+            p.encoders.len(),
+            p.planes.len(),
+            p.conn,
+            mode_name(&p.mode),
+            p.crtc,
+            p.primary,
+            p.cursor
+        ),
+    );
+    r.check(
+        "kms/planes-per-crtc",
+        p.planes.len() == 2 * p.crtcs.len() && p.cursor.is_some(),
+        format!(
+            "{} planes for {} CRTCs (want a primary and a cursor each)",
+            p.planes.len(),
+            p.crtcs.len()
+        ),
+    );
+    let mut formats = Vec::new();
+    let pf = mode::get_plane(fd, p.primary, Some(&mut formats)).map(|_| formats.clone());
+    if let Some(f) = r.ok("kms/primary-formats", "GETPLANE", pf) {
+        r.check(
+            "kms/primary-formats",
+            f.contains(&XRGB8888),
+            format!("primary formats {:08x?} (want XRGB8888 {XRGB8888:08x})", f),
+        );
+    }
+    if let Some(c) = p.cursor {
+        let mut formats = Vec::new();
+        let cf = mode::get_plane(fd, c, Some(&mut formats)).map(|_| formats.clone());
+        if let Some(f) = r.ok("kms/cursor-formats", "GETPLANE", cf) {
+            r.check(
+                "kms/cursor-formats",
+                f.contains(&ARGB8888),
+                format!("cursor formats {:08x?} (want ARGB8888 {ARGB8888:08x})", f),
+            );
+        }
+    }
+
+    let (w, h) = (u32::from(p.mode.hdisplay), u32::from(p.mode.vdisplay));
+    // Framebuffer creation: bad format, buffer too small, good ones.
+    let bad = Fb::new(fd, 64, 64, RGB565, |_| 0);
+    // The C driver's fb_create refuses formats other than XRGB/ARGB8888 with ENOENT.
+    match errno_of(&bad) {
+        Some(Errno::NOENT) => r.pass(
+            "kms/addfb-bad-format",
+            "ADDFB2 RGB565 -> ENOENT (as the C driver)",
+        ),
+        _ => r.fail(
+            "kms/addfb-bad-format",
+            format!(
+                "ADDFB2 RGB565 -> {:?}; C driver: ENOENT",
+                bad.as_ref().map(|f| f.fb).map_err(err_name)
+            ),
+        ),
+    }
+    drop(bad);
+    check_bo_too_small(r, fd, label);
+    let fb1 = match Fb::new(fd, w, h, XRGB8888, |x| bar(x, w)) {
+        Ok(f) => f,
+        Err(e) => {
+            r.fail("kms/addfb", format!("{w}x{h} XRGB8888: {}", err_name(&e)));
+            return;
+        }
+    };
+    let fb2 = match Fb::new(fd, w, h, XRGB8888, |x| bar(w - 1 - x, w)) {
+        Ok(f) => f,
+        Err(e) => {
+            r.fail("kms/addfb", format!("second {w}x{h}: {}", err_name(&e)));
+            return;
+        }
+    };
+    r.pass(
+        "kms/addfb",
+        format!(
+            "two {w}x{h} XRGB8888 framebuffers {} and {} (pitch {}, size {})",
+            fb1.fb, fb2.fb, fb1.pitch, fb1.size
+        ),
+    );
+
+    // Legacy mode set.
+    let set = mode::set_crtc(fd, p.crtc, fb1.fb, 0, 0, &[p.conn], Some(p.mode));
+    if r.ok("kms/setcrtc", "SETCRTC", set).is_none() {
+        return;
+    }
+    match mode::get_crtc(fd, p.crtc) {
+        Ok(c) if c.fb_id == fb1.fb && c.mode_valid == 1 && c.mode.hdisplay == p.mode.hdisplay => r
+            .pass(
+                "kms/setcrtc",
+                format!(
+                    "CRTC {} scans out fb {} at {}",
+                    p.crtc,
+                    fb1.fb,
+                    mode_name(&c.mode)
+                ),
+            ),
+        Ok(c) => r.fail(
+            "kms/setcrtc",
+            format!(
+                "GETCRTC after SETCRTC: fb {} mode_valid {}",
+                c.fb_id, c.mode_valid
+            ),
+        ),
+        Err(e) => r.fail("kms/setcrtc", format!("GETCRTC: {}", err_name(&e))),
+    }
+
+    // DIRTYFB with two clip rectangles, then one covering the whole framebuffer. (drm-ffi
+    // passes a dangling non-null pointer for an empty list, which DRM refuses as EINVAL.)
+    let clips = [
+        drm_clip_rect {
+            x1: 0,
+            y1: 0,
+            x2: 64,
+            y2: 32,
+        },
+        drm_clip_rect {
+            x1: (w / 2) as u16,
+            y1: (h / 2) as u16,
+            x2: w as u16,
+            y2: h as u16,
+        },
+    ];
+    let whole = [drm_clip_rect {
+        x1: 0,
+        y1: 0,
+        x2: w as u16,
+        y2: h as u16,
+    }];
+    let d = mode::dirty_fb(fd, fb1.fb, &clips).and_then(|_| mode::dirty_fb(fd, fb1.fb, &whole));
+    if r.ok("kms/dirtyfb", "DIRTYFB", d).is_some() {
+        r.pass(
+            "kms/dirtyfb",
+            "2 clip rectangles, then one for the whole framebuffer",
+        );
+    }
+
+    // Legacy page flip with an event.
+    let flip = mode::page_flip(fd, p.crtc, fb2.fb, DRM_MODE_PAGE_FLIP_EVENT, 0);
+    if r.ok("kms/page-flip-event", "PAGE_FLIP", flip).is_some() {
+        match read_event(fd, file) {
+            Ok((ev, t)) => r.check(
+                "kms/page-flip-event",
+                ev.base.type_ == DRM_EVENT_FLIP_COMPLETE && ev.user_data == u64::from(p.crtc),
+                format!(
+                    "event type {} (want {DRM_EVENT_FLIP_COMPLETE}) user_data {} (want {}) crtc {} after {} ms",
+                    ev.base.type_, ev.user_data, p.crtc, ev.crtc_id, t.as_millis()
+                ),
+            ),
+            Err(e) => r.fail("kms/page-flip-event", e),
+        }
+        let now = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id);
+        r.check(
+            "kms/page-flip-fb",
+            now.as_ref().ok() == Some(&fb2.fb),
+            format!(
+                "GETCRTC after the flip: fb {:?} (want {})",
+                now.map_err(|e| err_name(&e)),
+                fb2.fb
+            ),
+        );
+    }
+
+    // Atomic: TEST_ONLY (good and bad) must not change anything; a flip with an event.
+    if let Err(e) = drm_ffi::set_capability(fd, u64::from(DRM_CLIENT_CAP_ATOMIC), true) {
+        r.fail(
+            "kms/atomic-cap",
+            format!("SET_CLIENT_CAP ATOMIC: {}", err_name(&e)),
+        );
+    } else {
+        check_atomic(r, fd, file, &p, &fb1, &fb2);
+    }
+
+    if let Some(_c) = p.cursor {
+        check_cursor(r, fd, &p);
+    }
+
+    // RMFB of the framebuffer being scanned out takes it off the primary plane (the atomic
+    // core disables the plane; the CRTC keeps its mode).
+    let cur = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id).unwrap_or(0);
+    let (keep, gone) = if cur == fb1.fb {
+        (fb2, fb1)
+    } else {
+        (fb1, fb2)
+    };
+    let mut gone = gone;
+    let rm = mode::rm_fb(fd, gone.fb);
+    if r.ok("kms/rmfb-active", "RMFB", rm).is_some() {
+        gone.fb = 0;
+        let c = mode::get_crtc(fd, p.crtc);
+        r.check(
+            "kms/rmfb-active",
+            c.as_ref().is_ok_and(|c| c.fb_id == 0),
+            format!(
+                "RMFB of the scanned-out fb {cur}; CRTC now fb {:?} mode_valid {:?}",
+                c.as_ref().map(|c| c.fb_id).map_err(err_name),
+                c.as_ref().map(|c| c.mode_valid).ok()
+            ),
+        );
+    }
+    drop(keep);
+}
+
+/// A framebuffer larger than its buffer object: the core's GEM framebuffer helper refuses it
+/// (EINVAL); the C driver does not check and accepts it (igt kms_addfb_basic bo-too-small).
+fn check_bo_too_small(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
+    let Ok(d) = dumbbuffer::create(fd, 64, 64, 32, 0) else {
+        r.fail("kms/addfb-bo-too-small", "CREATE_DUMB 64x64 failed");
+        return;
+    };
+    let res = mode::add_fb2(
+        fd,
+        64,
+        4096,
+        XRGB8888,
+        &[d.handle, 0, 0, 0],
+        &[d.pitch, 0, 0, 0],
+        &[0; 4],
+        &[0; 4],
+        0,
+    );
+    match &res {
+        Err(e) if Errno::from_io_error(e) == Some(Errno::INVAL) => r.pass(
+            "kms/addfb-bo-too-small",
+            "ADDFB2 64x4096 on a 64x64 buffer -> EINVAL",
+        ),
+        Ok(fb) if label == "c" => {
+            let _ = mode::rm_fb(fd, fb.fb_id);
+            r.skip(
+                "kms/addfb-bo-too-small",
+                "the C driver accepts a framebuffer larger than its buffer (its known igt failure)",
+            )
+        }
+        other => r.fail(
+            "kms/addfb-bo-too-small",
+            format!(
+                "ADDFB2 64x4096 on a 64x64 buffer -> {:?}, want EINVAL",
+                other.as_ref().map(|f| f.fb_id).map_err(err_name)
+            ),
+        ),
+    }
+    if let Ok(fb) = res {
+        let _ = mode::rm_fb(fd, fb.fb_id);
+    }
+    let _ = dumbbuffer::destroy(fd, d.handle);
+}
+
+fn check_atomic(r: &mut Report, fd: BorrowedFd<'_>, file: &File, p: &Pipe, fb1: &Fb, fb2: &Fb) {
+    let pp = match props(fd, p.primary, DRM_MODE_OBJECT_PLANE) {
+        Ok(v) => v,
+        Err(e) => {
+            return r.fail(
+                "kms/atomic-props",
+                format!("plane properties: {}", err_name(&e)),
+            )
+        }
+    };
+    let cp = props(fd, p.crtc, DRM_MODE_OBJECT_CRTC).unwrap_or_default();
+    let np = props(fd, p.conn, DRM_MODE_OBJECT_CONNECTOR).unwrap_or_default();
+    let need = [
+        "FB_ID", "CRTC_ID", "SRC_X", "SRC_Y", "SRC_W", "SRC_H", "CRTC_X", "CRTC_Y", "CRTC_W",
+        "CRTC_H",
+    ];
+    let missing: Vec<_> = need.iter().filter(|n| prop_id(&pp, n).is_none()).collect();
+    let (Some(fb_id), Some(src_w), Some(active), Some(conn_crtc)) = (
+        prop_id(&pp, "FB_ID"),
+        prop_id(&pp, "SRC_W"),
+        prop_id(&cp, "ACTIVE"),
+        prop_id(&np, "CRTC_ID"),
+    ) else {
+        return r.fail(
+            "kms/atomic-props",
+            format!("missing plane properties {missing:?} or CRTC ACTIVE / connector CRTC_ID"),
+        );
+    };
+    r.check(
+        "kms/atomic-props",
+        missing.is_empty() && prop_id(&pp, "FB_DAMAGE_CLIPS").is_some(),
+        format!(
+            "plane {} properties, CRTC {}, connector {}; FB_DAMAGE_CLIPS {}",
+            pp.len(),
+            cp.len(),
+            np.len(),
+            if prop_id(&pp, "FB_DAMAGE_CLIPS").is_some() {
+                "present"
+            } else {
+                "missing"
+            }
+        ),
+    );
+    let before = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id).unwrap_or(0);
+    let other = if before == fb1.fb { fb2.fb } else { fb1.fb };
+    let t = atomic(
+        fd,
+        DRM_MODE_ATOMIC_TEST_ONLY,
+        &[(p.primary, fb_id, u64::from(other))],
+    );
+    let after = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id).unwrap_or(0);
+    match t {
+        Ok(()) => r.check(
+            "kms/atomic-test-only",
+            after == before,
+            format!("TEST_ONLY flip to fb {other} accepted; CRTC still scans out fb {after} (was {before})"),
+        ),
+        Err(e) => r.fail("kms/atomic-test-only", format!("TEST_ONLY flip: {}", err_name(&e))),
+    }
+    // A source rectangle wider than the framebuffer: the core refuses it with ENOSPC.
+    let too_wide = (u64::from(p.mode.hdisplay) + 1) << 16;
+    let t = atomic(
+        fd,
+        DRM_MODE_ATOMIC_TEST_ONLY,
+        &[(p.primary, src_w, too_wide)],
+    );
+    let after = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id).unwrap_or(0);
+    r.check(
+        "kms/atomic-test-only-bad",
+        errno_of(&t) == Some(Errno::NOSPC) && after == before,
+        format!(
+            "TEST_ONLY with SRC_W past the framebuffer -> {:?} (want ENOSPC); CRTC fb {after}",
+            t.map_err(|e| err_name(&e))
+        ),
+    );
+    // Turning the CRTC off while its connector stays on is invalid (EINVAL), also TEST_ONLY.
+    let t = atomic(
+        fd,
+        DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_ATOMIC_ALLOW_MODESET,
+        &[(p.crtc, active, 0), (p.conn, conn_crtc, u64::from(p.crtc))],
+    );
+    r.check(
+        "kms/atomic-test-only-modeset",
+        t.is_ok() || errno_of(&t) == Some(Errno::INVAL),
+        format!(
+            "TEST_ONLY ACTIVE=0 with the connector kept: {:?}",
+            t.map_err(|e| err_name(&e))
+        ),
+    );
+    // A real atomic flip with an event.
+    let t = atomic(
+        fd,
+        DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT,
+        &[(p.primary, fb_id, u64::from(other))],
+    );
+    if r.ok("kms/atomic-flip-event", "ATOMIC flip", t).is_some() {
+        match read_event(fd, file) {
+            Ok((ev, t)) => r.check(
+                "kms/atomic-flip-event",
+                ev.base.type_ == DRM_EVENT_FLIP_COMPLETE && ev.crtc_id == p.crtc,
+                format!(
+                    "event type {} crtc {} (want {}) after {} ms",
+                    ev.base.type_,
+                    ev.crtc_id,
+                    p.crtc,
+                    t.as_millis()
+                ),
+            ),
+            Err(e) => r.fail("kms/atomic-flip-event", e),
+        }
+        let now = mode::get_crtc(fd, p.crtc).map(|c| c.fb_id);
+        r.check(
+            "kms/atomic-flip-fb",
+            now.as_ref().ok() == Some(&other),
+            format!(
+                "GETCRTC after the atomic flip: fb {:?} (want {other})",
+                now.map_err(|e| err_name(&e))
+            ),
+        );
+    }
+}
+
+/// The legacy cursor ioctls: set, move, change, move, hide. What the device receives is
+/// checked on the host from QEMU's cursor trace events by the guest scenario.
+#[allow(deprecated)]
+fn check_cursor(r: &mut Report, fd: BorrowedFd<'_>, p: &Pipe) {
+    let mk = |seed: u32| -> io::Result<(u32, u32)> {
+        let d = dumbbuffer::create(fd, 64, 64, 32, 0)?;
+        let off = dumbbuffer::map(fd, d.handle, 0, 0)?.offset;
+        let mut m = Mapping::new(fd, off, d.size as usize)?;
+        for (i, px) in m.bytes().chunks_exact_mut(4).enumerate() {
+            px.copy_from_slice(&(0xff00_0000 | seed.wrapping_mul(i as u32 + 1)).to_le_bytes());
+        }
+        Ok((d.handle, d.pitch))
+    };
+    let (Ok((a, _)), Ok((b, _))) = (mk(0x10_2030), mk(0x30_2010)) else {
+        return r.fail(
+            "kms/cursor",
+            "CREATE_DUMB/MAP of 64x64 cursor buffers failed",
+        );
+    };
+    let steps: [(&str, io::Result<()>); 5] = [
+        (
+            "set 64x64",
+            mode::set_cursor(fd, p.crtc, a, 64, 64).map(|_| ()),
+        ),
+        (
+            "move to 100,50",
+            mode::move_cursor(fd, p.crtc, 100, 50).map(|_| ()),
+        ),
+        (
+            "change image",
+            mode::set_cursor(fd, p.crtc, b, 64, 64).map(|_| ()),
+        ),
+        (
+            "move to 300,200",
+            mode::move_cursor(fd, p.crtc, 300, 200).map(|_| ()),
+        ),
+        ("hide", mode::set_cursor(fd, p.crtc, 0, 0, 0).map(|_| ())),
+    ];
+    let mut done = Vec::new();
+    let mut bad = None;
+    for (what, res) in steps {
+        match res {
+            Ok(()) => done.push(what),
+            Err(e) => {
+                bad = Some(format!("{what}: {}", err_name(&e)));
+                break;
+            }
+        }
+    }
+    match bad {
+        None => r.pass(
+            "kms/cursor",
+            format!("legacy cursor ioctls: {}", done.join(", ")),
+        ),
+        Some(b) => r.fail("kms/cursor", b),
+    }
+    let _ = dumbbuffer::destroy(fd, a);
+    let _ = dumbbuffer::destroy(fd, b);
+}
+
+/// `--show`: the test picture on every connected connector (bars rotated by the connector's
+/// index, so each head shows its own picture) until stdin closes.
+fn show(args: &Args) -> Result<(), String> {
+    let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
+    let fd = file.as_fd();
+    drm_ffi::set_capability(fd, u64::from(DRM_CLIENT_CAP_UNIVERSAL_PLANES), true)
+        .map_err(|e| format!("SET_CLIENT_CAP: {e}"))?;
+    let mut conns = Vec::new();
+    mode::get_resources(fd, None, None, Some(&mut conns), None)
+        .map_err(|e| format!("GETRESOURCES: {e}"))?;
+    let mut fbs = Vec::new();
+    for (i, &c) in conns.iter().enumerate() {
+        let Ok(p) = find_pipe(fd, Some(c)) else {
+            continue;
+        };
+        let (w, h) = (u32::from(p.mode.hdisplay), u32::from(p.mode.vdisplay));
+        let fb = Fb::new(fd, w, h, XRGB8888, |x| BARS[(bar_index(x, w) + i) % 4])
+            .map_err(|e| format!("framebuffer: {e}"))?;
+        mode::set_crtc(fd, p.crtc, fb.fb, 0, 0, &[p.conn], Some(p.mode))
+            .map_err(|e| format!("SETCRTC connector {c}: {e}"))?;
+        eprintln!("SHOWING connector {c} (index {i}) crtc {} {w}x{h}", p.crtc);
+        fbs.push(fb);
+    }
+    if fbs.is_empty() {
+        return Err(format!("no connected connector among {conns:?}"));
+    }
+    eprintln!("SHOWING {} heads", fbs.len());
+    let mut sink = Vec::new();
+    let _ = io::stdin().read_to_end(&mut sink);
+    Ok(())
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if args.show {
+        if let Err(e) = show(&args) {
+            eprintln!("vgrs-kms-test --show: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let mut r = Report::default();
+    eprintln!("vgrs-kms-test: label {} device {}", args.label, args.device);
+    match open_rw(&args.device) {
+        Ok(f) => run(&mut r, &f, &args.label),
+        Err(e) => r.fail("open", format!("{}: {}", args.device, err_name(&e))),
+    }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        r.passed, r.failed, r.skipped
+    );
+    std::process::exit(if r.failed == 0 { 0 } else { 1 });
+}
