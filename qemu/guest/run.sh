@@ -22,7 +22,13 @@ fi
 info features "$(dmesg | grep -o 'features: .*' | head -n1 | cut -d' ' -f2-)"
 info scanouts "$(dmesg | grep -o 'number of scanouts: [0-9]*, capsets: [0-9]*' | head -n1 | cut -d' ' -f4-)"
 ls /dev/dri >/dev/null 2>&1 && info dri-nodes "$(ls /dev/dri | tr '\n' ' ')"
-info picture "none yet: KMS arrives with the display pipeline"
+if [ -e /dev/dri/card0 ] && modetest -M virtio_gpu -c 2>/dev/null | grep -q '	connected'; then
+	info picture "kmscube on virtio_gpu_rs (Mesa software GBM on dumb buffers)"
+	kmscube_run rs 300
+	[ -e /dev/fb0 ] && info fbdev "$(cat /sys/class/graphics/fb0/name 2>/dev/null) $(cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)"
+else
+	info picture "none: no connected connector on our driver (no KMS yet?)"
+fi
 log_dmesg 'virtio_gpu_rs|\[drm\]'
 show_dmesg rs
 if modprobe -r virtio_gpu_rs; then result PASS unload "modprobe -r virtio_gpu_rs"; else result FAIL unload; fi

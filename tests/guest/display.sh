@@ -58,52 +58,6 @@ fbdev_text() {
 	printf '\033[2J\033[?25h' >/dev/tty0
 }
 
-# kmscube_run LABEL FRAMES: kmscube renders FRAMES frames (Mesa's software path on dumb
-# buffers) with page flips, and moves.
-kmscube_run() {
-	local label=$1 frames=$2 pid n ans look rc last
-	if ! command -v kmscube >/dev/null; then
-		result FAIL "$label.kmscube" "kmscube is not in the guest image (make deps)"
-		return
-	fi
-	rm -f /tmp/cube.fifo
-	mkfifo /tmp/cube.fifo
-	GBM_ALWAYS_SOFTWARE=1 kmscube -c "$frames" </tmp/cube.fifo >/tmp/cube.out 2>&1 &
-	pid=$!
-	exec 5>/tmp/cube.fifo
-	# GL comes up after ~20 s under TCG; then it flips at ~15 fps.
-	n=0
-	while running "$pid" && ! grep -q 'GL_RENDERER\|Using display' /tmp/cube.out; do
-		[ "$n" -ge 900 ] && break
-		sleep 0.1
-		n=$((n + 1))
-	done
-	sleep 4
-	if running "$pid" && dump "$label-kmscube-1" && sleep 1 && dump "$label-kmscube-2"; then
-		ans=$(ask compare "$label-kmscube-1" "$label-kmscube-2")
-		look=$(ask look "$label-kmscube-2")
-		case "$ans $look" in
-		differ*picture) result PASS "$label.kmscube-moves" "two dumps 1 s apart: $ans; $look" ;;
-		*) result FAIL "$label.kmscube-moves" "want differing, non-blank dumps: $ans; $look" ;;
-		esac
-	else
-		result FAIL "$label.kmscube-moves" "kmscube was not running 4 s after GL came up: $(tail -n 3 /tmp/cube.out)"
-	fi
-	wait_pid 180 "$pid"
-	rc=$?
-	exec 5>&-
-	rm -f /tmp/cube.fifo
-	sed "s/^/[$label kmscube] /" /tmp/cube.out
-	# kmscube counts from 0: `-c N` ends with "Rendered N-1 frames in ... sec (... fps)".
-	last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/cube.out | tail -n1)
-	n=$(echo "$last" | sed -n 's/Rendered \([0-9]*\) frames.*/\1/p')
-	if [ "$rc" = 0 ] && [ -n "$n" ] && [ "$n" -ge $((frames - 1)) ]; then
-		result PASS "$label.kmscube" "kmscube -c $frames: $last, exit 0"
-	else
-		result FAIL "$label.kmscube" "exit $rc: $(tail -n 2 /tmp/cube.out | tr '\n' ' ')"
-	fi
-}
-
 # display_driver LABEL MODULE STRICT
 display_driver() {
 	local label=$1 module=$2 strict=$3 rc ans
