@@ -14,7 +14,17 @@
 
 struct device;
 struct dma_buf_attachment;
+struct drm_atomic_state;
+struct drm_connector;
+struct drm_connector_helper_funcs;
+struct drm_crtc;
+struct drm_crtc_helper_funcs;
+struct drm_crtc_state;
+struct drm_device;
 struct drm_gem_object;
+struct drm_plane;
+struct drm_plane_helper_funcs;
+struct drm_plane_state;
 struct drm_printer;
 struct file_operations;
 struct iosys_map;
@@ -57,5 +67,20 @@ int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct
 u64 vgrs_sg_phys(struct scatterlist *sg);
 u64 vgrs_sg_dma_address(struct scatterlist *sg);
 unsigned int vgrs_sg_dma_len(struct scatterlist *sg);
+
+/* KMS: drm_managed.h, the helper vtable setters and the atomic state accessors. */
+void *vgrs_drmm_kzalloc(struct drm_device *dev, size_t size);
+void vgrs_drm_crtc_helper_add(struct drm_crtc *crtc, const struct drm_crtc_helper_funcs *funcs);
+void vgrs_drm_plane_helper_add(struct drm_plane *plane,
+			       const struct drm_plane_helper_funcs *funcs);
+void vgrs_drm_connector_helper_add(struct drm_connector *connector,
+				   const struct drm_connector_helper_funcs *funcs);
+struct drm_plane_state *vgrs_drm_atomic_get_old_plane_state(const struct drm_atomic_state *state,
+							    struct drm_plane *plane);
+struct drm_plane_state *vgrs_drm_atomic_get_new_plane_state(const struct drm_atomic_state *state,
+							    struct drm_plane *plane);
+struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomic_state *state,
+							  struct drm_crtc *crtc);
+bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state);
 
 #endif /* _VIRTIO_GPU_RS_HELPERS_H */

@@ -226,8 +226,6 @@ impl<T: Driver> Registration<T> {
         Ok(Self { dev })
     }
 
-    // Used by the KMS display pipeline, which comes next.
-    #[allow(dead_code)]
     /// The registered device.
     pub(crate) fn device(&self) -> &Device<T> {
         &self.dev

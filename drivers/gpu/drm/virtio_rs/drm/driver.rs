@@ -27,15 +27,14 @@ pub(crate) struct DriverInfo {
 
 /// `DRIVER_GEM`: the driver uses GEM.
 pub(crate) const FEAT_GEM: u32 = bindings::drm_driver_feature_DRIVER_GEM;
-// Used once the KMS display pipeline sets them.
-#[allow(dead_code)]
 /// `DRIVER_MODESET`: the driver supports mode setting.
 pub(crate) const FEAT_MODESET: u32 = bindings::drm_driver_feature_DRIVER_MODESET;
 /// `DRIVER_RENDER`: the driver has a render node.
 pub(crate) const FEAT_RENDER: u32 = bindings::drm_driver_feature_DRIVER_RENDER;
-#[allow(dead_code)]
 /// `DRIVER_ATOMIC`: the driver supports atomic mode setting.
 pub(crate) const FEAT_ATOMIC: u32 = bindings::drm_driver_feature_DRIVER_ATOMIC;
+/// `DRIVER_CURSOR_HOTSPOT`: cursor planes take a hotspot (for virtual machines' cursors).
+pub(crate) const FEAT_CURSOR_HOTSPOT: u32 = bindings::drm_driver_feature_DRIVER_CURSOR_HOTSPOT;
 
 /// A DRM driver.
 pub(crate) trait Driver: Sized + 'static {

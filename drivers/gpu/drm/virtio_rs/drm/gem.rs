@@ -89,6 +89,28 @@ impl<T: Driver> Object<T> {
         Ok(unsafe { ARef::from_raw(obj.cast()) })
     }
 
+    /// The object behind `obj` if it is one of driver `T`'s (its functions are ours), else
+    /// `None` (also for a null pointer).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be null or a valid GEM object that stays referenced for `'a`.
+    pub(crate) unsafe fn from_raw_checked<'a>(
+        obj: *mut bindings::drm_gem_object,
+    ) -> Option<&'a Self> {
+        if obj.is_null() {
+            return None;
+        }
+        // SAFETY: By the safety requirements `obj` is valid; `funcs` is set at creation.
+        let funcs = unsafe { (*obj).funcs };
+        if !core::ptr::eq(funcs, &Self::FUNCS) {
+            return None;
+        }
+        // SAFETY: Our `FUNCS` means `create_object_callback::<T>` allocated it, so it is an
+        // `Object<T>` (which starts with its GEM object), referenced for `'a`.
+        Some(unsafe { &*obj.cast::<Self>() })
+    }
+
     fn gem(&self) -> *mut bindings::drm_gem_object {
         // SAFETY: `base` is valid (type invariant); taking a field address stays in bounds.
         unsafe { core::ptr::addr_of_mut!((*self.base.get()).base) }

@@ -15,6 +15,7 @@ pub(crate) mod driver;
 pub(crate) mod file;
 pub(crate) mod gem;
 pub(crate) mod ioctl;
+pub(crate) mod kms;
 pub(crate) mod uapi;
 
 pub(crate) use device::{Device, Registration};

@@ -5,12 +5,31 @@
  * Lists the C headers the driver uses beyond what the 6.12 `kernel` crate binds.
  */
 
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_connector.h>
+#include <drm/drm_crtc.h>
+#include <drm/drm_damage_helper.h>
 #include <drm/drm_device.h>
 #include <drm/drm_drv.h>
+#include <drm/drm_edid.h>
+#include <drm/drm_encoder.h>
+#include <drm/drm_fbdev_shmem.h>
 #include <drm/drm_file.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_framebuffer.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_gem_atomic_helper.h>
+#include <drm/drm_gem_framebuffer_helper.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_mode_config.h>
+#include <drm/drm_modes.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_plane.h>
+#include <drm/drm_probe_helper.h>
+#include <drm/drm_simple_kms_helper.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <uapi/drm/virtgpu_drm.h>
@@ -31,3 +50,8 @@ VGRS_IOCTL(DRM_IOCTL_VIRTGPU_WAIT);
 VGRS_IOCTL(DRM_IOCTL_VIRTGPU_GET_CAPS);
 VGRS_IOCTL(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB);
 VGRS_IOCTL(DRM_IOCTL_VIRTGPU_CONTEXT_INIT);
+
+/* Pixel formats (fourcc_code() is a function-like macro). */
+#define VGRS_CONST(name) const unsigned int RUST_CONST_HELPER_##name = name
+VGRS_CONST(DRM_FORMAT_HOST_XRGB8888);
+VGRS_CONST(DRM_FORMAT_HOST_ARGB8888);

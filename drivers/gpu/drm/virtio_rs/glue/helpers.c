@@ -6,7 +6,13 @@
  * helper so that Rust can call it through bindgen.
  */
 
+#include <drm/drm_atomic.h>
+#include <drm/drm_crtc.h>
+#include <drm/drm_connector.h>
 #include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_plane.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
@@ -129,4 +135,49 @@ u64 vgrs_sg_dma_address(struct scatterlist *sg)
 unsigned int vgrs_sg_dma_len(struct scatterlist *sg)
 {
 	return sg_dma_len(sg);
+}
+
+void *vgrs_drmm_kzalloc(struct drm_device *dev, size_t size)
+{
+	return drmm_kzalloc(dev, size, GFP_KERNEL);
+}
+
+void vgrs_drm_crtc_helper_add(struct drm_crtc *crtc, const struct drm_crtc_helper_funcs *funcs)
+{
+	drm_crtc_helper_add(crtc, funcs);
+}
+
+void vgrs_drm_plane_helper_add(struct drm_plane *plane,
+			       const struct drm_plane_helper_funcs *funcs)
+{
+	drm_plane_helper_add(plane, funcs);
+}
+
+void vgrs_drm_connector_helper_add(struct drm_connector *connector,
+				   const struct drm_connector_helper_funcs *funcs)
+{
+	drm_connector_helper_add(connector, funcs);
+}
+
+struct drm_plane_state *vgrs_drm_atomic_get_old_plane_state(const struct drm_atomic_state *state,
+							    struct drm_plane *plane)
+{
+	return drm_atomic_get_old_plane_state(state, plane);
+}
+
+struct drm_plane_state *vgrs_drm_atomic_get_new_plane_state(const struct drm_atomic_state *state,
+							    struct drm_plane *plane)
+{
+	return drm_atomic_get_new_plane_state(state, plane);
+}
+
+struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomic_state *state,
+							  struct drm_crtc *crtc)
+{
+	return drm_atomic_get_new_crtc_state(state, crtc);
+}
+
+bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state)
+{
+	return drm_atomic_crtc_needs_modeset(state);
 }
