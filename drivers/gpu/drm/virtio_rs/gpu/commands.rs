@@ -125,9 +125,8 @@ impl Control {
         self.call_nodata("resource unref", &cmd.hdr, &cmd)
     }
 
-    // Used by the KMS display pipeline, which comes next.
-    #[allow(dead_code)]
     /// `RESOURCE_DETACH_BACKING`.
+    #[allow(dead_code)] // For blob resources and suspend, which come later.
     pub(crate) fn resource_detach_backing(&self, id: u32) -> Result {
         let cmd = ResourceDetachBacking {
             hdr: CtrlHdr::new(ResourceDetachBacking::TYPE),
@@ -163,8 +162,6 @@ impl Control {
         self.call_nodata("transfer to host", &cmd.hdr, &cmd)
     }
 
-    // Used by the KMS display pipeline, which comes next.
-    #[allow(dead_code)]
     /// `RESOURCE_FLUSH` of rectangle `r`.
     pub(crate) fn resource_flush(&self, id: u32, r: Rect) -> Result {
         let cmd = ResourceFlush {
@@ -176,8 +173,6 @@ impl Control {
         self.call_nodata("resource flush", &cmd.hdr, &cmd)
     }
 
-    // Used by the KMS display pipeline, which comes next.
-    #[allow(dead_code)]
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
     pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
         let cmd = SetScanout {

@@ -9,8 +9,12 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 use super::{
     config::{self, Features},
     driver::{GpuDrm, GpuDrmDevice, GpuShared, SharedInit},
+    kms,
 };
 use crate::{drm, virtio};
+
+/// Bits per pixel of the fbdev emulation's framebuffer.
+const FBDEV_BPP: u32 = 32;
 
 /// The virtio driver for virtio-gpu devices.
 pub(crate) struct VirtioGpuDriver;
@@ -25,6 +29,8 @@ const CURSOR_QUEUE: usize = 1;
 pub(crate) struct GpuDevice {
     /// The DRM device (allocated at probe, registered once the device is ready).
     drm: ARef<GpuDrmDevice>,
+    /// The mode config and outputs (created at probe, before registration).
+    kms: drm::kms::Kms<GpuDrm>,
     /// The DRM registration; taken (unplugging the DRM device) at remove.
     #[pin]
     registration: Mutex<Option<drm::Registration<GpuDrm>>>,
@@ -104,9 +110,11 @@ impl virtio::Driver for VirtioGpuDriver {
             cursor: queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone(),
         })?;
         let drm = GpuDrmDevice::new(dev, shared)?;
+        let kms = kms::init(&drm)?;
         KBox::pin_init(
             pin_init!(GpuDevice {
                 drm,
+                kms,
                 registration <- new_mutex!(None),
             }),
             GFP_KERNEL,
@@ -116,6 +124,7 @@ impl virtio::Driver for VirtioGpuDriver {
     fn ready(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
         read_displays(&gpu.drm.data(), dev.name())?;
         let reg = drm::Registration::new(gpu.drm.clone())?;
+        gpu.kms.fbdev_shmem_setup(&reg, FBDEV_BPP);
         *gpu.registration.lock() = Some(reg);
         pr_info!("{}: bound, DRM device registered\n", dev.name());
         Ok(())
@@ -125,6 +134,9 @@ impl virtio::Driver for VirtioGpuDriver {
         // Unplug first: new DRM calls fail with ENODEV and running ones finish their device
         // accesses before the queues are torn down (right after this returns).
         drop(gpu.registration.lock().take());
+        // Switch the outputs off (no device access any more: it is unplugged), so no plane
+        // holds a framebuffer when the device is released.
+        gpu.kms.shutdown();
         let shared = gpu.drm.data();
         pr_info!(
             "{}: unbound ({} scanouts, {} capsets)\n",

@@ -80,9 +80,17 @@ impl Displays {
         }
     }
 
-    // Used by the KMS display pipeline, which comes next.
-    #[allow(dead_code)]
+    /// Runs `f` on head `i` (without copying its EDID); `None` if there is no such head.
+    /// `f` runs under the heads' lock: it must not call back into [`Displays`].
+    pub(crate) fn with_head<R>(&self, i: u32, f: impl FnOnce(&Head) -> R) -> Option<R> {
+        if i >= self.num_scanouts {
+            return None;
+        }
+        self.heads.lock().get(i as usize).map(f)
+    }
+
     /// Returns a copy of head `i`.
+    #[allow(dead_code)] // Callers use `with_head`; kept for hotplug reporting.
     pub(crate) fn head(&self, i: u32) -> Option<Head> {
         if i >= self.num_scanouts {
             return None;

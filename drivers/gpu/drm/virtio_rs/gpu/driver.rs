@@ -175,7 +175,14 @@ impl drm::Driver for GpuDrm {
         patchlevel: 0,
     };
 
-    const FEATURES: u32 = drv::FEAT_GEM | drv::FEAT_RENDER;
+    // MODESET and ATOMIC: the device has 1 to 16 scanouts (probe refuses 0, the one case
+    // in which the C driver drops them). CURSOR_HOTSPOT as the C driver: the host draws the
+    // cursor and needs its hotspot.
+    const FEATURES: u32 = drv::FEAT_GEM
+        | drv::FEAT_RENDER
+        | drv::FEAT_MODESET
+        | drv::FEAT_ATOMIC
+        | drv::FEAT_CURSOR_HOTSPOT;
 
     const IOCTLS: &'static [drm::ioctl::Desc] = drm_ioctls!(GpuDrm;
         (virtgpu::MAP, ioctl::Map, RENDER_ALLOW, "VIRTGPU_MAP"),

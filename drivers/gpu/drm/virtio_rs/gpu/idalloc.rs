@@ -37,9 +37,8 @@ impl<S: DerefMut<Target = [u64]>> IdAllocator<S> {
         self.bits.len() * 64
     }
 
-    // Used by the host tests (and debug output to come).
-    #[allow(dead_code)]
     /// Ids in use.
+    #[allow(dead_code)] // Used by the host tests; for debugfs later.
     pub(crate) fn used(&self) -> usize {
         self.used
     }
