@@ -16,6 +16,10 @@ The guest talks to this runner over the serial console with lines that start wit
   @@VGRS pixel <name> <x> <y>                     one pixel of an earlier dump: "pixel R G B"
   @@VGRS trace <name>                             the QEMU trace lines (--trace) written since
                                                   the previous trace request: "trace N l1 | l2"
+  @@VGRS match <a> <b>                            compare dumps <a> and <b> (pixel-identical,
+                                                  not blank), report it as the check
+                                                  match.<a>.<b>; answers "same ..." or
+                                                  "differ ..." on the serial input
   @@VGRS log <text>                               a line to show even with --quiet
   @@VGRS done                                     the scenario finished
 
@@ -146,6 +150,26 @@ def query(kind, words, images, trace_file, trace_pos):
     return "trace %d %s" % (len(lines), " | ".join(lines))
 
 
+def compare_dumps(images, a, b):
+    """Compares screendumps `a` and `b`: (status, detail) of the check."""
+    for name in (a, b):
+        if name not in images:
+            return "FAIL", "no screendump named %s" % name
+    ia, ib = images[a], images[b]
+    if (ia.width, ia.height) != (ib.width, ib.height):
+        return "FAIL", "size differs: %s %dx%d, %s %dx%d" % (a, ia.width, ia.height,
+                                                           b, ib.width, ib.height)
+    for name, img in ((a, ia), (b, ib)):
+        if img.is_blank():
+            return "FAIL", "%s is blank (one colour: %r)" % (name, img.pixel(0, 0))
+    rows = ia.diff_rows(ib)
+    if rows:
+        pixels = sum(1 for y in rows for x in range(ia.width) if ia.pixel(x, y) != ib.pixel(x, y))
+        return "FAIL", "%d pixels in %d rows differ (first row %d)" % (pixels, len(rows), rows[0])
+    return "PASS", "%dx%d pixel-identical, %d colours" % (ia.width, ia.height,
+                                                         ia.distinct_colours())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,6 +264,15 @@ def main():
                     answer = query(kind, words[1:], images, trace_file, trace_pos)
                 except Exception as e:  # the guest fails its check on "error"
                     answer = "error %s" % str(e).replace("\n", " ")
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
+            elif kind == "match" and len(words) >= 3:
+                a, b = words[1], words[2]
+                status, detail = compare_dumps(images, a, b)
+                name = "match.%s.%s" % (a, b)
+                results.append((status, name, detail))
+                print("%s %s: %s" % (status, name, detail), flush=True)
+                answer = "%s %s" % ("same" if status == "PASS" else "differ", detail)
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
             elif kind == "log":

@@ -31,6 +31,16 @@ ask() {
 	echo "$ans"
 }
 
+# match_dumps NAME_A NAME_B: asks the host to compare two screendumps taken with `dump`; the host
+# reports the check (match.NAME_A.NAME_B: pixel-identical and not blank) itself. Returns
+# non-zero if they differ.
+match_dumps() {
+	echo "@@VGRS match $1 $2"
+	local ans
+	read -r ans
+	case "$ans" in same*) return 0 ;; *) return 1 ;; esac
+}
+
 # gpu_dev: prints the name of the virtio-gpu device (virtio id 16), e.g. virtio0.
 gpu_dev() {
 	local d

@@ -102,12 +102,10 @@ for d in $drivers; do
 	*) result FAIL "display.$d" "unknown driver label in vgrs.display" ;;
 	esac
 done
-case " $drivers " in
-*" rs "*" c "* | *" c "*" rs "*)
+if echo " $drivers " | grep -q ' rs ' && echo " $drivers " | grep -q ' c '; then
 	ans=$(ask compare rs-bars c-bars)
 	case "$ans" in
 	same*) result PASS bars-rs-vs-c "our driver's screendump of the test picture is identical to the C driver's: $ans" ;;
 	*) result FAIL bars-rs-vs-c "screendumps of the same picture differ between drivers: $ans" ;;
 	esac
-	;;
-esac
+fi

@@ -36,10 +36,22 @@ pub mod idalloc;
 #[allow(dead_code)]
 pub mod params;
 
+/// `gpu/modes.rs`: mode limits, the preferred mode, mode validation, EDID size.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/modes.rs"]
+#[allow(dead_code)]
+pub mod modes;
+
+/// `gpu/scanout.rs`: damage clamping and transfer offsets of plane updates.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/scanout.rs"]
+#[allow(dead_code)]
+pub mod scanout;
+
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod kms_tests;
 
 #[cfg(test)]
 mod protocol_proptests;

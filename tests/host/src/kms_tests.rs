@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the display pipeline's pure parts: modes (as the C driver's
+//! `virtio_gpu_conn_get_modes`/`mode_valid`), the EDID size, damage uploads.
+
+use crate::modes::{self, edid_bytes, mode_valid, preferred, Preferred};
+use crate::protocol::Rect;
+use crate::scanout::{upload, Damage, FbLayout, Upload};
+
+#[test]
+fn preferred_mode_defaults_without_host_size() {
+    assert_eq!(preferred(0, 0), Preferred::Default);
+    assert_eq!(preferred(1280, 0), Preferred::Default);
+    assert_eq!(preferred(0, 800), Preferred::Default);
+    assert_eq!(
+        preferred(1280, 800),
+        Preferred::Cvt {
+            width: 1280,
+            height: 800
+        }
+    );
+}
+
+#[test]
+fn non_preferred_modes_are_always_valid() {
+    assert!(mode_valid(false, 8192, 8192, 1024, 768));
+    assert!(mode_valid(false, 640, 480, 0, 0));
+}
+
+#[test]
+fn preferred_default_mode_is_valid() {
+    assert!(mode_valid(
+        true,
+        modes::XRES_DEF,
+        modes::YRES_DEF,
+        1920,
+        1080
+    ));
+    assert!(mode_valid(true, modes::XRES_DEF, modes::YRES_DEF, 0, 0));
+}
+
+#[test]
+fn preferred_mode_within_16_pixels_below_host_size() {
+    // CVT rounds 1366 down to 1360: still the host's mode.
+    assert!(mode_valid(true, 1360, 768, 1366, 768));
+    assert!(mode_valid(true, 1280, 800, 1280, 800));
+    assert!(mode_valid(true, 1264, 784, 1280, 800));
+    assert!(!mode_valid(true, 1263, 800, 1280, 800));
+    assert!(!mode_valid(true, 1280, 783, 1280, 800));
+    assert!(!mode_valid(true, 1281, 800, 1280, 800));
+    // No host size: only the default size is a valid preferred mode (no underflow).
+    assert!(!mode_valid(true, 8, 8, 0, 0));
+    // A 0x0 preferred mode on a head without size is within the slack (as in C).
+    assert!(mode_valid(true, 0, 0, 0, 0));
+}
+
+fn edid(extensions: u8, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    if len > 126 {
+        v[126] = extensions;
+    }
+    v
+}
+
+#[test]
+fn edid_trimmed_to_announced_blocks() {
+    // QEMU answers with its whole 1024-byte buffer; the EDID is the base block plus one
+    // extension.
+    let raw = edid(1, 1024);
+    assert_eq!(edid_bytes(&raw).len(), 256);
+    assert_eq!(edid_bytes(&edid(0, 1024)).len(), 128);
+    assert_eq!(edid_bytes(&edid(0, 128)).len(), 128);
+}
+
+#[test]
+fn edid_truncated_or_missing() {
+    assert!(edid_bytes(&[]).is_empty());
+    assert!(edid_bytes(&[0u8; 100]).is_empty());
+    assert!(edid_bytes(&[0u8; 127]).is_empty());
+    // Announces 255 extensions but holds 3 blocks and a bit: whole blocks only.
+    assert_eq!(edid_bytes(&edid(255, 3 * 128 + 5)).len(), 384);
+}
+
+const FB: FbLayout = FbLayout {
+    width: 1024,
+    height: 768,
+    pitch: 4096,
+    cpp: 4,
+    offset: 0,
+};
+
+#[test]
+fn full_upload_of_a_new_framebuffer() {
+    let d = Damage {
+        x1: 0,
+        y1: 0,
+        x2: 1024,
+        y2: 768,
+    };
+    assert_eq!(
+        upload(d, FB),
+        Some(Upload {
+            rect: Rect {
+                x: 0,
+                y: 0,
+                width: 1024,
+                height: 768
+            },
+            offset: 0
+        })
+    );
+}
+
+#[test]
+fn damage_offset_is_row_and_column() {
+    let d = Damage {
+        x1: 10,
+        y1: 20,
+        x2: 30,
+        y2: 25,
+    };
+    let u = upload(d, FB).unwrap();
+    assert_eq!(u.offset, 20 * 4096 + 10 * 4);
+    assert_eq!(
+        u.rect,
+        Rect {
+            x: 10,
+            y: 20,
+            width: 20,
+            height: 5
+        }
+    );
+    let fb = FbLayout { offset: 64, ..FB };
+    assert_eq!(upload(d, fb).unwrap().offset, 64 + 20 * 4096 + 10 * 4);
+}
+
+#[test]
+fn damage_clamped_to_framebuffer() {
+    let d = Damage {
+        x1: -5,
+        y1: -7,
+        x2: 5000,
+        y2: 9000,
+    };
+    let u = upload(d, FB).unwrap();
+    assert_eq!(
+        u.rect,
+        Rect {
+            x: 0,
+            y: 0,
+            width: 1024,
+            height: 768
+        }
+    );
+    assert_eq!(u.offset, 0);
+}
+
+#[test]
+fn empty_or_outside_damage_uploads_nothing() {
+    let empty = Damage {
+        x1: 5,
+        y1: 5,
+        x2: 5,
+        y2: 9,
+    };
+    assert_eq!(upload(empty, FB), None);
+    let inverted = Damage {
+        x1: 9,
+        y1: 9,
+        x2: 5,
+        y2: 5,
+    };
+    assert_eq!(upload(inverted, FB), None);
+    let outside = Damage {
+        x1: 2000,
+        y1: 0,
+        x2: 3000,
+        y2: 10,
+    };
+    assert_eq!(upload(outside, FB), None);
+}
+
+#[test]
+fn huge_layout_does_not_wrap() {
+    let fb = FbLayout {
+        width: u32::MAX,
+        height: u32::MAX,
+        pitch: u32::MAX,
+        cpp: u32::MAX,
+        offset: u32::MAX,
+    };
+    let d = Damage {
+        x1: i32::MAX - 1,
+        y1: i32::MAX - 1,
+        x2: i32::MAX,
+        y2: i32::MAX,
+    };
+    let u = upload(d, fb).unwrap();
+    let expect = u64::from(u32::MAX)
+        + (i32::MAX as u64 - 1) * u64::from(u32::MAX)
+        + (i32::MAX as u64 - 1) * u64::from(u32::MAX);
+    assert_eq!(u.offset, expect);
+}
