@@ -22,7 +22,7 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check host-test fmt fmt-check \
+.PHONY: help deps kernel modules print-kdir initramfs run check bench host-test fmt fmt-check \
 	clean distclean guest-tools
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make kernel     build or reuse the cached Rust-enabled 6.12 kernel"
 	@echo "make run        boot QEMU with our driver; DISPLAY_UI=gtk opens a window"
 	@echo "make check      host tests, rustfmt, clippy -Dwarnings build, guest tests"
+	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
 	@echo "KDIR=/path      use your own Rust-enabled 6.12 tree instead of the cached one"
@@ -63,6 +64,14 @@ run: initramfs
 		--initrd $(BUILD)/initramfs.cpio --scenario run --outdir $(BUILD)/run \
 		$(if $(DISPLAY_UI),--display $(DISPLAY_UI)) $(if $(KVM),--kvm) --summary \
 		$(if $(VERBOSE),,--quiet)
+
+# Benchmarks: the C driver and ours measured in the same boot, side by side (BENCH_SECS per
+# figure). Numbers are reported, never asserted.
+BENCH_SECS ?= 3
+bench: initramfs
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario bench --outdir $(BUILD)/bench \
+		--append vgrs.bench_secs=$(BENCH_SECS) $(if $(KVM),--kvm) --quiet
 
 check: deps
 	@$(ROOT)/tests/check.sh

@@ -11,6 +11,11 @@
 //! vertical bars, red, green, blue, white, rotated by one bar per connector index (so each
 //! head shows its own picture), and keeps it there until standard input reaches end of file,
 //! so a screendump can check its pixels.
+//!
+//! `vgrs-kms-test --bench SECS` measures, for about SECS seconds each: atomic page flips with
+//! events between two full-screen framebuffers (flips/s), full-screen DIRTYFB (uploads/s),
+//! and dumb buffer create + map + destroy at the mode's size (buffers/s). It prints one
+//! `BENCH <name> <value> <unit>` line per figure.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -47,6 +52,7 @@ struct Args {
     device: String,
     label: String,
     show: bool,
+    bench: Option<f64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -54,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         device: "/dev/dri/card0".into(),
         label: "drv".into(),
         show: false,
+        bench: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -62,9 +69,10 @@ fn parse_args() -> Result<Args, String> {
             "--device" => args.device = val()?,
             "--label" => args.label = val()?,
             "--show" => args.show = true,
+            "--bench" => args.bench = Some(val()?.parse().map_err(|e| format!("--bench: {e}"))?),
             _ => {
                 return Err(format!(
-                    "usage: vgrs-kms-test [--device PATH] [--label L] [--show]\n\
+                    "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS]\n\
                      unknown argument {a}"
                 ))
             }
@@ -792,6 +800,101 @@ fn show(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs `f` repeatedly for `secs` seconds; returns (iterations, seconds taken).
+fn timed(secs: f64, mut f: impl FnMut() -> Result<(), String>) -> Result<(u64, f64), String> {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs {
+        f()?;
+        n += 1;
+    }
+    Ok((n, start.elapsed().as_secs_f64()))
+}
+
+/// `--bench SECS`: flips, full-screen uploads and dumb buffer cycles per second.
+fn bench(args: &Args, secs: f64) -> Result<(), String> {
+    let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
+    let fd = file.as_fd();
+    drm_ffi::set_capability(fd, u64::from(DRM_CLIENT_CAP_UNIVERSAL_PLANES), true)
+        .map_err(|e| format!("SET_CLIENT_CAP: {e}"))?;
+    drm_ffi::set_capability(fd, u64::from(DRM_CLIENT_CAP_ATOMIC), true)
+        .map_err(|e| format!("SET_CLIENT_CAP ATOMIC: {e}"))?;
+    let p = find_pipe(fd, None)?;
+    let (w, h) = (u32::from(p.mode.hdisplay), u32::from(p.mode.vdisplay));
+    let fbs = [
+        Fb::new(fd, w, h, XRGB8888, |x| bar(x, w)).map_err(|e| format!("framebuffer: {e}"))?,
+        Fb::new(fd, w, h, XRGB8888, |x| bar(w - 1 - x, w))
+            .map_err(|e| format!("framebuffer: {e}"))?,
+    ];
+    mode::set_crtc(fd, p.crtc, fbs[0].fb, 0, 0, &[p.conn], Some(p.mode))
+        .map_err(|e| format!("SETCRTC: {e}"))?;
+    let pp = props(fd, p.primary, DRM_MODE_OBJECT_PLANE).map_err(|e| format!("props: {e}"))?;
+    let fb_prop = prop_id(&pp, "FB_ID").ok_or("no FB_ID property")?;
+    let mut i = 0usize;
+    let (n, t) = timed(secs, || {
+        i ^= 1;
+        let flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
+        atomic(fd, flags, &[(p.primary, fb_prop, u64::from(fbs[i].fb))])
+            .map_err(|e| format!("atomic flip: {e}"))?;
+        read_event(fd, &file).map(|_| ())
+    })?;
+    println!(
+        "BENCH flips {:.1} flips/s ({n} atomic flips with events of {w}x{h} in {t:.2} s)",
+        n as f64 / t
+    );
+    let whole = [drm_clip_rect {
+        x1: 0,
+        y1: 0,
+        x2: w as u16,
+        y2: h as u16,
+    }];
+    let cur = fbs[i].fb;
+    let (n, t) = timed(secs, || {
+        mode::dirty_fb(fd, cur, &whole)
+            .map(|_| ())
+            .map_err(|e| format!("DIRTYFB: {e}"))
+    })?;
+    println!(
+        "BENCH dirtyfb {:.1} uploads/s ({:.1} MB/s of {w}x{h} XRGB8888; {n} in {t:.2} s)",
+        n as f64 / t,
+        n as f64 * f64::from(w) * f64::from(h) * 4.0 / t / 1e6
+    );
+    let (n, t) = timed(secs, || {
+        let d = dumbbuffer::create(fd, w, h, 32, 0).map_err(|e| format!("CREATE_DUMB: {e}"))?;
+        let m = dumbbuffer::map(fd, d.handle, 0, 0).map_err(|e| format!("MAP_DUMB: {e}"));
+        dumbbuffer::destroy(fd, d.handle).map_err(|e| format!("DESTROY_DUMB: {e}"))?;
+        m.map(|_| ())
+    })?;
+    println!(
+        "BENCH dumb {:.1} buffers/s (create + map + destroy {w}x{h}; {n} in {t:.2} s)",
+        n as f64 / t
+    );
+    // Kernel memory per buffer object: slab growth while 1000 small dumb buffers are alive.
+    let slab = || -> Result<u64, String> {
+        let m = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("meminfo: {e}"))?;
+        m.lines()
+            .find_map(|l| l.strip_prefix("Slab:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .ok_or_else(|| "no Slab: line in /proc/meminfo".to_string())
+    };
+    let before = slab()?;
+    let mut handles = Vec::new();
+    for _ in 0..1000 {
+        let d = dumbbuffer::create(fd, 64, 64, 32, 0).map_err(|e| format!("CREATE_DUMB: {e}"))?;
+        handles.push(d.handle);
+    }
+    let after = slab()?;
+    for h in handles {
+        let _ = dumbbuffer::destroy(fd, h);
+    }
+    println!(
+        "BENCH objmem {} bytes/object (slab growth with 1000 live 64x64 dumb buffers: {} kB)",
+        after.saturating_sub(before) * 1024 / 1000,
+        after.saturating_sub(before)
+    );
+    Ok(())
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -800,6 +903,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(secs) = args.bench {
+        if let Err(e) = bench(&args, secs) {
+            eprintln!("vgrs-kms-test --bench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if args.show {
         if let Err(e) = show(&args) {
             eprintln!("vgrs-kms-test --show: {e}");
