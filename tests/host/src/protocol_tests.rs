@@ -976,3 +976,40 @@ fn attach_backing_with_an_iterator_longer_than_it_said_fails_cleanly() {
         Err(ProtoError::BadValue)
     );
 }
+
+#[test]
+fn replies_to_unwaited_commands_are_checked_from_raw_bytes() {
+    let cmd = encoded(&ResourceFlush {
+        hdr: CtrlHdr::new(ResourceFlush::TYPE),
+        r: Rect::default(),
+        resource_id: 7,
+        padding: 0,
+    });
+    let ok = resp(CtrlType::RESP_OK_NODATA.0, 0, 0, CtrlHdr::SIZE);
+    assert_eq!(
+        check_nodata_reply(&cmd, &ok),
+        (CtrlType::RESOURCE_FLUSH.0, Ok(()))
+    );
+    // A device error, a wrong success type and a truncated answer are reported with the
+    // command's type.
+    let err = resp(
+        CtrlType::RESP_ERR_INVALID_RESOURCE_ID.0,
+        0,
+        0,
+        CtrlHdr::SIZE,
+    );
+    let (t, r) = check_nodata_reply(&cmd, &err);
+    assert_eq!(t, CtrlType::RESOURCE_FLUSH.0);
+    assert!(matches!(r, Err(ProtoError::Device(_))), "{r:?}");
+    let wrong = resp(CtrlType::RESP_OK_DISPLAY_INFO.0, 0, 0, CtrlHdr::SIZE);
+    assert!(check_nodata_reply(&cmd, &wrong).1.is_err());
+    assert!(matches!(
+        check_nodata_reply(&cmd, &ok[..10]).1,
+        Err(ProtoError::Short { .. })
+    ));
+    // A command too short to have a header (never sent by the driver) is refused, not read.
+    assert!(matches!(
+        check_nodata_reply(&cmd[..8], &ok),
+        (0, Err(ProtoError::Short { got: 8, .. }))
+    ));
+}

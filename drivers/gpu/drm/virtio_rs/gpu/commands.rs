@@ -12,7 +12,7 @@ use super::protocol::{
     ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespDisplayInfo,
     RespEdid, SetScanout, TransferToHost2d,
 };
-use crate::virtio::{Buffers, Queue};
+use crate::virtio::{self, Buffers, Queue};
 
 /// Maps a rejected response to the errno the caller returns.
 fn to_errno(what: &str, e: ProtoError) -> Error {
@@ -26,6 +26,13 @@ fn to_errno(what: &str, e: ProtoError) -> Error {
             pr_err!("{}: malformed response: {:?}\n", what, e);
             EIO
         }
+    }
+}
+
+/// Checks the answer to a command queued by [`Control::send_nodata`].
+fn check_reply(cmd: &[u8], resp: &[u8]) {
+    if let (t, Err(e)) = protocol::check_nodata_reply(cmd, resp) {
+        pr_warn!("command {:#x}: bad response: {:?}\n", t, e);
     }
 }
 
@@ -66,6 +73,11 @@ impl Control {
     fn call(&self, out: KVec<u8>, resp_len: usize) -> Result<Response> {
         let (Buffers { input, .. }, len) = self.queue.call(out, resp_len)?;
         Ok(Response { buf: input, len })
+    }
+
+    /// Starts a batch of commands queued without waiting (see [`Batch`]).
+    pub(crate) fn batch(&self) -> Batch<'_> {
+        Batch(self.queue.batch())
     }
 
     /// Sends a command that answers `RESP_OK_NODATA`.
@@ -162,17 +174,6 @@ impl Control {
         self.call_nodata("transfer to host", &cmd.hdr, &cmd)
     }
 
-    /// `RESOURCE_FLUSH` of rectangle `r`.
-    pub(crate) fn resource_flush(&self, id: u32, r: Rect) -> Result {
-        let cmd = ResourceFlush {
-            hdr: CtrlHdr::new(ResourceFlush::TYPE),
-            r,
-            resource_id: id,
-            padding: 0,
-        };
-        self.call_nodata("resource flush", &cmd.hdr, &cmd)
-    }
-
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
     pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
         let cmd = SetScanout {
@@ -182,5 +183,55 @@ impl Control {
             resource_id: id,
         };
         self.call_nodata("set scanout", &cmd.hdr, &cmd)
+    }
+}
+
+/// Commands queued without waiting for the device, as the C driver queues plane updates; the
+/// device is notified once, when the batch is dropped. The control queue is handled in order,
+/// so a later waited-for command (e.g. the `RESOURCE_UNREF` before a resource's pages are
+/// freed) also means these were done. Answers are checked when they come back; a failure can
+/// only be logged then.
+pub(crate) struct Batch<'a>(virtio::Batch<'a>);
+
+impl Batch<'_> {
+    /// Queues a command that answers `RESP_OK_NODATA`.
+    fn send_nodata<C: Encode>(&self, cmd: &C) -> Result {
+        let input = KVec::from_elem(0u8, CtrlHdr::SIZE, GFP_KERNEL)?;
+        let bufs = Buffers {
+            out: encode(cmd)?,
+            input,
+        };
+        self.0.submit_checked(bufs, check_reply)
+    }
+
+    /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
+    pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
+        self.send_nodata(&TransferToHost2d {
+            hdr: CtrlHdr::new(TransferToHost2d::TYPE),
+            r,
+            offset,
+            resource_id: id,
+            padding: 0,
+        })
+    }
+
+    /// `RESOURCE_FLUSH` of rectangle `r`.
+    pub(crate) fn resource_flush(&self, id: u32, r: Rect) -> Result {
+        self.send_nodata(&ResourceFlush {
+            hdr: CtrlHdr::new(ResourceFlush::TYPE),
+            r,
+            resource_id: id,
+            padding: 0,
+        })
+    }
+
+    /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout`.
+    pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
+        self.send_nodata(&SetScanout {
+            hdr: CtrlHdr::new(SetScanout::TYPE),
+            r,
+            scanout_id: scanout,
+            resource_id: id,
+        })
     }
 }

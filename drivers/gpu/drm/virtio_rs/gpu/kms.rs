@@ -113,16 +113,22 @@ fn primary_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) 
         x2: d.x2,
         y2: d.y2,
     };
+    // Nothing here waits for the device (as in the C driver): the control queue is handled
+    // in order, so the flush follows the upload, and anything that frees the framebuffer's
+    // resource (RESOURCE_UNREF, which is waited for) comes after both. The answers are
+    // checked when they come back.
+    // One notification of the device for the whole update, when `batch` is dropped.
+    let batch = s.control.batch();
     let upload = scanout::upload(damage, layout(fb));
     if let Some(u) = upload {
-        s.control.transfer_to_host_2d(id, u.rect, u.offset)?;
+        batch.transfer_to_host_2d(id, u.rect, u.offset)?;
     }
     let modeset = output.take_needs_modeset();
     if up.fb_changed() || new.src_fixed() != up.old().src_fixed() || modeset {
-        s.control.set_scanout(output.index(), id, src_rect)?;
+        batch.set_scanout(output.index(), id, src_rect)?;
     }
     match upload {
-        Some(u) => s.control.resource_flush(id, u.rect),
+        Some(u) => batch.resource_flush(id, u.rect),
         None => Ok(()),
     }
 }

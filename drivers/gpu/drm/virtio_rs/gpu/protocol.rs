@@ -610,6 +610,21 @@ pub(crate) fn parse_nodata(resp: &[u8], cmd: &CtrlHdr) -> Result<(), ProtoError>
     CtrlHdr::parse_response(resp, cmd, CtrlType::RESP_OK_NODATA, size_of::<CtrlHdr>()).map(|_| ())
 }
 
+/// Checks the answer `resp` to the encoded command `cmd` (both as raw bytes, as a queue hands
+/// them back for a command nobody waited for): `RESP_OK_NODATA` for that command's header.
+/// Returns the command's type with the verdict, for the log.
+pub(crate) fn check_nodata_reply(cmd: &[u8], resp: &[u8]) -> (u32, Result<(), ProtoError>) {
+    if cmd.len() < size_of::<CtrlHdr>() {
+        let e = ProtoError::Short {
+            got: cmd.len(),
+            need: size_of::<CtrlHdr>(),
+        };
+        return (0, Err(e));
+    }
+    let hdr = CtrlHdr::read(&mut Reader::new(cmd));
+    (hdr.type_, parse_nodata(resp, &hdr))
+}
+
 /// Encodes `RESOURCE_ATTACH_BACKING` with its entries into `out`, which must hold
 /// [`attach_backing_size`]`(entries.len())` bytes.
 pub(crate) fn encode_attach_backing(

@@ -75,10 +75,37 @@ impl Completion {
     }
 }
 
-/// A request while the device owns it: its buffers and who to tell when it comes back.
+/// Checks the device's answer to a request nobody waits for: gets the device-readable bytes
+/// (the command) and the bytes the device wrote. Runs in the completion work item.
+pub(crate) type Check = fn(out: &[u8], resp: &[u8]);
+
+/// A request while the device owns it: its buffers and who to tell when it comes back (a
+/// waiter, or a check of the answer, or nobody).
 struct InFlight {
     bufs: Buffers,
     done: Option<Arc<Completion>>,
+    check: Option<Check>,
+}
+
+/// Requests queued on a [`Queue`] without a waiter; dropping the batch notifies the device.
+pub(crate) struct Batch<'a> {
+    queue: &'a Queue,
+}
+
+impl Batch<'_> {
+    /// Queues `bufs`: when the device returns them, `check` gets the command and the answer
+    /// (to report a failure nobody is there to receive), then the buffers are freed. The
+    /// device handles a queue's requests in order, so a later request that is waited for
+    /// also means this one was done. Waits for room if the ring is full.
+    pub(crate) fn submit_checked(&self, bufs: Buffers, check: Check) -> Result {
+        self.queue.queue(bufs, None, Some(check), false)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.queue.notify();
+    }
 }
 
 /// The `struct virtqueue` of a [`Queue`], while the queue is alive.
@@ -129,13 +156,35 @@ impl Queue {
     /// is full.
     pub(crate) fn submit(&self, bufs: Buffers, wait: bool) -> Result<Option<Arc<Completion>>> {
         let done = if wait { Some(Completion::new()?) } else { None };
-        let mut req = KBox::new(
-            InFlight {
-                bufs,
-                done: done.clone(),
-            },
-            GFP_KERNEL,
-        )?;
+        self.queue(bufs, done.clone(), None, true)?;
+        Ok(done)
+    }
+
+    /// Starts a batch of requests nobody waits for; the device is notified once, when the
+    /// batch is dropped (one notification per batch instead of one per request).
+    pub(crate) fn batch(&self) -> Batch<'_> {
+        Batch { queue: self }
+    }
+
+    /// Notifies the device of the requests added since the last notification.
+    fn notify(&self) {
+        let guard = self.state.lock();
+        if let Some(vq) = guard.as_ref() {
+            // SAFETY: By the type invariant of `RawVq` the virtqueue is alive, and the
+            // `state` lock we hold serialises this call.
+            unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
+        }
+    }
+
+    /// Adds a request to the ring, waiting for room, and notifies the device if `kick`.
+    fn queue(
+        &self,
+        bufs: Buffers,
+        done: Option<Arc<Completion>>,
+        check: Option<Check>,
+        kick: bool,
+    ) -> Result {
+        let mut req = KBox::new(InFlight { bufs, done, check }, GFP_KERNEL)?;
         let mut guard = self.state.lock();
         loop {
             let Some(vq) = guard.as_ref() else {
@@ -143,13 +192,19 @@ impl Queue {
             };
             match Self::add(vq, req) {
                 Ok(()) => {
-                    // SAFETY: By the type invariant of `RawVq` the virtqueue is alive, and the
-                    // `state` lock we hold serialises this call.
-                    unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
-                    return Ok(done);
+                    if kick {
+                        // SAFETY: By the type invariant of `RawVq` the virtqueue is alive,
+                        // and the `state` lock we hold serialises this call.
+                        unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
+                    }
+                    return Ok(());
                 }
                 Err((e, back)) if e == ENOSPC => {
                     req = back;
+                    // The ring may be full of requests of a batch the device has not been
+                    // told about yet: tell it, or the room never comes.
+                    // SAFETY: As above.
+                    unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
                     self.space.wait(&mut guard);
                 }
                 Err((e, _)) => return Err(e),
@@ -239,11 +294,13 @@ impl Queue {
             }
         }
         for (req, len) in finished {
-            let InFlight { bufs, done } = KBox::into_inner(req);
+            let InFlight { bufs, done, check } = KBox::into_inner(req);
             // The device cannot have written more than it was given.
             let len = len.min(bufs.input.len());
             if let Some(c) = done {
                 c.complete(Ok((bufs, len)));
+            } else if let Some(check) = check {
+                check(&bufs.out, bufs.input.get(..len).unwrap_or(&[]));
             }
         }
         self.space.notify_all();
