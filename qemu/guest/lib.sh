@@ -282,3 +282,19 @@ kmscube_run() {
 		result FAIL "$label.kmscube" "exit $rc: $(tail -n 2 /tmp/cube.out | tr '\n' ' ')"
 	fi
 }
+
+# each_driver KEY FUNC: runs `FUNC LABEL MODULE STRICT` for each driver picked with
+# vgrs.KEY=rs,c on the kernel command line (default both, ours first): rs = virtio_gpu_rs
+# (kernel warnings fail, STRICT=1), c = the C virtio_gpu (its warnings are reported).
+each_driver() {
+	local key=$1 fn=$2 drivers d
+	drivers=$(sed -n "s/.*vgrs\.$key=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
+	for d in ${drivers:-rs c}; do
+		case $d in
+		rs) "$fn" rs virtio_gpu_rs 1 ;;
+		c) "$fn" c virtio_gpu 0 ;;
+		*) result FAIL "$key.$d" "unknown driver label in vgrs.$key" ;;
+		esac
+	done
+}
+

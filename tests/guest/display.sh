@@ -93,15 +93,9 @@ display_driver() {
 	show_dmesg "$label"
 }
 
+each_driver display display_driver
 drivers=$(sed -n 's/.*vgrs\.display=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
-[ -n "$drivers" ] || drivers="rs c"
-for d in $drivers; do
-	case $d in
-	rs) display_driver rs virtio_gpu_rs 1 ;;
-	c) display_driver c virtio_gpu 0 ;;
-	*) result FAIL "display.$d" "unknown driver label in vgrs.display" ;;
-	esac
-done
+drivers=${drivers:-rs c}
 if echo " $drivers " | grep -q ' rs ' && echo " $drivers " | grep -q ' c '; then
 	ans=$(ask compare rs-bars c-bars)
 	case "$ans" in

@@ -31,5 +31,4 @@ heads_driver() {
 	show_dmesg "$label"
 }
 
-heads_driver rs virtio_gpu_rs 1
-heads_driver c virtio_gpu 0
+each_driver heads heads_driver

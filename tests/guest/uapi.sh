@@ -30,10 +30,10 @@ uapi_driver() {
 	show_dmesg "$label"
 }
 
-# unbind_open_fd LABEL MODULE VIRTIO_DRIVER STRICT: unbinds the device while
+# unbind_open_fd LABEL MODULE STRICT: unbinds the device (from the virtio driver MODULE) while
 # `vgrs-uapi-test --hold-until` keeps the DRM fd and a mapped dumb buffer open.
 unbind_open_fd() {
-	local label=$1 module=$2 vdrv=$3 strict=$4 dev holder rc p why=""
+	local label=$1 module=$2 vdrv=$2 strict=$3 dev holder rc p why=""
 	dev=$(gpu_dev) || { result FAIL "$label.unbind-open-fd" "no virtio-gpu device"; return; }
 	dmesg -c >/dev/null
 	rm -f /tmp/unbound /tmp/hold.out /tmp/hold.err
@@ -93,18 +93,5 @@ unbind_open_fd() {
 	show_dmesg "$label"
 }
 
-drivers=$(sed -n 's/.*vgrs\.uapi=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
-[ -n "$drivers" ] || drivers="rs c"
-for d in $drivers; do
-	case $d in
-	rs) uapi_driver rs virtio_gpu_rs 1 ;;
-	c) uapi_driver c virtio_gpu 0 ;;
-	*) result FAIL "uapi.$d" "unknown driver label in vgrs.uapi" ;;
-	esac
-done
-for d in $drivers; do
-	case $d in
-	rs) unbind_open_fd rs virtio_gpu_rs virtio_gpu_rs 1 ;;
-	c) unbind_open_fd c virtio_gpu virtio_gpu 0 ;;
-	esac
-done
+each_driver uapi uapi_driver
+each_driver uapi unbind_open_fd
