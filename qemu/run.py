@@ -20,6 +20,10 @@ The guest talks to this runner over the serial console with lines that start wit
                                                   not blank), report it as the check
                                                   match.<a>.<b>; answers "same ..." or
                                                   "differ ..." on the serial input
+  @@VGRS resize <W>x<H>                           resize QEMU's window (--xvfb: the gtk UI
+                                                  under Xvfb) so the UI asks the guest for a
+                                                  new display size; answers "resized WxH" or
+                                                  "error <why>"
   @@VGRS log <text>                               a line to show even with --quiet
   @@VGRS done                                     the scenario finished
 
@@ -31,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -110,6 +115,31 @@ def qemu_command(args, kernel, qmp_path, trace_file):
     return cmd
 
 
+def find_window(timeout=20):
+    """The X window id of QEMU's gtk window (titled "QEMU ..."), waiting for it to map."""
+    deadline = time.time() + timeout
+    while True:
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^QEMU"],
+                             capture_output=True, text=True).stdout.split()
+        if out:
+            return out[0]
+        if time.time() > deadline:
+            raise RuntimeError("no QEMU window on %s" % os.environ.get("DISPLAY"))
+        time.sleep(0.2)
+
+
+def resize_window(size):
+    """Resizes QEMU's window to WxH (`@@VGRS resize`); gtk then sends the guest the size of
+    its drawing area, which is the window less QEMU's menu bar."""
+    m = re.fullmatch(r"(\d+)x(\d+)", size.strip())
+    if not m:
+        raise ValueError("want WxH, got %r" % size)
+    win = find_window()
+    subprocess.run(["xdotool", "windowsize", win, m.group(1), m.group(2)], check=True,
+                   capture_output=True)
+    return "resized %sx%s" % (m.group(1), m.group(2))
+
+
 def screendump(qmp, outdir, name, head):
     ppm_path = os.path.join(outdir, name + ".ppm")
     kw = {"filename": ppm_path, "device": "gpu0"}
@@ -181,6 +211,8 @@ def main():
     ap.add_argument("--mem", default="2G")
     ap.add_argument("--heads", type=int, default=1)
     ap.add_argument("--display", default="none", help="QEMU display: none, gtk, sdl, ...")
+    ap.add_argument("--xvfb", action="store_true",
+                    help="run QEMU with the gtk UI under xvfb-run (for `@@VGRS resize`)")
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--trace", action="append", default=[], help="QEMU trace event pattern")
     ap.add_argument("--kvm", action="store_true", help="use KVM (hangs on some hosts)")
@@ -199,7 +231,18 @@ def main():
         os.unlink(trace_file)
     tmp = tempfile.mkdtemp(prefix="vgrs-qmp-")
     qmp_path = os.path.join(tmp, "qmp.sock")
+    if args.xvfb:
+        if args.display == "none":
+            args.display = "gtk"
+        # Under its own X server, run.py talks to it with xdotool: QEMU inherits DISPLAY and
+        # XAUTHORITY from xvfb-run, so run QEMU through a shell that prints them first.
+        for tool in ("xvfb-run", "xdotool"):
+            if not shutil.which(tool):
+                sys.exit("run: --xvfb needs %s (make deps)" % tool)
     cmd = qemu_command(args, kernel, qmp_path, trace_file)
+    if args.xvfb:
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", "sh", "-c",
+               'echo "@@VGRS xdisplay $DISPLAY $XAUTHORITY"; exec "$@"', "qemu"] + cmd
     with open(os.path.join(args.outdir, "qemu-cmd.txt"), "w") as f:
         f.write(" ".join(cmd) + "\n")
 
@@ -207,14 +250,18 @@ def main():
           % (os.path.basename(kernel), "KVM" if args.kvm else "TCG", args.scenario,
              args.timeout, log_path), flush=True)
     start = time.time()
+    # In its own process group, so a timeout also ends QEMU and Xvfb under xvfb-run.
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, bufsize=0)
+                            stderr=subprocess.STDOUT, bufsize=0, start_new_session=args.xvfb)
     timed_out = threading.Event()
 
     def kill_on_timeout():
         if proc.poll() is None:
             timed_out.set()
-            proc.kill()
+            if args.xvfb:
+                os.killpg(proc.pid, 9)
+            else:
+                proc.kill()
 
     timer = threading.Timer(args.timeout, kill_on_timeout)
     timer.start()
@@ -273,6 +320,18 @@ def main():
                 results.append((status, name, detail))
                 print("%s %s: %s" % (status, name, detail), flush=True)
                 answer = "%s %s" % ("same" if status == "PASS" else "differ", detail)
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
+            elif kind == "xdisplay" and len(words) >= 3:
+                # From the xvfb-run wrapper, before QEMU starts: where the window will be.
+                os.environ["DISPLAY"] = words[1]
+                os.environ["XAUTHORITY"] = " ".join(words[2:]).strip()
+            elif kind == "resize" and len(words) >= 2:
+                try:
+                    answer = resize_window(words[1])
+                except Exception as e:  # the guest fails its check on "error"
+                    answer = "error %s" % str(e).replace("\n", " ")
+                    print("run: resize failed: %s" % e, flush=True)
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
             elif kind == "log":
