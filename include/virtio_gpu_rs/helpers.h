@@ -36,6 +36,7 @@ struct virtio_device;
 struct virtio_driver;
 struct virtqueue;
 struct virtqueue_info;
+struct work_struct;
 
 int vgrs_register_virtio_driver(struct virtio_driver *drv, struct module *owner);
 u32 vgrs_virtio_cread32(struct virtio_device *vdev, unsigned int offset);
@@ -46,6 +47,10 @@ int vgrs_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			 struct virtqueue *vqs[], struct virtqueue_info vqs_info[]);
 void vgrs_virtio_del_vqs(struct virtio_device *vdev);
 bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev);
+
+/* INIT_WORK and schedule_work (a macro and a static inline). */
+void vgrs_init_work(struct work_struct *work, void (*func)(struct work_struct *work));
+bool vgrs_schedule_work(struct work_struct *work);
 
 /* DRM file operations for GEM drivers (DRM_GEM_FOPS), owned by this module. */
 extern const struct file_operations vgrs_drm_gem_fops;

@@ -23,6 +23,7 @@
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/workqueue.h>
 #include <virtio_gpu_rs/helpers.h>
 
 int vgrs_register_virtio_driver(struct virtio_driver *drv, struct module *owner)
@@ -64,6 +65,16 @@ void vgrs_virtio_del_vqs(struct virtio_device *vdev)
 bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev)
 {
 	return virtio_has_dma_quirk(vdev);
+}
+
+void vgrs_init_work(struct work_struct *work, void (*func)(struct work_struct *work))
+{
+	INIT_WORK(work, func);
+}
+
+bool vgrs_schedule_work(struct work_struct *work)
+{
+	return schedule_work(work);
 }
 
 const struct file_operations vgrs_drm_gem_fops = {

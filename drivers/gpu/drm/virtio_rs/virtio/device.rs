@@ -74,14 +74,16 @@ impl Device {
     /// defines (the transport `BUG`s on an access past the end it exposes).
     pub(crate) fn config_read_u32(&self, offset: u32) -> u32 {
         // SAFETY: By the type invariant `self.as_raw()` is a valid, bound virtio device; the
-        // function may sleep, and driver callbacks run in process context.
+        // function may sleep, and driver callbacks run in process context (`config_changed`
+        // too: the abstraction calls it from a work item, not from the interrupt).
         unsafe { bindings::vgrs_virtio_cread32(self.as_raw(), offset) }
     }
 
     /// Writes the little-endian 32-bit configuration space field at byte `offset`.
     pub(crate) fn config_write_u32(&self, offset: u32, value: u32) {
         // SAFETY: By the type invariant `self.as_raw()` is a valid, bound virtio device; the
-        // function may sleep, and driver callbacks run in process context.
+        // function may sleep, and driver callbacks run in process context (`config_changed`
+        // too: the abstraction calls it from a work item, not from the interrupt).
         unsafe { bindings::vgrs_virtio_cwrite32(self.as_raw(), offset, value) }
     }
 }

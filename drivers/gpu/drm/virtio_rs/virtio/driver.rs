@@ -54,7 +54,15 @@ pub(crate) trait Driver: 'static {
         let _ = (dev, data);
     }
 
-    /// The device changed its configuration space (virtio config-change interrupt).
+    /// The device changed its configuration space.
+    ///
+    /// The virtio core reports config changes in the interrupt, under a spinlock, where even
+    /// reading the config space is not allowed (`virtio_cread*` may sleep). So the
+    /// abstraction only queues a work item there, which calls this in process context: it
+    /// may sleep and submit commands. Changes that arrive while the work is queued are
+    /// handled by that one call; changes while it runs queue another. It runs only between
+    /// the end of a successful probe and the start of remove (remove waits for a running
+    /// call to return), so the virtqueues are alive throughout.
     fn config_changed(dev: &Device, data: &Self::Data) {
         let _ = (dev, data);
     }
@@ -135,7 +143,15 @@ impl<T: Driver> Registration<T> {
                 Some(unsafe { Queues::new(dev, T::QUEUES) }?)
             };
             let data = T::probe(dev, queues.as_ref())?;
-            let bound = KBox::new(Bound::<T> { data, queues }, GFP_KERNEL)?;
+            let config_work = KBox::pin_init(ConfigWork::new::<T>(vdev), GFP_KERNEL)?;
+            let bound = KBox::new(
+                Bound::<T> {
+                    data,
+                    queues,
+                    config_work,
+                },
+                GFP_KERNEL,
+            )?;
             let ptr = bound.into_foreign();
             // SAFETY: `vdev` is valid (above); nothing else writes `dev.driver_data` while probe runs, and
             // completions and config changes can only start once the device is ready, below.
@@ -157,30 +173,47 @@ impl<T: Driver> Registration<T> {
         })
     }
 
-    /// Takes the driver data back from `dev.driver_data`, runs the driver's remove, deletes the queues
-    /// and resets the device.
+    /// Stops the config-change work, takes the driver data back from `dev.driver_data`, runs
+    /// the driver's remove, deletes the queues and resets the device.
     ///
     /// # Safety
     ///
-    /// `vdev` is valid and its `dev.driver_data` holds `KBox<Bound<T>>` from `into_foreign` that no one
-    /// else borrows or reclaims.
+    /// `vdev` is valid and its `dev.driver_data` holds `KBox<Bound<T>>` from `into_foreign`
+    /// that no one else reclaims; config-change callbacks, which queue the config-change
+    /// work, are disabled (or were never enabled).
     unsafe fn unbind(vdev: *mut bindings::virtio_device) {
         // SAFETY: By the function's safety requirements `vdev` is valid.
         let dev = unsafe { Device::from_raw(vdev) };
         // SAFETY: `vdev` is valid.
         let ptr = unsafe { (*vdev).dev.driver_data };
+        {
+            // SAFETY: By the function's safety requirements `ptr` is a `KBox<Bound<T>>` from
+            // `into_foreign`, reclaimed only below, after this borrow ends.
+            let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
+            // First, so that no `T::config_changed` runs during or after `T::remove` or
+            // borrows the data taken back below. Nothing queues the work again (config-change
+            // callbacks are off, by the safety requirements), so once this returns it is
+            // neither queued nor running.
+            bound.config_work.cancel_sync();
+        }
         // SAFETY: By the function's safety requirements `ptr` is an unshared
         // `KBox<Bound<T>>` from `into_foreign`.
         let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::from_foreign(ptr) };
         // SAFETY: `vdev` is valid; clearing `dev.driver_data` makes a stale pointer impossible to reuse.
         unsafe { (*vdev).dev.driver_data = core::ptr::null_mut() };
-        let Bound { data, queues } = KBox::into_inner(bound);
+        let Bound {
+            data,
+            queues,
+            config_work,
+        } = KBox::into_inner(bound);
         T::remove(dev, data);
         // Resets the device and deletes the virtqueues, while the device is still bound.
         drop(queues);
         // The virtio core expects a reset device when remove returns (no-op after the above).
         // SAFETY: `vdev` is valid for this call.
         unsafe { bindings::virtio_reset_device(vdev) };
+        // Cancelled above: nothing uses the work item any more.
+        drop(config_work);
     }
 
     /// `virtio_driver.remove`.
@@ -195,16 +228,15 @@ impl<T: Driver> Registration<T> {
         unsafe { Self::unbind(vdev) };
     }
 
-    /// `virtio_driver.config_changed`.
+    /// `virtio_driver.config_changed`: queues the config-change work.
     ///
     /// # Safety
     ///
     /// Called by the virtio core for a bound device, only between a successful probe and the
-    /// start of remove.
+    /// start of remove. It runs in the interrupt, under the device's `config_lock`: nothing
+    /// here may sleep.
     unsafe extern "C" fn config_changed_callback(vdev: *mut bindings::virtio_device) {
         // SAFETY: By the function's safety requirements `vdev` is valid for this call.
-        let dev = unsafe { Device::from_raw(vdev) };
-        // SAFETY: `vdev` is valid for this call.
         let ptr = unsafe { (*vdev).dev.driver_data };
         if ptr.is_null() {
             return;
@@ -212,15 +244,94 @@ impl<T: Driver> Registration<T> {
         // SAFETY: `ptr` came from `into_foreign` in probe; remove, which reclaims it, cannot
         // start before this callback returns (the core disables config changes first).
         let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
+        bound.config_work.queue();
+    }
+
+    /// The config-change work: runs [`Driver::config_changed`] in process context.
+    ///
+    /// # Safety
+    ///
+    /// Called by the workqueue with the `work_struct` of a [`ConfigWork`] initialised by
+    /// [`ConfigWork::new`] for driver `T`.
+    unsafe extern "C" fn config_work_callback(work: *mut bindings::work_struct) {
+        // SAFETY: By the function's safety requirements `work` is the `work` field of a
+        // `ConfigWork`, its first field (type invariant), so the pointers are the same. The
+        // `ConfigWork` is alive: `unbind` cancels the work, waiting for this call, before it
+        // frees it.
+        let vdev = unsafe { (*work.cast::<ConfigWork>()).vdev };
+        // SAFETY: By the type invariant of `ConfigWork`, `vdev` is valid and bound while its
+        // work can run: `unbind` cancels the work before the driver data is taken back.
+        let ptr = unsafe { (*vdev).dev.driver_data };
+        if ptr.is_null() {
+            return;
+        }
+        // SAFETY: As above, `vdev` is valid and bound for this call.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: `ptr` came from `into_foreign` in probe; `unbind` reclaims it only after it
+        // cancelled this work, which waits for this call to return.
+        let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
         T::config_changed(dev, &bound.data);
     }
 }
 
+/// The work item that runs [`Driver::config_changed`] outside the config-change interrupt.
+///
+/// # Invariants
+///
+/// - `work` is initialised with `Registration::<T>::config_work_callback` for the driver
+///   `T` of the device `vdev`, and is the first field (`repr(C)`), so a pointer to it is a
+///   pointer to the `ConfigWork`.
+/// - `vdev` is valid, and bound to `T` with this in its [`Bound`], whenever the work is
+///   queued or running: it is queued only by the config-change callback and cancelled in
+///   `unbind` before the device's driver data is taken back.
+#[repr(C)]
+#[pin_data]
+struct ConfigWork {
+    #[pin]
+    work: Opaque<bindings::work_struct>,
+    vdev: *mut bindings::virtio_device,
+}
+
+impl ConfigWork {
+    /// A config-change work item of driver `T` for `vdev`.
+    fn new<T: Driver>(vdev: *mut bindings::virtio_device) -> impl PinInit<Self> {
+        pin_init!(Self {
+            work <- Opaque::ffi_init(|slot| {
+                // SAFETY: `slot` is the pinned, uninitialised `work_struct` that `INIT_WORK`
+                // initialises; the callback has the `work_func_t` signature.
+                unsafe {
+                    bindings::vgrs_init_work(slot, Some(Registration::<T>::config_work_callback))
+                }
+            }),
+            // INVARIANT: `vdev` is the device being probed; the work is queued only once
+            // its `Bound` holds this.
+            vdev,
+        })
+    }
+
+    /// Queues the work on the system workqueue (does nothing if it is already queued). May
+    /// be called in atomic context.
+    fn queue(&self) {
+        // SAFETY: `work` is initialised (type invariant) and pinned; the `ConfigWork` stays
+        // alive until `cancel_sync` has returned.
+        unsafe { bindings::vgrs_schedule_work(self.work.get()) };
+    }
+
+    /// Cancels the work if it is queued and waits for it to finish if it is running.
+    fn cancel_sync(&self) {
+        // SAFETY: `work` is initialised (type invariant); `cancel_work_sync` may sleep, which
+        // `unbind` (probe and remove) allows.
+        unsafe { bindings::cancel_work_sync(self.work.get()) };
+    }
+}
+
 /// What the abstraction keeps for a bound device (in `vdev->dev.driver_data`; `vdev->priv`
-/// belongs to the virtqueue table of [`Queues`]): the driver's data and the virtqueues.
+/// belongs to the virtqueue table of [`Queues`]): the driver's data, the virtqueues and the
+/// config-change work.
 struct Bound<T: Driver> {
     data: Pin<KBox<T::Data>>,
     queues: Option<Queues>,
+    config_work: Pin<KBox<ConfigWork>>,
 }
 
 impl<T: Driver> Drop for Registration<T> {
