@@ -195,6 +195,19 @@ impl<T: KmsDriver> Kms<T> {
         unsafe { bindings::drm_fbdev_shmem_setup(reg.device().as_raw(), bpp) };
     }
 
+    /// Tells userspace (a `HOTPLUG=1` uevent) and the DRM clients (fbdev) that the outputs
+    /// changed, so they probe the connectors again (`drm_kms_helper_hotplug_event`, as the
+    /// C driver after a display event).
+    pub(crate) fn hotplug_event(&self, reg: &Registration<T>) {
+        if !core::ptr::eq(reg.device().as_raw(), self.dev.as_raw()) {
+            return;
+        }
+        // SAFETY: `reg` proves the device is registered (type invariant of `Registration`),
+        // and it stays registered while borrowed; its mode config is initialised (type
+        // invariant); the function may sleep, and callers run in process context.
+        unsafe { bindings::drm_kms_helper_hotplug_event(reg.device().as_raw()) };
+    }
+
     /// Disables every output (at unbind, after the device was unplugged), so no plane holds
     /// a framebuffer any more.
     pub(crate) fn shutdown(&self) {
