@@ -9,6 +9,7 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 use super::{
     config::{self, Features},
     driver::{GpuDrm, GpuDrmDevice, GpuShared, SharedInit},
+    hotplug::{Changes, Events},
     kms,
 };
 use crate::{drm, virtio};
@@ -25,6 +26,14 @@ const CONTROL_QUEUE: usize = 0;
 const CURSOR_QUEUE: usize = 1;
 
 /// State of one bound virtio-gpu device.
+///
+/// # Invariants
+///
+/// Display events are handled by [`virtio::Driver::config_changed`], which the virtio
+/// abstraction runs from a work item only between the end of probe and the start of remove
+/// (`unbind` cancels the work, waiting for a running one, before it calls `remove`). So
+/// while it runs the virtqueues are alive, the DRM device is registered (`ready` succeeded)
+/// and `registration` is `Some`; `remove` unplugs the device only after the last run.
 #[pin_data]
 pub(crate) struct GpuDevice {
     /// The DRM device (allocated at probe, registered once the device is ready).
@@ -36,10 +45,12 @@ pub(crate) struct GpuDevice {
     registration: Mutex<Option<drm::Registration<GpuDrm>>>,
 }
 
-/// Asks the host for its display configuration (and EDIDs) and records it.
-fn read_displays(shared: &GpuShared, name: &CStr) -> Result {
+/// Asks the host for its display configuration (and EDIDs) and records it; returns which
+/// heads changed. Called from `ready` (before registration, when nothing can unplug the
+/// device) and inside [`drm::Device::enter`].
+fn read_displays(shared: &GpuShared, name: &CStr) -> Result<Changes> {
     let info = shared.control.get_display_info()?;
-    shared.displays.update_info(&info);
+    let changes = shared.displays.update_info(&info);
     for (i, one) in info
         .pmodes
         .iter()
@@ -62,7 +73,36 @@ fn read_displays(shared: &GpuShared, name: &CStr) -> Result {
             pr_info!("{}: scanout {}: EDID {} bytes\n", name, i, edid.size);
         }
     }
-    Ok(())
+    Ok(changes)
+}
+
+/// Handles a display event: reads the display configuration again and tells userspace and
+/// the DRM clients (fbdev), which probe the connectors again.
+fn display_changed(dev: &virtio::Device, gpu: &GpuDevice) {
+    let name = dev.name();
+    {
+        let Some(_guard) = gpu.drm.enter() else {
+            return;
+        };
+        match read_displays(&gpu.drm.data(), name) {
+            Ok(c) if !c.any() => pr_info!("{}: display event, nothing changed\n", name),
+            Ok(c) => pr_info!(
+                "{}: display change: connected {:#x}, disconnected {:#x}, resized {:#x}\n",
+                name,
+                c.connected,
+                c.disconnected,
+                c.resized
+            ),
+            // Tell userspace anyway, as the C driver does: the heads that were read are
+            // up to date, and a probe of the others gives what the driver last knew.
+            Err(e) => pr_warn!("{}: reading the display configuration: {:?}\n", name, e),
+        }
+    }
+    // Not a device access: outside the section, so the probes and commits that userspace and
+    // fbdev start from here never wait for it.
+    if let Some(reg) = gpu.registration.lock().as_ref() {
+        gpu.kms.hotplug_event(reg);
+    }
 }
 
 impl virtio::Driver for VirtioGpuDriver {
@@ -131,7 +171,8 @@ impl virtio::Driver for VirtioGpuDriver {
     }
 
     fn remove(dev: &virtio::Device, gpu: Pin<KBox<GpuDevice>>) {
-        // Unplug first: new DRM calls fail with ENODEV and running ones finish their device
+        // No display event is handled any more: the abstraction cancelled the config-change
+        // work (waiting for a running one) before calling this. Then unplug: new DRM calls fail with ENODEV and running ones finish their device
         // accesses before the queues are torn down (right after this returns).
         drop(gpu.registration.lock().take());
         // Switch the outputs off (no device access any more: it is unplugged), so no plane
@@ -146,11 +187,29 @@ impl virtio::Driver for VirtioGpuDriver {
         );
     }
 
-    fn config_changed(dev: &virtio::Device, _gpu: &GpuDevice) {
-        let events = dev.config_read_u32(config::EVENTS_READ);
-        if events & config::EVENT_DISPLAY != 0 {
-            pr_info!("{}: display configuration changed\n", dev.name());
+    fn config_changed(dev: &virtio::Device, gpu: &GpuDevice) {
+        let events = {
+            let Some(_guard) = gpu.drm.enter() else {
+                return;
+            };
+            let events = Events::decode(dev.config_read_u32(config::EVENTS_READ));
+            // Acknowledged before it is handled (the C driver clears it afterwards): an event
+            // that comes while the display info is read sets the bit again and queues another
+            // run, instead of being cleared unseen.
+            if events.clear != 0 {
+                dev.config_write_u32(config::EVENTS_CLEAR, events.clear);
+            }
+            events
+        };
+        if events.unknown != 0 {
+            pr_info!(
+                "{}: ignoring unknown device events {:#x}\n",
+                dev.name(),
+                events.unknown
+            );
         }
-        dev.config_write_u32(config::EVENTS_CLEAR, events);
+        if events.display {
+            display_changed(dev, gpu);
+        }
     }
 }

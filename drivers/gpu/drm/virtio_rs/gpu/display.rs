@@ -6,17 +6,16 @@
 
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
-use super::protocol::{RespDisplayInfo, EDID_MAX, MAX_SCANOUTS};
+use super::{
+    hotplug::{self, Changes, HeadState},
+    protocol::{RespDisplayInfo, EDID_MAX, MAX_SCANOUTS},
+};
 
 /// One scanout as the host last described it.
 #[derive(Clone, Copy)]
 pub(crate) struct Head {
-    /// Preferred width (0 if the host has none).
-    pub(crate) width: u32,
-    /// Preferred height (0 if the host has none).
-    pub(crate) height: u32,
-    /// A display is connected.
-    pub(crate) enabled: bool,
+    /// Connected or not, and the preferred size (0x0 if the host has none).
+    pub(crate) state: HeadState,
     /// Valid bytes of `edid`.
     pub(crate) edid_len: usize,
     /// The EDID blob.
@@ -25,9 +24,11 @@ pub(crate) struct Head {
 
 impl Head {
     const EMPTY: Head = Head {
-        width: 0,
-        height: 0,
-        enabled: false,
+        state: HeadState {
+            enabled: false,
+            width: 0,
+            height: 0,
+        },
         edid_len: 0,
         edid: [0; EDID_MAX],
     };
@@ -56,18 +57,16 @@ impl Displays {
         }))
     }
 
-    /// Records a `GET_DISPLAY_INFO` response.
-    pub(crate) fn update_info(&self, info: &RespDisplayInfo) {
+    /// Records a `GET_DISPLAY_INFO` response; returns which heads changed.
+    pub(crate) fn update_info(&self, info: &RespDisplayInfo) -> Changes {
         let mut heads = self.heads.lock();
-        for (h, one) in heads
-            .iter_mut()
-            .zip(info.pmodes.iter())
-            .take(self.num_scanouts as usize)
-        {
-            h.width = one.r.width;
-            h.height = one.r.height;
-            h.enabled = one.enabled != 0;
-        }
+        hotplug::apply(
+            heads
+                .iter_mut()
+                .take(self.num_scanouts as usize)
+                .map(|h| &mut h.state),
+            &info.pmodes,
+        )
     }
 
     /// Records the EDID of scanout `i`.
@@ -87,14 +86,5 @@ impl Displays {
             return None;
         }
         self.heads.lock().get(i as usize).map(f)
-    }
-
-    /// Returns a copy of head `i`.
-    #[allow(dead_code)] // Callers use `with_head`; kept for hotplug reporting.
-    pub(crate) fn head(&self, i: u32) -> Option<Head> {
-        if i >= self.num_scanouts {
-            return None;
-        }
-        self.heads.lock().get(i as usize).copied()
     }
 }

@@ -216,7 +216,7 @@ impl DriverConnector for GpuDrm {
     fn detect(dev: &GpuDrmDevice, output: &Output) -> bool {
         dev.data()
             .displays
-            .with_head(output.index(), |h| h.enabled)
+            .with_head(output.index(), |h| h.state.enabled)
             .unwrap_or(false)
     }
 
@@ -233,7 +233,7 @@ impl DriverConnector for GpuDrm {
                 // modes this time, the standard list instead.
                 let _ = edid.extend_from_slice(bytes, GFP_KERNEL);
             }
-            (edid, h.width, h.height)
+            (edid, h.state.width, h.state.height)
         }) else {
             return 0;
         };
@@ -261,7 +261,7 @@ impl DriverConnector for GpuDrm {
         let (width, height) = dev
             .data()
             .displays
-            .with_head(output.index(), |h| (h.width, h.height))
+            .with_head(output.index(), |h| (h.state.width, h.state.height))
             .unwrap_or((0, 0));
         modes::mode_valid(
             mode.is_preferred(),

@@ -14,6 +14,7 @@ pub(crate) mod device;
 pub(crate) mod display;
 pub(crate) mod driver;
 pub(crate) mod dumb;
+pub(crate) mod hotplug;
 pub(crate) mod idalloc;
 pub(crate) mod ioctl;
 pub(crate) mod kms;
