@@ -46,10 +46,17 @@ pub mod modes;
 #[allow(dead_code)]
 pub mod scanout;
 
+/// `gpu/hotplug.rs`: display events and what changed between display-info snapshots.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/hotplug.rs"]
+#[allow(dead_code)]
+pub mod hotplug;
+
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod hotplug_tests;
 #[cfg(test)]
 mod kms_tests;
 
