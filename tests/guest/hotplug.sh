@@ -16,6 +16,9 @@
 # client re-probed, as it does on a hotplug event. It probes with its framebuffer's size
 # (set at load, 640x480 here) as the limit, so its list starts with a smaller mode. gtk does
 # not shrink the window below the guest's scanout (fbdev's 640x480), so neither does the test.
+# Then the device is unbound around the moment a display event comes in (the config-change
+# work queued or running: it must be cancelled or finished before the queues go), and bound
+# again, three times; after the last bind the preferred mode must be the last size asked for.
 # Then unload and check the kernel log.
 
 HP_CONN=Virtual-1
@@ -100,6 +103,39 @@ hp_resize() {
 	fi
 }
 
+# hp_unbind_race LABEL MODULE: resize, unbind 0.5/0.7/0.9 s later (QEMU sends the event about
+# 0.8 s after the resize), bind again.
+hp_unbind_race() {
+	local label=$1 module=$2 dev d w=1024 h=740 bad="" n after
+	dev=$(gpu_dev)
+	for d in 5 7 9; do
+		w=$((w - 32))
+		ask resize "${w}x${h}" >/dev/null
+		sleep "0.$d"
+		if ! bounded 30 sh -c "echo $dev >/sys/bus/virtio/drivers/$module/unbind"; then
+			bad="$bad unbind after 0.$d s failed or hung;"
+			break
+		fi
+		if ! bounded 30 sh -c "echo $dev >/sys/bus/virtio/drivers/$module/bind" \
+			|| ! wait_for /dev/dri/card0 5; then
+			bad="$bad bind after 0.$d s failed;"
+			break
+		fi
+	done
+	n=0
+	after=$(hp_preferred)
+	while [ -z "$bad" ] && [ "${after%x*}" != "$w" ] && [ "$n" -lt 20 ]; do
+		sleep 0.5
+		n=$((n + 1))
+		after=$(hp_preferred)
+	done
+	if [ -z "$bad" ] && [ "${after%x*}" = "$w" ]; then
+		result PASS "$label.unbind-during-event" "3 unbind/bind cycles 0.5-0.9 s after a resize; then preferred mode $after (window ${w}x${h})"
+	else
+		result FAIL "$label.unbind-during-event" "${bad:-preferred mode '$after' after rebinding, want width $w}"
+	fi
+}
+
 # hp_driver LABEL MODULE STRICT GROW_W GROW_H SHRINK_W SHRINK_H
 hp_driver() {
 	local label=$1 module=$2 strict=$3 n uev_pid
@@ -120,6 +156,7 @@ hp_driver() {
 	fi
 	kill "$uev_pid" 2>/dev/null
 	wait "$uev_pid" 2>/dev/null
+	hp_unbind_race "$label" "$module"
 	log_dmesg "display|EDID"
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the hotplug run"
