@@ -135,5 +135,6 @@ guest uapi --timeout 900
 guest display --timeout 900 --trace virtio_gpu_update_cursor
 guest heads --timeout 600 --heads 2 --append video=Virtual-2:e
 guest kms --timeout 600
+guest hotplug --timeout 400 --xvfb
 
 summary
