@@ -172,8 +172,9 @@ impl virtio::Driver for VirtioGpuDriver {
 
     fn remove(dev: &virtio::Device, gpu: Pin<KBox<GpuDevice>>) {
         // No display event is handled any more: the abstraction cancelled the config-change
-        // work (waiting for a running one) before calling this. Then unplug: new DRM calls fail with ENODEV and running ones finish their device
-        // accesses before the queues are torn down (right after this returns).
+        // work (waiting for a running one) before calling this. Then unplug: new DRM calls
+        // fail with ENODEV and running ones finish their device accesses before the queues
+        // are torn down (right after this returns).
         drop(gpu.registration.lock().take());
         // Switch the outputs off (no device access any more: it is unplugged), so no plane
         // holds a framebuffer when the device is released.

@@ -165,7 +165,12 @@ impl<T: Driver> Registration<T> {
                 &unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) }.data,
             );
             if let Err(e) = result {
-                // SAFETY: `vdev` is valid for this call.
+                // SAFETY:
+                // - `vdev` is valid for this call and its driver data is the `KBox<Bound<T>>`
+                //   stored above, whose borrow has ended.
+                // - The core enables config-change callbacks only after probe returns
+                //   (`virtio_config_core_enable` in `virtio_dev_probe`), so the config-change
+                //   work was never queued.
                 unsafe { Self::unbind(vdev) };
                 return Err(e);
             }
@@ -223,8 +228,11 @@ impl<T: Driver> Registration<T> {
     /// Called by the virtio core, once, for a device whose probe succeeded; the device is
     /// valid for the call, and config-change callbacks have been disabled.
     unsafe extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
-        // SAFETY: `vdev` is valid; a successful probe left `KBox<Bound<T>>` in `dev.driver_data`, and
-        // config-change callbacks, the only other users, are disabled before remove.
+        // SAFETY:
+        // - `vdev` is valid; a successful probe left `KBox<Bound<T>>` in `dev.driver_data`.
+        // - Config-change callbacks, which borrow it and queue the config-change work, are
+        //   disabled before remove (`virtio_config_core_disable`); `unbind` cancels the work
+        //   before it takes the data back.
         unsafe { Self::unbind(vdev) };
     }
 
