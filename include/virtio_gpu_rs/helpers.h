@@ -26,10 +26,12 @@ struct drm_plane;
 struct drm_plane_helper_funcs;
 struct drm_plane_state;
 struct drm_printer;
+struct hrtimer;
 struct file_operations;
 struct iosys_map;
 struct scatterlist;
 struct sg_table;
+struct spinlock;
 struct vm_area_struct;
 struct module;
 struct virtio_device;
@@ -87,5 +89,14 @@ struct drm_plane_state *vgrs_drm_atomic_get_new_plane_state(const struct drm_ato
 struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomic_state *state,
 							  struct drm_crtc *crtc);
 bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state);
+int vgrs_drmm_add_action_or_reset(struct drm_device *dev,
+				  void (*action)(struct drm_device *dev, void *data), void *data);
+
+/* Emulated vblank: the hrtimer static inlines and the IRQ-disabling spinlock calls. */
+void vgrs_hrtimer_start(struct hrtimer *timer, s64 tim);
+u64 vgrs_hrtimer_forward_now(struct hrtimer *timer, s64 interval);
+s64 vgrs_hrtimer_get_expires(const struct hrtimer *timer);
+void vgrs_spin_lock_irq(struct spinlock *lock);
+void vgrs_spin_unlock_irq(struct spinlock *lock);
 
 #endif /* _VIRTIO_GPU_RS_HELPERS_H */

@@ -30,6 +30,7 @@
 #include <drm/drm_plane.h>
 #include <drm/drm_probe_helper.h>
 #include <drm/drm_simple_kms_helper.h>
+#include <drm/drm_vblank.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <uapi/drm/virtgpu_drm.h>

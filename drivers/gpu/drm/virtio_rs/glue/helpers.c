@@ -19,8 +19,10 @@
 #include <drm/drm_ioctl.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
+#include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/workqueue.h>
@@ -191,4 +193,37 @@ struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomi
 bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state)
 {
 	return drm_atomic_crtc_needs_modeset(state);
+}
+
+int vgrs_drmm_add_action_or_reset(struct drm_device *dev,
+				  void (*action)(struct drm_device *dev, void *data), void *data)
+{
+	return drmm_add_action_or_reset(dev, action, data);
+}
+
+/* Relative to now, in the mode the timer was initialised with (HRTIMER_MODE_REL). */
+void vgrs_hrtimer_start(struct hrtimer *timer, s64 tim)
+{
+	hrtimer_start(timer, tim, HRTIMER_MODE_REL);
+}
+
+u64 vgrs_hrtimer_forward_now(struct hrtimer *timer, s64 interval)
+{
+	return hrtimer_forward_now(timer, interval);
+}
+
+/* READ_ONCE: read from the CRTC's timestamp callback while the timer callback may forward it. */
+s64 vgrs_hrtimer_get_expires(const struct hrtimer *timer)
+{
+	return READ_ONCE(timer->node.expires);
+}
+
+void vgrs_spin_lock_irq(struct spinlock *lock)
+{
+	spin_lock_irq(lock);
+}
+
+void vgrs_spin_unlock_irq(struct spinlock *lock)
+{
+	spin_unlock_irq(lock);
 }

@@ -10,7 +10,7 @@ use core::marker::PhantomData;
 use kernel::{error::to_result, prelude::*, types::ARef};
 
 use super::{
-    connector::ConnectorVtable, crtc::CrtcVtable, encoder, framebuffer, plane::PlaneVtable,
+    connector::ConnectorVtable, crtc::CrtcVtable, encoder, framebuffer, plane::PlaneVtable, vblank,
     KmsDriver, Output,
 };
 use crate::{
@@ -65,7 +65,10 @@ pub(crate) fn init<T: KmsDriver>(
     // destroys the objects embedded in it.
     let mut outputs = KVec::with_capacity(num_outputs as usize, GFP_KERNEL)?;
     for i in 0..num_outputs {
-        outputs.push(Output::alloc(dev, i)?, GFP_KERNEL)?;
+        let output = Output::alloc(dev, i)?;
+        // SAFETY: `output` was just allocated zeroed and is not shared yet.
+        unsafe { output.vblank.init_timer() };
+        outputs.push(output, GFP_KERNEL)?;
     }
     // SAFETY: `raw` is a valid, unregistered device whose mode config is not initialised.
     to_result(unsafe { bindings::drmm_mode_config_init(raw) })?;
@@ -84,6 +87,11 @@ pub(crate) fn init<T: KmsDriver>(
         // `output` is zeroed DRM-managed memory of `raw`, initialised once, here.
         unsafe { init_output::<T>(raw, output, edid) }?;
     }
+    // The vblank core after the CRTCs, before the reset (whose CRTC reset marks each vblank
+    // off), and its stop actions after its own release action, so they run first.
+    // SAFETY: `raw` is valid and unregistered; its CRTCs are those of `outputs`, in index
+    // order (`drm_crtc_init_with_planes` above, in this order); every timer is initialised.
+    unsafe { vblank::init(raw, &outputs) }?;
     // SAFETY: `raw` is valid with an initialised mode config; every object has its `reset`.
     unsafe { bindings::drm_mode_config_reset(raw) };
     // INVARIANT: the mode config and its outputs are initialised.

@@ -7,7 +7,7 @@
 
 use core::marker::PhantomData;
 
-use super::Output;
+use super::{vblank, Output};
 use crate::{
     drm::{Device, Driver},
     glue::bindings,
@@ -28,7 +28,7 @@ pub(crate) trait DriverCrtc: Driver {
 pub(super) struct CrtcVtable<T>(PhantomData<T>);
 
 impl<T: DriverCrtc> CrtcVtable<T> {
-    /// The CRTC functions: the atomic helpers, as in the C driver.
+    /// The CRTC functions: the atomic helpers, as in the C driver, and the emulated vblank.
     pub(super) const FUNCS: bindings::drm_crtc_funcs = bindings::drm_crtc_funcs {
         reset: Some(bindings::drm_atomic_helper_crtc_reset),
         cursor_set: None,
@@ -51,13 +51,14 @@ impl<T: DriverCrtc> CrtcVtable<T> {
         get_crc_sources: None,
         atomic_print_state: None,
         get_vblank_counter: None,
-        enable_vblank: None,
-        disable_vblank: None,
-        get_vblank_timestamp: None,
+        enable_vblank: Some(vblank::enable_vblank_callback),
+        disable_vblank: Some(vblank::disable_vblank_callback),
+        get_vblank_timestamp: Some(vblank::get_vblank_timestamp_callback),
     };
 
-    /// The CRTC helper functions. No `atomic_check` and `atomic_enable` (the C driver's are
-    /// empty, which the helpers treat like none).
+    /// The CRTC helper functions. No `atomic_check` (the C driver's is empty, which the
+    /// helpers treat like none); `atomic_enable`/`atomic_disable` turn the emulated vblank on
+    /// and off, `atomic_flush` arms the commit's event for the next vblank.
     pub(super) const HELPER_FUNCS: bindings::drm_crtc_helper_funcs =
         bindings::drm_crtc_helper_funcs {
             dpms: None,
@@ -73,7 +74,7 @@ impl<T: DriverCrtc> CrtcVtable<T> {
             atomic_check: None,
             atomic_begin: None,
             atomic_flush: Some(atomic_flush_callback::<T>),
-            atomic_enable: None,
+            atomic_enable: Some(atomic_enable_callback::<T>),
             atomic_disable: Some(atomic_disable_callback::<T>),
             get_scanout_position: None,
         };
@@ -135,6 +136,29 @@ unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
         // SAFETY: `new` is the CRTC's valid new state in `state` (checked non-null).
         && unsafe { bindings::vgrs_drm_atomic_crtc_needs_modeset(new) };
     T::atomic_flush(dev, output, needs_modeset);
+    if !new.is_null() {
+        // SAFETY: `crtc` is an initialised CRTC of a device whose vblank was set up by
+        // `init`; `new` is its valid new state, owned by this commit.
+        unsafe { vblank::flush_event(crtc, new) };
+    }
+}
+
+/// `drm_crtc_helper_funcs.atomic_enable`.
+///
+/// # Safety
+///
+/// Called by the atomic helpers during a commit (which holds a reference to the device),
+/// with one of the device's CRTCs.
+unsafe extern "C" fn atomic_enable_callback<T: DriverCrtc>(
+    crtc: *mut bindings::drm_crtc,
+    _state: *mut bindings::drm_atomic_state,
+) {
+    // SAFETY: By the function's safety requirements `crtc` is a CRTC of a referenced device
+    // of driver `T`, valid for the call.
+    let (_dev, output) = unsafe { context::<T>(crtc) };
+    // SAFETY: `crtc` is the initialised CRTC of `output` on a device set up by `init` (with
+    // its vblank); commits run in process context.
+    unsafe { vblank::on(crtc, output) };
 }
 
 /// `drm_crtc_helper_funcs.atomic_disable`.
@@ -151,4 +175,7 @@ unsafe extern "C" fn atomic_disable_callback<T: DriverCrtc>(
     // of driver `T`, valid for the call.
     let (dev, output) = unsafe { context::<T>(crtc) };
     T::atomic_disable(dev, output);
+    // SAFETY: `crtc` is the initialised CRTC of `output` on a device set up by `init` (with
+    // its vblank); commits run in process context and the helpers hold no spinlock here.
+    unsafe { vblank::off(crtc, output) };
 }

@@ -17,6 +17,9 @@
 //!   helpers or touch only the KMS object itself; every callback that reaches the driver
 //!   (and so the driver data) runs from an ioctl, a DRM client or a commit, all of which hold
 //!   a reference to the device, so `release` cannot have run. See `docs/kms.md`.
+//! - the emulated vblank's timers live in the outputs and are stopped before that memory is
+//!   freed (by `atomic_disable` at unbind, and by a DRM-managed action registered after the
+//!   vblank core in any case); see `vblank.rs`.
 //!
 //! C headers: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h),
 //! [`include/drm/drm_plane.h`](srctree/include/drm/drm_plane.h),
@@ -30,6 +33,7 @@ mod encoder;
 pub(crate) mod framebuffer;
 pub(crate) mod output;
 pub(crate) mod plane;
+mod vblank;
 
 pub(crate) use config::{init, Kms};
 pub(crate) use connector::{DriverConnector, Mode, ModeProbe};

@@ -12,6 +12,7 @@ use core::{
 
 use kernel::{prelude::*, types::Opaque};
 
+use super::vblank::VblankTimer;
 use crate::{
     drm::{Device, Driver},
     glue::bindings,
@@ -30,6 +31,8 @@ use crate::{
 ///   `connector` are initialised DRM objects of the device, with the vtables of
 ///   [`super::KmsDriver`] `T`; every CRTC, plane, encoder and connector of a device of a KMS
 ///   driver is embedded in an `Output` this way (no other code creates them).
+/// - After a successful [`super::init`], `vblank` is an initialised timer whose DRM-managed
+///   stop action runs before this memory is freed (see [`VblankTimer`]).
 #[repr(C)]
 pub(crate) struct Output {
     pub(super) crtc: Opaque<bindings::drm_crtc>,
@@ -37,6 +40,7 @@ pub(crate) struct Output {
     pub(super) cursor: Opaque<bindings::drm_plane>,
     pub(super) encoder: Opaque<bindings::drm_encoder>,
     pub(super) connector: Opaque<bindings::drm_connector>,
+    pub(super) vblank: VblankTimer,
     index: u32,
     needs_modeset: AtomicBool,
 }
@@ -56,8 +60,8 @@ impl Output {
         // SAFETY: `ptr` is a valid, suitably aligned (assertion above) allocation of an
         // `Output`, not shared yet.
         unsafe { core::ptr::addr_of_mut!((*ptr).index).write(index) };
-        // INVARIANT: zeroed DRM-managed memory (every field is valid zeroed: `Opaque`, an
-        // integer and an atomic), `index` set.
+        // INVARIANT: zeroed DRM-managed memory (every field is valid zeroed: `Opaque`,
+        // integers and atomics), `index` set.
         // SAFETY: `ptr` is valid until the device's managed release, which cannot happen
         // while `dev` is borrowed.
         Ok(unsafe { &*ptr })
@@ -104,6 +108,20 @@ impl Output {
         // SAFETY: By the safety requirements `connector` is the `connector` field of an
         // `Output`, so stepping back by its offset stays in bounds.
         let ptr = unsafe { kernel::container_of!(connector, Output, connector) };
+        // SAFETY: `ptr` points to a live `Output` for `'a`, by the safety requirements.
+        unsafe { &*ptr }
+    }
+
+    /// The output embedding the vblank timer `timer`.
+    ///
+    /// # Safety
+    ///
+    /// `timer` must be the `vblank.timer` field of an [`Output`], alive for `'a`.
+    pub(super) unsafe fn from_vblank_timer<'a>(timer: *const bindings::hrtimer) -> &'a Output {
+        // SAFETY: By the safety requirements `timer` is the `vblank.timer` field of an
+        // `Output` (`Opaque` is `repr(transparent)`), so stepping back by its offset stays in
+        // bounds.
+        let ptr = unsafe { kernel::container_of!(timer, Output, vblank.timer) };
         // SAFETY: `ptr` points to a live `Output` for `'a`, by the safety requirements.
         unsafe { &*ptr }
     }
