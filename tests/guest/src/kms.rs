@@ -3,7 +3,11 @@
 //! our Rust driver and the C driver alike: resources, connector and planes, framebuffers (good
 //! and bad), legacy SETCRTC, DIRTYFB with clip rectangles, legacy and atomic page flips with
 //! events, TEST_ONLY commits (which must not change anything), the legacy cursor ioctls and
-//! RMFB of the scanned-out framebuffer. Prints one `PASS|FAIL|SKIP <check> <detail>` line per
+//! RMFB of the scanned-out framebuffer, and the vblank: the vblank capabilities,
+//! `WAIT_VBLANK` relative 1 and 3 (sequence and measured frame period), `CRTC_GET_SEQUENCE`,
+//! and page-flip events with increasing sequence numbers and timestamps (the C driver has no
+//! vblank: there these are SKIPs when it fails the known way, EOPNOTSUPP and sequence 0).
+//! Prints one `PASS|FAIL|SKIP <check> <detail>` line per
 //! check and a closing `N passed, N failed, N skipped`; exits 0 iff nothing failed.
 //!
 //! Usage: `vgrs-kms-test [--device /dev/dri/card0] [--label rs|c]` runs the checks;
@@ -13,7 +17,9 @@
 //! so a screendump can check its pixels.
 //!
 //! `vgrs-kms-test --bench SECS` measures, for about SECS seconds each: atomic page flips with
-//! events between two full-screen framebuffers (flips/s), full-screen DIRTYFB (uploads/s),
+//! events between two full-screen framebuffers (flips/s), asynchronous where the driver offers
+//! them (`flips`) and vblank-synchronised (`vsync`, paced at the refresh rate by a driver with
+//! a vblank), full-screen DIRTYFB (uploads/s; a blocking commit, so also vblank-paced),
 //! and dumb buffer create + map + destroy at the mode's size (buffers/s). It prints one
 //! `BENCH <name> <value> <unit>` line per figure.
 
@@ -24,15 +30,18 @@ use std::time::{Duration, Instant};
 
 use drm_ffi::mode::{self, dumbbuffer};
 use drm_ffi::{
-    drm_clip_rect, drm_event_vblank, drm_mode_modeinfo, DRM_CLIENT_CAP_ATOMIC,
+    drm_clip_rect, drm_event_vblank, drm_mode_modeinfo, DRM_CAP_ATOMIC_ASYNC_PAGE_FLIP,
+    DRM_CAP_CRTC_IN_VBLANK_EVENT, DRM_CAP_VBLANK_HIGH_CRTC, DRM_CLIENT_CAP_ATOMIC,
     DRM_CLIENT_CAP_UNIVERSAL_PLANES, DRM_EVENT_FLIP_COMPLETE, DRM_MODE_ATOMIC_ALLOW_MODESET,
     DRM_MODE_ATOMIC_NONBLOCK, DRM_MODE_ATOMIC_TEST_ONLY, DRM_MODE_OBJECT_CONNECTOR,
-    DRM_MODE_OBJECT_CRTC, DRM_MODE_OBJECT_PLANE, DRM_MODE_PAGE_FLIP_EVENT, DRM_MODE_TYPE_PREFERRED,
+    DRM_MODE_OBJECT_CRTC, DRM_MODE_OBJECT_PLANE, DRM_MODE_PAGE_FLIP_ASYNC,
+    DRM_MODE_PAGE_FLIP_EVENT, DRM_MODE_TYPE_PREFERRED,
 };
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use vgrs_guest::mapping::Mapping;
 use vgrs_guest::report::{err_name, Report};
+use vgrs_guest::vblank::crtc_get_sequence;
 
 /// `DRM_FORMAT_XRGB8888` ('XR24').
 const XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
@@ -476,6 +485,8 @@ fn run(r: &mut Report, file: &File, label: &str) {
         );
     }
 
+    check_vblank(r, fd, file, &p, label, &fb1, &fb2);
+
     // Legacy page flip with an event.
     let flip = mode::page_flip(fd, p.crtc, fb2.fb, DRM_MODE_PAGE_FLIP_EVENT, 0);
     if r.ok("kms/page-flip-event", "PAGE_FLIP", flip).is_some() {
@@ -540,6 +551,262 @@ fn run(r: &mut Report, file: &File, label: &str) {
         );
     }
     drop(keep);
+}
+
+/// Why the vblank checks are skipped on the C driver.
+const C_NO_VBLANK: &str = "the C driver has no vblank";
+
+/// The frame period of mode `m` as the vblank core computes it (`framedur_ns`: htotal x vtotal
+/// pixels at the dot clock), or 1/60 s if the mode has no clock.
+fn frame_period(m: &drm_mode_modeinfo) -> Duration {
+    let pixels = u64::from(m.htotal) * u64::from(m.vtotal);
+    match pixels * 1_000_000 / u64::from(m.clock.max(1)) {
+        ns if m.clock > 0 && ns > 0 => Duration::from_nanos(ns),
+        _ => Duration::from_nanos(16_666_667),
+    }
+}
+
+/// Is `measured` within 0.5x to 4x of `want` (TCG is slow; timers are not exact)?
+fn about(measured: Duration, want: Duration) -> bool {
+    measured >= want / 2 && measured <= want * 4
+}
+
+/// For the C driver, an ioctl that needs a vblank must fail with EOPNOTSUPP (SKIP); success
+/// or another errno is a FAIL.
+fn c_no_vblank<T>(r: &mut Report, name: &str, what: &str, res: io::Result<T>) {
+    match res {
+        Err(e) if Errno::from_io_error(&e) == Some(Errno::OPNOTSUPP) => {
+            r.skip(name, format!("{C_NO_VBLANK}: {what} -> EOPNOTSUPP"))
+        }
+        Err(e) => r.fail(
+            name,
+            format!("{what} -> {}; want EOPNOTSUPP (no vblank)", err_name(&e)),
+        ),
+        Ok(_) => r.fail(
+            name,
+            format!("{what} succeeded on the C driver, which has no vblank"),
+        ),
+    }
+}
+
+/// A vblank timestamp (seconds, microseconds) as a duration since boot.
+fn ts(sec: i64, usec: i64) -> Duration {
+    Duration::from_secs(sec.max(0) as u64) + Duration::from_micros(usec.max(0) as u64)
+}
+
+/// The vblank of the active CRTC: capabilities, WAIT_VBLANK relative 1 and 3,
+/// CRTC_GET_SEQUENCE, page-flip events with sequence numbers and timestamps.
+fn check_vblank(
+    r: &mut Report,
+    fd: BorrowedFd<'_>,
+    file: &File,
+    p: &Pipe,
+    label: &str,
+    fb1: &Fb,
+    fb2: &Fb,
+) {
+    let c = label == "c";
+    // Both capabilities are answered by the DRM core, 1 for every KMS driver.
+    for (name, cap) in [
+        ("kms/cap-vblank-high-crtc", DRM_CAP_VBLANK_HIGH_CRTC),
+        ("kms/cap-crtc-in-vblank-event", DRM_CAP_CRTC_IN_VBLANK_EVENT),
+    ] {
+        match drm_ffi::get_capability(fd, u64::from(cap)) {
+            Ok(v) => r.check(
+                name,
+                v.value == 1,
+                format!("GET_CAP {cap} -> {} (want 1)", v.value),
+            ),
+            Err(e) => r.fail(name, format!("GET_CAP {cap}: {}", err_name(&e))),
+        }
+    }
+    let period = frame_period(&p.mode);
+    let pipe = p.crtcs.iter().position(|&id| id == p.crtc).unwrap_or(0) as u32;
+    // `_DRM_VBLANK_RELATIVE` with the CRTC index in the high-CRTC bits.
+    let rel = drm_ffi::drm_sys::drm_vblank_seq_type::_DRM_VBLANK_RELATIVE
+        | ((pipe << drm_ffi::drm_sys::_DRM_VBLANK_HIGH_CRTC_SHIFT)
+            & drm_ffi::drm_sys::drm_vblank_seq_type::_DRM_VBLANK_HIGH_CRTC_MASK);
+
+    // WAIT_VBLANK: a query (relative 0), then relative 1 and 3.
+    let q = drm_ffi::wait_vblank(fd, rel, 0, 0);
+    if c {
+        c_no_vblank(r, "kms/wait-vblank-query", "WAIT_VBLANK relative 0", q);
+        for n in [1u32, 3] {
+            let w = drm_ffi::wait_vblank(fd, rel, n, 0);
+            c_no_vblank(
+                r,
+                &format!("kms/wait-vblank-{n}"),
+                &format!("WAIT_VBLANK relative {n}"),
+                w,
+            );
+        }
+        r.skip(
+            "kms/vblank-period",
+            format!("{C_NO_VBLANK}: no vblank timestamps"),
+        );
+    } else {
+        r.check(
+            "kms/wait-vblank-query",
+            q.is_ok(),
+            format!(
+                "WAIT_VBLANK relative 0: {:?}",
+                q.as_ref().map(|q| q.sequence).map_err(err_name)
+            ),
+        );
+        let mut replies = Vec::new();
+        let mut prev = q.as_ref().map(|q| q.sequence).ok();
+        for n in [1u32, 3] {
+            let name = format!("kms/wait-vblank-{n}");
+            let start = Instant::now();
+            let w = drm_ffi::wait_vblank(fd, rel, n, 0);
+            let took = start.elapsed();
+            let (Some(before), Some(w)) =
+                (prev, r.ok(&name, &format!("WAIT_VBLANK relative {n}"), w))
+            else {
+                if prev.is_none() {
+                    r.fail(
+                        &name,
+                        format!("WAIT_VBLANK query: {:?}", q.as_ref().map_err(err_name)),
+                    );
+                }
+                prev = None;
+                continue;
+            };
+            let advanced = w.sequence.wrapping_sub(before);
+            // The wait ends at the n-th vblank from the call: after (n - 1) to n periods.
+            let lo = period * (n - 1) / 2;
+            let hi = period * n * 4 + Duration::from_millis(100);
+            r.check(
+                &name,
+                advanced >= n && took >= lo && took <= hi,
+                format!(
+                    "sequence {before} -> {} (+{advanced}, want +{n} or more) in {:.1} ms \
+                     ({n} frame periods of {:.2} ms: want {:.1}..{:.1} ms)",
+                    w.sequence,
+                    took.as_secs_f64() * 1e3,
+                    period.as_secs_f64() * 1e3,
+                    lo.as_secs_f64() * 1e3,
+                    hi.as_secs_f64() * 1e3
+                ),
+            );
+            prev = Some(w.sequence);
+            replies.push((w.sequence, ts(w.tval_sec, w.tval_usec)));
+        }
+        if let [(s1, t1), (s3, t3)] = replies[..] {
+            let frames = s3.wrapping_sub(s1);
+            let measured = t3.saturating_sub(t1) / frames.max(1);
+            r.check(
+                "kms/vblank-period",
+                frames > 0 && about(measured, period),
+                format!(
+                    "vblank timestamps: {frames} frames in {:.2} ms = {:.3} ms per frame ({:.1} Hz); \
+                     mode {} wants {:.3} ms (allowed 0.5x..4x)",
+                    t3.saturating_sub(t1).as_secs_f64() * 1e3,
+                    measured.as_secs_f64() * 1e3,
+                    1.0 / measured.as_secs_f64().max(1e-9),
+                    mode_name(&p.mode),
+                    period.as_secs_f64() * 1e3
+                ),
+            );
+        } else {
+            r.fail("kms/vblank-period", "no two WAIT_VBLANK replies to measure");
+        }
+    }
+
+    // CRTC_GET_SEQUENCE before and after waiting for two vblanks.
+    let g1 = crtc_get_sequence(fd, p.crtc);
+    if c {
+        c_no_vblank(r, "kms/crtc-get-sequence", "CRTC_GET_SEQUENCE", g1);
+    } else if let Some(g1) = r.ok("kms/crtc-get-sequence", "CRTC_GET_SEQUENCE", g1) {
+        let w = drm_ffi::wait_vblank(fd, rel, 2, 0);
+        let g2 = crtc_get_sequence(fd, p.crtc);
+        match (w, g2) {
+            (Ok(_), Ok(g2)) => r.check(
+                "kms/crtc-get-sequence",
+                g1.active == 1
+                    && g2.active == 1
+                    && g2.sequence >= g1.sequence + 2
+                    && g2.sequence_ns > g1.sequence_ns,
+                format!(
+                    "active {} sequence {} at {} ns, two vblanks later active {} sequence {} at {} ns \
+                     (+{:.2} ms)",
+                    g1.active,
+                    g1.sequence,
+                    g1.sequence_ns,
+                    g2.active,
+                    g2.sequence,
+                    g2.sequence_ns,
+                    (g2.sequence_ns - g1.sequence_ns) as f64 / 1e6
+                ),
+            ),
+            (w, g2) => r.fail(
+                "kms/crtc-get-sequence",
+                format!(
+                    "WAIT_VBLANK relative 2: {:?}; CRTC_GET_SEQUENCE: {:?}",
+                    w.map(|_| ()).map_err(|e| err_name(&e)),
+                    g2.map(|_| ()).map_err(|e| err_name(&e))
+                ),
+            ),
+        }
+    }
+
+    // Page flips with events: each event carries the vblank it completed at.
+    let mut events = Vec::new();
+    for i in 0..4 {
+        let fb = if i % 2 == 0 { fb2.fb } else { fb1.fb };
+        if let Err(e) = mode::page_flip(fd, p.crtc, fb, DRM_MODE_PAGE_FLIP_EVENT, 0) {
+            r.fail(
+                "kms/flip-sequence",
+                format!("PAGE_FLIP {i}: {}", err_name(&e)),
+            );
+            return;
+        }
+        match read_event(fd, file) {
+            Ok((ev, _)) => {
+                events.push((ev.sequence, ts(i64::from(ev.tv_sec), i64::from(ev.tv_usec))))
+            }
+            Err(e) => {
+                r.fail("kms/flip-sequence", format!("flip {i}: {e}"));
+                return;
+            }
+        }
+    }
+    let seqs: Vec<u32> = events.iter().map(|e| e.0).collect();
+    let times: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:.3}", e.1.as_secs_f64()))
+        .collect();
+    let seq_up = seqs.windows(2).all(|w| w[1] > w[0]);
+    let ts_up = events.windows(2).all(|w| w[1].1 > w[0].1);
+    let detail = format!("4 flips: sequences {seqs:?}, timestamps {times:?} s");
+    if c {
+        // Fake vblank events carry the time they were sent: never decreasing.
+        let ts_monotone = events.windows(2).all(|w| w[1].1 >= w[0].1);
+        if seqs.iter().all(|&s| s == 0) && ts_monotone {
+            r.skip(
+                "kms/flip-sequence",
+                format!("{C_NO_VBLANK}: fake vblank events, sequence 0, timestamps at sending; {detail}"),
+            );
+        } else {
+            r.fail(
+                "kms/flip-sequence",
+                format!("C driver: want sequence 0 in every event; {detail}"),
+            );
+        }
+        return;
+    }
+    let (first, last) = (events[0], events[events.len() - 1]);
+    let frames = last.0.wrapping_sub(first.0);
+    let measured = last.1.saturating_sub(first.1) / frames.max(1);
+    r.check(
+        "kms/flip-sequence",
+        seq_up && ts_up && frames > 0 && about(measured, period),
+        format!(
+            "{detail}; {:.3} ms per frame between the events (mode: {:.3} ms)",
+            measured.as_secs_f64() * 1e3,
+            period.as_secs_f64() * 1e3
+        ),
+    );
 }
 
 /// A framebuffer larger than its buffer object: the core's GEM framebuffer helper refuses it
@@ -830,18 +1097,43 @@ fn bench(args: &Args, secs: f64) -> Result<(), String> {
         .map_err(|e| format!("SETCRTC: {e}"))?;
     let pp = props(fd, p.primary, DRM_MODE_OBJECT_PLANE).map_err(|e| format!("props: {e}"))?;
     let fb_prop = prop_id(&pp, "FB_ID").ok_or("no FB_ID property")?;
+    // Flips that need not wait for a vblank show what a flip costs the driver: asynchronous
+    // ones where the driver offers them (ours; DRM_CAP_ATOMIC_ASYNC_PAGE_FLIP), else plain
+    // ones (the C driver, whose fake vblank does not wait). Then flips that wait for the
+    // vblank, which a driver with a vblank paces at the refresh rate.
+    let async_cap = drm_ffi::get_capability(fd, u64::from(DRM_CAP_ATOMIC_ASYNC_PAGE_FLIP))
+        .map(|c| c.value == 1)
+        .unwrap_or(false);
     let mut i = 0usize;
-    let (n, t) = timed(secs, || {
-        i ^= 1;
-        let flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
-        atomic(fd, flags, &[(p.primary, fb_prop, u64::from(fbs[i].fb))])
-            .map_err(|e| format!("atomic flip: {e}"))?;
-        read_event(fd, &file).map(|_| ())
-    })?;
-    println!(
-        "BENCH flips {:.1} flips/s ({n} atomic flips with events of {w}x{h} in {t:.2} s)",
-        n as f64 / t
-    );
+    for (name, flags, what) in [
+        (
+            "flips",
+            if async_cap {
+                DRM_MODE_PAGE_FLIP_ASYNC
+            } else {
+                0
+            },
+            if async_cap {
+                "asynchronous (DRM_MODE_PAGE_FLIP_ASYNC)"
+            } else {
+                "no async flips: plain"
+            },
+        ),
+        ("vsync", 0, "vblank-synchronised"),
+    ] {
+        let (n, t) = timed(secs, || {
+            i ^= 1;
+            let flags = flags | DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
+            atomic(fd, flags, &[(p.primary, fb_prop, u64::from(fbs[i].fb))])
+                .map_err(|e| format!("atomic flip: {e}"))?;
+            read_event(fd, &file).map(|_| ())
+        })?;
+        println!(
+            "BENCH {name} {:.1} flips/s ({n} {what} atomic flips with events of {w}x{h} at {} in {t:.2} s)",
+            n as f64 / t,
+            mode_name(&p.mode)
+        );
+    }
     let whole = [drm_clip_rect {
         x1: 0,
         y1: 0,
