@@ -77,6 +77,8 @@ pub(crate) fn init<T: KmsDriver>(
     let config = unsafe { &mut (*raw).mode_config };
     config.quirk_addfb_prefer_host_byte_order = true;
     config.fb_modifiers_not_supported = true;
+    // Page flips may skip the vblank (`DRM_MODE_PAGE_FLIP_ASYNC`); see `vblank::flush_event`.
+    config.async_page_flip = true;
     config.min_width = T::MIN_SIZE.0 as i32;
     config.min_height = T::MIN_SIZE.1 as i32;
     config.max_width = T::MAX_SIZE.0 as i32;

@@ -222,7 +222,9 @@ pub(super) unsafe fn off(crtc: *mut bindings::drm_crtc, output: &Output) {
 }
 
 /// Sends or arms the event of `crtc`'s new state (CRTC `atomic_flush`, as vkms): armed for
-/// the next vblank if a vblank reference can be taken (the CRTC is on), sent now otherwise.
+/// the next vblank if a vblank reference can be taken (the CRTC is on), sent now otherwise,
+/// and sent now for an asynchronous flip (`DRM_MODE_PAGE_FLIP_ASYNC`: the device shows the new
+/// picture when it gets the commands, so nothing waits for the vblank).
 ///
 /// # Safety
 ///
@@ -237,6 +239,8 @@ pub(super) unsafe fn flush_event(
     if event.is_null() {
         return;
     }
+    // SAFETY: `new` is valid and owned by this commit.
+    let async_flip = unsafe { (*new).async_flip };
     // SAFETY: `crtc` is valid; `dev` is set at init and constant.
     let dev = unsafe { (*crtc).dev };
     // SAFETY: `dev` is valid (the commit holds a reference); `event_lock` is initialised by
@@ -246,7 +250,7 @@ pub(super) unsafe fn flush_event(
     // on, and the lock is released below on every path.
     unsafe { bindings::vgrs_spin_lock_irq(lock) };
     // SAFETY: `crtc` is an initialised CRTC with vblank.
-    if unsafe { bindings::drm_crtc_vblank_get(crtc) } == 0 {
+    if !async_flip && unsafe { bindings::drm_crtc_vblank_get(crtc) } == 0 {
         // SAFETY: `event_lock` is held and a vblank reference taken for the event, which the
         // vblank core drops when it sends the event; `event` is the state's pending event.
         unsafe { bindings::drm_crtc_arm_vblank_event(crtc, event) };
