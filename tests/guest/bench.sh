@@ -4,8 +4,13 @@
 # the same boot, side by side with the ratio ours / C. Not a test: nothing here fails on a
 # number; a driver that cannot run the benchmark is reported.
 #
-#   flips    atomic page flips with events between two full-screen framebuffers, per second
-#   dirtyfb  full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode)
+#   flips    atomic page flips with events between two full-screen framebuffers, per second,
+#            asynchronous (DRM_MODE_PAGE_FLIP_ASYNC) where the driver offers it (ours), else
+#            plain (the C driver: its fake vblank does not wait): the cost of a flip
+#   vsync    the same flips without ASYNC: paced at the refresh rate by a driver with a vblank
+#            (ours), unpaced by the C driver's fake vblank
+#   dirtyfb  full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode); a
+#            blocking commit, so also one per vblank on a driver with a vblank
 #   dumb     dumb buffer create + map + destroy at the mode's size (host resource included)
 #   objmem   kernel slab memory per live buffer object (lower is better)
 #
@@ -35,7 +40,7 @@ bench_driver rs virtio_gpu_rs
 
 # The table: one line per figure, C and ours, ratio ours / C.
 echo "@@VGRS log $(printf '%-8s %14s %14s %10s  %s' figure 'C driver' 'virtio_gpu_rs' 'rs / C' unit)"
-for name in flips dirtyfb dumb objmem; do
+for name in flips vsync dirtyfb dumb objmem; do
 	c=$(sed -n "s/^BENCH $name \([0-9.]*\) \([^ ]*\).*/\1/p" /tmp/bench.c 2>/dev/null)
 	r=$(sed -n "s/^BENCH $name \([0-9.]*\) \([^ ]*\).*/\1/p" /tmp/bench.rs 2>/dev/null)
 	unit=$(sed -n "s/^BENCH $name [0-9.]* \([^ ]*\).*/\1/p" /tmp/bench.rs /tmp/bench.c 2>/dev/null | head -n1)
