@@ -34,6 +34,48 @@ impl<T: KmsDriver> ConfigVtable<T> {
     };
 }
 
+/// The mode config helper functions: the commit tail.
+const CONFIG_HELPER_FUNCS: bindings::drm_mode_config_helper_funcs =
+    bindings::drm_mode_config_helper_funcs {
+        atomic_commit_tail: Some(commit_tail),
+        atomic_commit_setup: None,
+    };
+
+/// `drm_mode_config_helper_funcs.atomic_commit_tail`: `drm_atomic_helper_commit_tail`, except
+/// that it waits for the commit's page flips (`drm_atomic_helper_wait_for_flip_done`) instead
+/// of for one vblank on every active CRTC (`_wait_for_vblanks`).
+///
+/// The events complete the flips: armed for the next vblank, they make a synchronous flip
+/// wait for it just the same; sent at once for an asynchronous flip, they let it return at
+/// once, which the vblank wait would not (and the core lets only two commits per CRTC run
+/// ahead of their cleanup, so asynchronous flips would be held to twice the refresh rate).
+/// virtio-gpu needs no wait before the old framebuffers are cleaned up: the device takes the
+/// commands in order, so a resource is released only after the scanout moved off it.
+///
+/// # Safety
+///
+/// Called by the atomic helpers' commit machinery with the state being committed, which holds
+/// a reference to its device.
+unsafe extern "C" fn commit_tail(state: *mut bindings::drm_atomic_state) {
+    // SAFETY: `state` is valid (safety requirements); `dev` is set when it is allocated.
+    let dev = unsafe { (*state).dev };
+    // SAFETY: `dev` and `state` are valid; this is the commit tail of `state`, where the
+    // helpers below are meant to run, in this order (as `drm_atomic_helper_commit_tail`).
+    unsafe { bindings::drm_atomic_helper_commit_modeset_disables(dev, state) };
+    // SAFETY: As above.
+    unsafe { bindings::drm_atomic_helper_commit_planes(dev, state, 0) };
+    // SAFETY: As above.
+    unsafe { bindings::drm_atomic_helper_commit_modeset_enables(dev, state) };
+    // SAFETY: As above (sends nothing: `no_vblank` is false with the vblank core set up).
+    unsafe { bindings::drm_atomic_helper_fake_vblank(state) };
+    // SAFETY: As above.
+    unsafe { bindings::drm_atomic_helper_commit_hw_done(state) };
+    // SAFETY: As above; the commit's flips are tracked by `drm_atomic_helper_setup_commit`.
+    unsafe { bindings::drm_atomic_helper_wait_for_flip_done(dev, state) };
+    // SAFETY: As above.
+    unsafe { bindings::drm_atomic_helper_cleanup_planes(dev, state) };
+}
+
 /// Proof that a device's mode config is initialised, with its outputs.
 ///
 /// # Invariants
@@ -84,6 +126,7 @@ pub(crate) fn init<T: KmsDriver>(
     config.max_width = T::MAX_SIZE.0 as i32;
     config.max_height = T::MAX_SIZE.1 as i32;
     config.funcs = &ConfigVtable::<T>::FUNCS;
+    config.helper_private = &CONFIG_HELPER_FUNCS;
     for output in outputs.iter() {
         // SAFETY: `raw` is valid with an initialised mode config and not registered;
         // `output` is zeroed DRM-managed memory of `raw`, initialised once, here.
