@@ -8,9 +8,9 @@
 #            asynchronous (DRM_MODE_PAGE_FLIP_ASYNC) where the driver offers it (ours), else
 #            plain (the C driver: its fake vblank does not wait): the cost of a flip
 #   vsync    the same flips without ASYNC: paced at the refresh rate by a driver with a vblank
-#            (ours), unpaced by the C driver's fake vblank
-#   dirtyfb  full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode); a
-#            blocking commit, so also one per vblank on a driver with a vblank
+#            (ours), unpaced by the C driver's fake vblank. Not a speed: no ratio is printed
+#   dirtyfb  full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode); its
+#            commit has no userspace event, which our driver completes at once
 #   dumb     dumb buffer create + map + destroy at the mode's size (host resource included)
 #   objmem   kernel slab memory per live buffer object (lower is better)
 #
@@ -45,6 +45,8 @@ for name in flips vsync dirtyfb dumb objmem; do
 	r=$(sed -n "s/^BENCH $name \([0-9.]*\) \([^ ]*\).*/\1/p" /tmp/bench.rs 2>/dev/null)
 	unit=$(sed -n "s/^BENCH $name [0-9.]* \([^ ]*\).*/\1/p" /tmp/bench.rs /tmp/bench.c 2>/dev/null | head -n1)
 	ratio=$(awk -v r="${r:-0}" -v c="${c:-0}" 'BEGIN { if (c > 0 && r > 0) printf "%.2f", r / c; else print "-" }')
+	# vsync is the refresh rate on a driver with a vblank: a ratio to unpaced flips means nothing.
+	[ "$name" = vsync ] && ratio="(paced)"
 	echo "@@VGRS log $(printf '%-8s %14s %14s %10s  %s' "$name" "${c:--}" "${r:--}" "$ratio" "$unit")"
 	info "bench.$name" "C ${c:--} rs ${r:--} $unit (rs/C $ratio)"
 done

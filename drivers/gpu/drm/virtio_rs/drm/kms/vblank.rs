@@ -241,6 +241,15 @@ pub(super) unsafe fn flush_event(
     }
     // SAFETY: `new` is valid and owned by this commit.
     let async_flip = unsafe { (*new).async_flip };
+    // SAFETY: `event` is the state's valid pending event, owned by this commit until it is
+    // armed or sent below.
+    let file = unsafe { (*event).base.file_priv };
+    // An event nobody in userspace asked for (`file_priv` null: the one the helpers add to
+    // every commit, e.g. for DIRTYFB, fbdev damage or a blocking commit) only tells the next
+    // commit that this one reached the device. virtio-gpu has no scanout timing to tear
+    // against (the host copies on RESOURCE_FLUSH), so it completes at once, as in the C
+    // driver; events userspace asked for come with the next vblank.
+    let now = async_flip || file.is_null();
     // SAFETY: `crtc` is valid; `dev` is set at init and constant.
     let dev = unsafe { (*crtc).dev };
     // SAFETY: `dev` is valid (the commit holds a reference); `event_lock` is initialised by
@@ -250,7 +259,7 @@ pub(super) unsafe fn flush_event(
     // on, and the lock is released below on every path.
     unsafe { bindings::vgrs_spin_lock_irq(lock) };
     // SAFETY: `crtc` is an initialised CRTC with vblank.
-    if !async_flip && unsafe { bindings::drm_crtc_vblank_get(crtc) } == 0 {
+    if !now && unsafe { bindings::drm_crtc_vblank_get(crtc) } == 0 {
         // SAFETY: `event_lock` is held and a vblank reference taken for the event, which the
         // vblank core drops when it sends the event; `event` is the state's pending event.
         unsafe { bindings::drm_crtc_arm_vblank_event(crtc, event) };
