@@ -196,12 +196,8 @@ pub(crate) struct Batch<'a>(virtio::Batch<'a>);
 impl Batch<'_> {
     /// Queues a command that answers `RESP_OK_NODATA`.
     fn send_nodata<C: Encode>(&self, cmd: &C) -> Result {
-        let input = KVec::from_elem(0u8, CtrlHdr::SIZE, GFP_KERNEL)?;
-        let bufs = Buffers {
-            out: encode(cmd)?,
-            input,
-        };
-        self.0.submit_checked(bufs, check_reply)
+        self.0
+            .submit_checked(C::SIZE, CtrlHdr::SIZE, |out| cmd.encode(out), check_reply)
     }
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.

@@ -85,6 +85,27 @@ struct InFlight {
     bufs: Buffers,
     done: Option<Arc<Completion>>,
     check: Option<Check>,
+    /// Goes back to the queue's pool when done (buffers of [`POOL_BUF`] bytes' capacity).
+    pooled: bool,
+}
+
+/// Capacity of the buffers of a recycled request: the largest small command or answer.
+const POOL_BUF: usize = 64;
+
+/// How many finished requests a queue keeps for reuse.
+const POOL_MAX: usize = 32;
+
+/// Sets `v` to `n` zero bytes, within its capacity.
+fn refill(v: &mut KVec<u8>, n: usize) -> Result {
+    if n > v.capacity() {
+        return Err(EINVAL);
+    }
+    // SAFETY: 0 is not more than the capacity, and `u8` needs no drop: shortening to 0
+    // leaves no element behind that would have to be dropped or stay initialised.
+    unsafe { v.set_len(0) };
+    // Within the capacity (checked above): no allocation.
+    v.extend_with(n, 0, GFP_KERNEL)?;
+    Ok(())
 }
 
 /// Requests queued on a [`Queue`] without a waiter; dropping the batch notifies the device.
@@ -93,12 +114,25 @@ pub(crate) struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Queues `bufs`: when the device returns them, `check` gets the command and the answer
-    /// (to report a failure nobody is there to receive), then the buffers are freed. The
-    /// device handles a queue's requests in order, so a later request that is waited for
-    /// also means this one was done. Waits for room if the ring is full.
-    pub(crate) fn submit_checked(&self, bufs: Buffers, check: Check) -> Result {
-        self.queue.queue(bufs, None, Some(check), false)
+    /// Queues a command of `out_len` bytes, written by `encode` into a zeroed buffer, with room
+    /// for an answer of `resp_len` bytes: when the device returns them, `check` gets the
+    /// command and the answer (to report a failure nobody is there to receive). The device
+    /// handles a queue's requests in order, so a later request that is waited for also means
+    /// this one was done. Waits for room if the ring is full.
+    ///
+    /// Small requests are recycled, as the C driver takes its buffers from a `kmem_cache`: in
+    /// steady state a batch allocates nothing.
+    pub(crate) fn submit_checked(
+        &self,
+        out_len: usize,
+        resp_len: usize,
+        encode: impl FnOnce(&mut [u8]),
+        check: Check,
+    ) -> Result {
+        let mut req = self.queue.recycled(out_len, resp_len)?;
+        encode(&mut req.bufs.out);
+        req.check = Some(check);
+        self.queue.queue_req(req, false)
     }
 }
 
@@ -136,6 +170,9 @@ pub(crate) struct Queue {
     /// Runs [`Queue::dequeue`] after a used-buffer interrupt.
     #[pin]
     work: Work<Queue>,
+    /// Finished small requests kept for reuse (see [`Batch::submit_checked`]).
+    #[pin]
+    pool: Mutex<[Option<KBox<InFlight>>; POOL_MAX]>,
 }
 
 kernel::impl_has_work! {
@@ -184,7 +221,58 @@ impl Queue {
         check: Option<Check>,
         kick: bool,
     ) -> Result {
-        let mut req = KBox::new(InFlight { bufs, done, check }, GFP_KERNEL)?;
+        let req = KBox::new(
+            InFlight {
+                bufs,
+                done,
+                check,
+                pooled: false,
+            },
+            GFP_KERNEL,
+        )?;
+        self.queue_req(req, kick)
+    }
+
+    /// A request with zeroed buffers of `out_len` and `resp_len` bytes: a recycled one if
+    /// both fit [`POOL_BUF`] and the pool has one, else a new one (kept for reuse if it fits).
+    fn recycled(&self, out_len: usize, resp_len: usize) -> Result<KBox<InFlight>> {
+        let fits = out_len <= POOL_BUF && resp_len <= POOL_BUF;
+        let old = if fits {
+            self.pool.lock().iter_mut().find_map(Option::take)
+        } else {
+            None
+        };
+        let Some(mut req) = old else {
+            let cap = if fits { POOL_BUF } else { 0 };
+            let mut out = KVec::with_capacity(out_len.max(cap), GFP_KERNEL)?;
+            out.extend_with(out_len, 0, GFP_KERNEL)?;
+            let mut input = KVec::with_capacity(resp_len.max(cap), GFP_KERNEL)?;
+            input.extend_with(resp_len, 0, GFP_KERNEL)?;
+            let req = InFlight {
+                bufs: Buffers { out, input },
+                done: None,
+                check: None,
+                pooled: fits,
+            };
+            return Ok(KBox::new(req, GFP_KERNEL)?);
+        };
+        // Both buffers have `POOL_BUF` bytes of capacity: refilling them allocates nothing.
+        refill(&mut req.bufs.out, out_len)?;
+        refill(&mut req.bufs.input, resp_len)?;
+        Ok(req)
+    }
+
+    /// Keeps a finished pooled request for [`Queue::recycled`] if the pool has room.
+    fn recycle(&self, mut req: KBox<InFlight>) {
+        req.check = None;
+        let mut pool = self.pool.lock();
+        if let Some(slot) = pool.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(req);
+        }
+    }
+
+    /// Adds a request to the ring, waiting for room, and notifies the device if `kick`.
+    fn queue_req(&self, mut req: KBox<InFlight>, kick: bool) -> Result {
         let mut guard = self.state.lock();
         loop {
             let Some(vq) = guard.as_ref() else {
@@ -269,8 +357,11 @@ impl Queue {
     }
 
     /// Takes every used buffer off the ring and completes its request.
+    ///
+    /// Requests are completed with the `state` lock held, which needs no list (no allocation)
+    /// and keeps their order. Lock order: `state`, then a completion's or the pool's lock;
+    /// neither of those is held while taking `state`.
     fn dequeue(&self) {
-        let mut finished = KVec::new();
         {
             let guard = self.state.lock();
             let Some(vq) = guard.as_ref() else {
@@ -287,23 +378,27 @@ impl Queue {
                 // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer (type
                 // invariant of `RawVq`) and the device returned this one, so we own it again.
                 let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
-                if finished.push((req, len as usize), GFP_KERNEL).is_err() {
-                    // Out of memory for the list: complete this one right away.
-                    break;
-                }
-            }
-        }
-        for (req, len) in finished {
-            let InFlight { bufs, done, check } = KBox::into_inner(req);
-            // The device cannot have written more than it was given.
-            let len = len.min(bufs.input.len());
-            if let Some(c) = done {
-                c.complete(Ok((bufs, len)));
-            } else if let Some(check) = check {
-                check(&bufs.out, bufs.input.get(..len).unwrap_or(&[]));
+                self.finish(req, len as usize);
             }
         }
         self.space.notify_all();
+    }
+
+    /// Hands a request the device returned, with `len` bytes of answer, to whoever wants it.
+    fn finish(&self, req: KBox<InFlight>, len: usize) {
+        // The device cannot have written more than it was given.
+        let len = len.min(req.bufs.input.len());
+        if let Some(check) = req.check {
+            check(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
+        }
+        if req.pooled {
+            self.recycle(req);
+            return;
+        }
+        let InFlight { bufs, done, .. } = KBox::into_inner(req);
+        if let Some(c) = done {
+            c.complete(Ok((bufs, len)));
+        }
     }
 
     /// Makes the queue dead: takes back every request the device still holds (the device
@@ -404,6 +499,7 @@ impl Queues {
                     state <- new_mutex!(None),
                     space <- new_condvar!(),
                     work <- new_work!("virtio_gpu_rs::Queue::work"),
+                    pool <- new_mutex!([const { None }; POOL_MAX]),
                 }),
                 GFP_KERNEL,
             )?;
