@@ -36,8 +36,30 @@ fn check_reply(cmd: &[u8], resp: &[u8]) {
     }
 }
 
+/// `TRANSFER_TO_HOST_2D` of rectangle `r` of resource `id`, first pixel at byte `offset`
+/// (sent waited for by [`Control`] or queued by [`Batch`]).
+fn transfer_to_host_2d(id: u32, r: Rect, offset: u64) -> TransferToHost2d {
+    TransferToHost2d {
+        hdr: CtrlHdr::new(TransferToHost2d::TYPE),
+        r,
+        offset,
+        resource_id: id,
+        padding: 0,
+    }
+}
+
+/// `SET_SCANOUT` of rectangle `r` of resource `id` (0: none) on `scanout`.
+fn set_scanout(scanout: u32, id: u32, r: Rect) -> SetScanout {
+    SetScanout {
+        hdr: CtrlHdr::new(SetScanout::TYPE),
+        r,
+        scanout_id: scanout,
+        resource_id: id,
+    }
+}
+
 /// Encodes a command into a new `kmalloc` buffer.
-fn encode<C: Encode>(cmd: &C) -> Result<KVec<u8>> {
+pub(crate) fn encode<C: Encode>(cmd: &C) -> Result<KVec<u8>> {
     let mut out = KVec::from_elem(0u8, C::SIZE, GFP_KERNEL)?;
     cmd.encode(&mut out);
     Ok(out)
@@ -164,24 +186,13 @@ impl Control {
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
     pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
-        let cmd = TransferToHost2d {
-            hdr: CtrlHdr::new(TransferToHost2d::TYPE),
-            r,
-            offset,
-            resource_id: id,
-            padding: 0,
-        };
+        let cmd = transfer_to_host_2d(id, r, offset);
         self.call_nodata("transfer to host", &cmd.hdr, &cmd)
     }
 
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
     pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
-        let cmd = SetScanout {
-            hdr: CtrlHdr::new(SetScanout::TYPE),
-            r,
-            scanout_id: scanout,
-            resource_id: id,
-        };
+        let cmd = set_scanout(scanout, id, r);
         self.call_nodata("set scanout", &cmd.hdr, &cmd)
     }
 }
@@ -202,13 +213,7 @@ impl Batch<'_> {
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
     pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
-        self.send_nodata(&TransferToHost2d {
-            hdr: CtrlHdr::new(TransferToHost2d::TYPE),
-            r,
-            offset,
-            resource_id: id,
-            padding: 0,
-        })
+        self.send_nodata(&transfer_to_host_2d(id, r, offset))
     }
 
     /// `RESOURCE_FLUSH` of rectangle `r`.
@@ -223,11 +228,6 @@ impl Batch<'_> {
 
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout`.
     pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
-        self.send_nodata(&SetScanout {
-            hdr: CtrlHdr::new(SetScanout::TYPE),
-            r,
-            scanout_id: scanout,
-            resource_id: id,
-        })
+        self.send_nodata(&set_scanout(scanout, id, r))
     }
 }

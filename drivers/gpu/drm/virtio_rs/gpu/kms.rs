@@ -12,6 +12,7 @@
 use kernel::{prelude::*, types::ARef};
 
 use super::{
+    commands,
     driver::{GpuDrm, GpuDrmDevice, GpuShared},
     modes::{self, Preferred},
     protocol::{CtrlHdr, CtrlType, CursorPos, Rect, UpdateCursor},
@@ -135,16 +136,11 @@ fn primary_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) 
 
 /// Sends a cursor command; the cursor queue has no responses to wait for.
 fn cursor_command(s: &GpuShared, cmd: &UpdateCursor) -> Result {
-    use super::protocol::Encode;
-    let mut out = KVec::from_elem(0u8, UpdateCursor::SIZE, GFP_KERNEL)?;
-    cmd.encode(&mut out);
-    s.cursor.submit(
-        Buffers {
-            out,
-            input: KVec::new(),
-        },
-        false,
-    )?;
+    let bufs = Buffers {
+        out: commands::encode(cmd)?,
+        input: KVec::new(),
+    };
+    s.cursor.submit(bufs, false)?;
     Ok(())
 }
 
