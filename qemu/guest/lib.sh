@@ -283,13 +283,20 @@ kmscube_run() {
 	fi
 }
 
+# selected_drivers KEY: the driver labels picked with vgrs.KEY=rs,c on the kernel command
+# line, default "rs c".
+selected_drivers() {
+	local d
+	d=$(sed -n "s/.*vgrs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
+	echo "${d:-rs c}"
+}
+
 # each_driver KEY FUNC: runs `FUNC LABEL MODULE STRICT` for each driver picked with
 # vgrs.KEY=rs,c on the kernel command line (default both, ours first): rs = virtio_gpu_rs
 # (kernel warnings fail, STRICT=1), c = the C virtio_gpu (its warnings are reported).
 each_driver() {
-	local key=$1 fn=$2 drivers d
-	drivers=$(sed -n "s/.*vgrs\.$key=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
-	for d in ${drivers:-rs c}; do
+	local key=$1 fn=$2 d
+	for d in $(selected_drivers "$key"); do
 		case $d in
 		rs) "$fn" rs virtio_gpu_rs 1 ;;
 		c) "$fn" c virtio_gpu 0 ;;
@@ -298,3 +305,19 @@ each_driver() {
 	done
 }
 
+# run_test LABEL TAG SECS PROGRAM ARGS...: runs a guest test program, bounded to SECS seconds;
+# copies its output into the console log, forwards its PASS/FAIL/SKIP lines as LABEL.<check>,
+# records its summary line, and fails LABEL.TAG-run if it did not finish or crashed.
+run_test() {
+	local label=$1 tag=$2 secs=$3 prog=$4 rc
+	shift 3
+	bounded "$secs" "$@" >"/tmp/$tag.out" 2>"/tmp/$tag.err"
+	rc=$?
+	sed "s/^/[$label $tag] /" "/tmp/$tag.out" "/tmp/$tag.err"
+	forward "$label" "/tmp/$tag.out"
+	case $rc in
+	0 | 1) info "$label.$tag" "$(tail -n1 "/tmp/$tag.out")" ;;
+	124) result FAIL "$label.$tag-run" "$prog did not finish in $secs s" ;;
+	*) result FAIL "$label.$tag-run" "$prog exited $rc: $(tail -n1 "/tmp/$tag.err")" ;;
+	esac
+}

@@ -60,20 +60,13 @@ fbdev_text() {
 
 # display_driver LABEL MODULE STRICT
 display_driver() {
-	local label=$1 module=$2 strict=$3 rc ans
+	local label=$1 module=$2 strict=$3 ans
 	dmesg -c >/dev/null
 	if ! load "$label" "$module"; then
 		return
 	fi
 	ask trace skip-load >/dev/null
-	bounded 120 vgrs-kms-test --label "$label" >/tmp/kms.out 2>/tmp/kms.err
-	rc=$?
-	sed "s/^/[$label kms] /" /tmp/kms.out /tmp/kms.err
-	forward "$label" /tmp/kms.out
-	case $rc in
-	0 | 1) info "$label.kms" "$(tail -n1 /tmp/kms.out)" ;;
-	*) result FAIL "$label.kms-run" "vgrs-kms-test exited $rc: $(tail -n1 /tmp/kms.err)" ;;
-	esac
+	run_test "$label" kms 120 vgrs-kms-test --label "$label"
 	# The cursor test set image A, moved it to 100,50, set image B, moved it to 300,200 and
 	# hid it: the device must have seen updates with a resource, the two moves, and a hide
 	# (resource 0).
@@ -94,8 +87,7 @@ display_driver() {
 }
 
 each_driver display display_driver
-drivers=$(sed -n 's/.*vgrs\.display=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
-drivers=${drivers:-rs c}
+drivers=$(selected_drivers display)
 if echo " $drivers " | grep -q ' rs ' && echo " $drivers " | grep -q ' c '; then
 	ans=$(ask compare rs-bars c-bars)
 	case "$ans" in

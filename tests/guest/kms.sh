@@ -108,9 +108,9 @@ kms_unbind_while_open() {
 	fi
 }
 
-# kms_driver LABEL MODULE
+# kms_driver LABEL MODULE STRICT
 kms_driver() {
-	local label=$1 module=$2 conn n problems
+	local label=$1 module=$2 strict=$3 conn n
 	dmesg -c >/dev/null
 	if ! modprobe "$module" 2>/tmp/err; then
 		result FAIL "$label.load" "modprobe $module: $(cat /tmp/err)"
@@ -196,19 +196,11 @@ kms_driver() {
 	else
 		result FAIL "$label.unload" "modprobe -r $module: $(cat /tmp/err)"
 	fi
-	problems=$(kernel_problems)
-	if [ -z "$problems" ]; then
-		result PASS "$label.clean" "no kernel warnings"
-	elif [ "$label" = rs ]; then
-		result FAIL "$label.clean" "$(echo "$problems" | head -n1)"
-	else
-		result NOTE "$label.clean" "reported, not failed: $(echo "$problems" | head -n1)"
-	fi
+	problems "$label" clean "$strict" "no kernel warnings"
 	show_dmesg "$label"
 }
 
-kms_driver rs virtio_gpu_rs
-kms_driver c virtio_gpu
+each_driver kms kms_driver
 
 if [ -f /tmp/rs-cp.txt ] && [ -f /tmp/c-cp.txt ]; then
 	if diff /tmp/c-cp.txt /tmp/rs-cp.txt >/tmp/cp.diff; then

@@ -6,7 +6,7 @@
 
 # probe_driver LABEL MODULE VIRTIO_DRIVER CYCLES STRICT
 probe_driver() {
-	local label=$1 module=$2 vdrv=$3 cycles=$4 strict=$5 dev i feat scan problems
+	local label=$1 module=$2 vdrv=$3 cycles=$4 strict=$5 dev i feat scan
 	dev=$(gpu_dev) || { result FAIL "$label.device" "no virtio-gpu device in /sys/bus/virtio"; return; }
 	dmesg -c >/dev/null
 	i=1
@@ -48,14 +48,7 @@ probe_driver() {
 		fi
 		i=$((i + 1))
 	done
-	problems=$(kernel_problems)
-	if [ -z "$problems" ]; then
-		result PASS "$label.clean" "no kernel warnings over $cycles load/unload cycles"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.clean" "$(echo "$problems" | head -n1)"
-	else
-		result NOTE "$label.clean" "reported, not failed: $(echo "$problems" | head -n1)"
-	fi
+	problems "$label" clean "$strict" "no kernel warnings over $cycles load/unload cycles"
 	show_dmesg "$label"
 }
 

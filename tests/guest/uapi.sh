@@ -12,18 +12,10 @@
 
 # uapi_driver LABEL MODULE STRICT
 uapi_driver() {
-	local label=$1 module=$2 strict=$3 rc
+	local label=$1 module=$2 strict=$3
 	dmesg -c >/dev/null
 	if load "$label" "$module"; then
-		bounded 180 vgrs-uapi-test --label "$label" >/tmp/uapi.out 2>/tmp/uapi.err
-		rc=$?
-		sed "s/^/[$label uapi] /" /tmp/uapi.out /tmp/uapi.err
-		forward "$label" /tmp/uapi.out
-		case $rc in
-		0 | 1) info "$label.uapi" "$(tail -n1 /tmp/uapi.out)" ;;
-		124) result FAIL "$label.uapi-run" "vgrs-uapi-test did not finish in 180 s" ;;
-		*) result FAIL "$label.uapi-run" "vgrs-uapi-test exited $rc: $(tail -n1 /tmp/uapi.err)" ;;
-		esac
+		run_test "$label" uapi 180 vgrs-uapi-test --label "$label"
 	fi
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the uapi run"
