@@ -85,6 +85,20 @@ else
 	fail unsafe-policy "see the sites above; docs/reviewing-unsafe.md explains the policy"
 fi
 
+# Soundness by type: the real module, built once with a handler whose argument is not plain
+# data (`[bool; 8]`, see gpu/ioctl.rs `BadArg`), must be refused by the compiler.
+step "ioctl argument bound: the module with a [bool; 8] ioctl argument must not build (E0277)"
+out=$(make -s modules VGRS_RUSTFLAGS="--cfg vgrs_bad_ioctl_arg" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ]; then
+	fail ioctl-arg-bound "the module built with a [bool; 8] ioctl argument: Ioctl::Arg is not bounded"
+elif echo "$out" | grep -q 'E0277' && echo "$out" | grep -q 'FromBytes'; then
+	pass ioctl-arg-bound "refused: $(echo "$out" | grep -m1 'E0277' | sed 's/^ *//')"
+else
+	echo "$out" | tail -n 30
+	fail ioctl-arg-bound "the build failed, but not with E0277 on FromBytes (see above)"
+fi
+
 step "module build: clippy (Debian clippy-driver), -Dwarnings, C -Werror"
 if out=$(make -s modules STRICT=1 2>&1); then
 	echo "$out" | tail -n 3

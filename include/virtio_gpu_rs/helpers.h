@@ -39,6 +39,7 @@ struct virtio_driver;
 struct virtqueue;
 struct virtqueue_info;
 struct work_struct;
+struct workqueue_struct;
 
 int vgrs_register_virtio_driver(struct virtio_driver *drv, struct module *owner);
 u32 vgrs_virtio_cread32(struct virtio_device *vdev, unsigned int offset);
@@ -53,6 +54,14 @@ bool vgrs_virtio_has_dma_quirk(const struct virtio_device *vdev);
 /* INIT_WORK and schedule_work (a macro and a static inline). */
 void vgrs_init_work(struct work_struct *work, void (*func)(struct work_struct *work));
 bool vgrs_schedule_work(struct work_struct *work);
+
+/* alloc_workqueue("%s", 0, 0, name): a driver-owned workqueue (variadic in C). */
+struct workqueue_struct *vgrs_alloc_workqueue(const char *name);
+
+#ifdef VGRS_DEBUG
+/* Debug builds only: the completion_delay_ms module parameter (see glue/helpers.c). */
+unsigned int vgrs_debug_completion_delay_ms(void);
+#endif
 
 /* DRM file operations for GEM drivers (DRM_GEM_FOPS), owned by this module. */
 extern const struct file_operations vgrs_drm_gem_fops;

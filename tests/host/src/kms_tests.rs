@@ -201,3 +201,41 @@ fn huge_layout_does_not_wrap() {
         + (i32::MAX as u64 - 1) * u64::from(u32::MAX);
     assert_eq!(u.offset, expect);
 }
+
+/// The pipeline's one rectangle type: widths of empty and inverted rectangles are 0, a huge one
+/// saturates, and the wire rectangle of a DRM rectangle is its part right of and below 0.
+#[test]
+fn drm_rect_sizes_and_wire_rect() {
+    use crate::rect::DrmRect;
+    use crate::scanout::wire_rect;
+    let r = DrmRect {
+        x1: 10,
+        y1: 20,
+        x2: 110,
+        y2: 70,
+    };
+    assert_eq!((r.width(), r.height()), (100, 50));
+    let inverted = DrmRect {
+        x1: 5,
+        y1: 5,
+        x2: 1,
+        y2: 1,
+    };
+    assert_eq!((inverted.width(), inverted.height()), (0, 0));
+    let w = wire_rect(r);
+    assert_eq!((w.x, w.y, w.width, w.height), (10, 20, 100, 50));
+    let off = wire_rect(DrmRect {
+        x1: -4,
+        y1: -2,
+        x2: 6,
+        y2: 8,
+    });
+    assert_eq!((off.x, off.y, off.width, off.height), (0, 0, 6, 8));
+    let extreme = DrmRect {
+        x1: i32::MIN,
+        y1: 0,
+        x2: i32::MAX,
+        y2: 1,
+    };
+    assert_eq!(extreme.width(), u32::MAX.min(i32::MAX as u32));
+}

@@ -41,6 +41,11 @@ pub mod params;
 #[allow(dead_code)]
 pub mod modes;
 
+/// `drm/kms/rect.rs`: the display pipeline's rectangle (pure, shared by `drm/` and `gpu/`).
+#[path = "../../../drivers/gpu/drm/virtio_rs/drm/kms/rect.rs"]
+#[allow(dead_code)]
+pub mod rect;
+
 /// `gpu/scanout.rs`: damage clamping and transfer offsets of plane updates.
 #[path = "../../../drivers/gpu/drm/virtio_rs/gpu/scanout.rs"]
 #[allow(dead_code)]

@@ -13,13 +13,13 @@
 use core::{marker::PhantomData, ptr::NonNull};
 
 use kernel::{
-    error::{from_err_ptr, from_result, to_result},
+    error::{from_err_ptr, to_result},
     ffi::c_int,
     prelude::*,
     types::{ARef, AlwaysRefCounted, ForeignOwnable, Opaque},
 };
 
-use super::{driver::Driver, file, gem};
+use super::{driver::Driver, file, gem::AllocImpl};
 use crate::glue::bindings;
 
 /// A `struct device` that can be the parent of a DRM device.
@@ -54,12 +54,12 @@ impl<T: Driver> Device<T> {
         master_set: None,
         master_drop: None,
         debugfs_init: None,
-        gem_create_object: Some(gem::create_object_callback::<T>),
+        gem_create_object: <T::Object as AllocImpl>::ALLOC_OPS.gem_create_object,
         prime_handle_to_fd: None,
         prime_fd_to_handle: None,
         gem_prime_import: None,
         gem_prime_import_sg_table: None,
-        dumb_create: Some(Self::dumb_create_callback),
+        dumb_create: <T::Object as AllocImpl>::ALLOC_OPS.dumb_create,
         dumb_map_offset: None,
         fbdev_probe: None,
         show_fdinfo: None,
@@ -147,27 +147,6 @@ impl<T: Driver> Device<T> {
         drop(unsafe { <Pin<KBox<T::Data>> as ForeignOwnable>::from_foreign(ptr) });
         // SAFETY: `raw` is valid; DRM frees the device after this callback.
         unsafe { (*raw).dev_private = core::ptr::null_mut() };
-    }
-
-    /// `drm_driver.dumb_create`.
-    ///
-    /// # Safety
-    ///
-    /// Called by DRM with a valid file of a device of this driver and a valid argument
-    /// struct copied from userspace.
-    unsafe extern "C" fn dumb_create_callback(
-        raw_file: *mut bindings::drm_file,
-        raw_dev: *mut bindings::drm_device,
-        args: *mut bindings::drm_mode_create_dumb,
-    ) -> c_int {
-        // SAFETY: By the function's safety requirements `raw_dev` is our device, alive for
-        // the call.
-        let dev = unsafe { Self::from_raw(raw_dev) };
-        // SAFETY: As above, `raw_file` is an open file of `dev`.
-        let file = unsafe { super::File::<T>::from_raw(raw_file) };
-        // SAFETY: `args` is valid and exclusively ours for the call.
-        let args = unsafe { &mut *args };
-        from_result(|| T::dumb_create(dev, file, args).map(|()| 0))
     }
 }
 

@@ -6,7 +6,7 @@
 
 use kernel::prelude::*;
 
-use super::{gem, Device, File};
+use super::{gem, Device};
 use crate::glue::bindings;
 
 /// Driver identity reported by `DRM_IOCTL_VERSION`.
@@ -43,28 +43,18 @@ pub(crate) trait Driver: Sized + 'static {
     type Data: Send + Sync;
     /// Per-open-file data.
     type File: Send + Sync;
-    /// Per-GEM-object data, created with `Default` when the object is allocated.
-    type Object: Default + Send + Sync;
+    /// The driver's kind of GEM object (e.g. [`gem::shmem::Object`] of its data), which
+    /// supplies the `drm_driver` entries that allocate objects (`gem_create_object`,
+    /// `dumb_create`).
+    type Object: gem::AllocImpl;
 
     /// Name, description, version.
     const INFO: DriverInfo;
     /// `DRIVER_*` feature flags.
     const FEATURES: u32;
-    /// The driver's ioctls, indexed by number (see [`crate::declare_drm_ioctls`]).
+    /// The driver's ioctls, indexed by number (see [`crate::drm_ioctls`]).
     const IOCTLS: &'static [bindings::drm_ioctl_desc];
 
     /// A file was opened: returns its per-file data.
     fn open(dev: &Device<Self>) -> Result<Pin<KBox<Self::File>>>;
-
-    /// `DRM_IOCTL_MODE_CREATE_DUMB`: creates a dumb buffer and a handle for it in `file`.
-    /// `args` holds the user's request; the driver fills `handle`, `pitch` and `size`.
-    fn dumb_create(
-        dev: &Device<Self>,
-        file: &File<Self>,
-        args: &mut super::uapi::drm_mode_create_dumb,
-    ) -> Result;
-
-    /// A GEM object is about to be freed (its pages are still there): release what the
-    /// device holds of it. Runs in process context; the device may be unplugged.
-    fn free_object(dev: &Device<Self>, obj: &gem::Object<Self>);
 }

@@ -16,7 +16,6 @@ pub(crate) mod file;
 pub(crate) mod gem;
 pub(crate) mod ioctl;
 pub(crate) mod kms;
-pub(crate) mod uapi;
 
 pub(crate) use device::{Device, Registration};
 pub(crate) use driver::{Driver, DriverInfo};

@@ -79,6 +79,27 @@ bool vgrs_schedule_work(struct work_struct *work)
 	return schedule_work(work);
 }
 
+struct workqueue_struct *vgrs_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", 0, 0, name);
+}
+
+#ifdef VGRS_DEBUG
+/*
+ * Debug builds only (make VGRS_DEBUG=1, used by make check-debug): delays every virtqueue
+ * completion work run by this many milliseconds, so that a test can unbind and unload the
+ * driver while completion work is still queued or running (the teardown must wait for it).
+ */
+static unsigned int completion_delay_ms;
+module_param(completion_delay_ms, uint, 0644);
+MODULE_PARM_DESC(completion_delay_ms, "debug: delay of each virtqueue completion work run (ms)");
+
+unsigned int vgrs_debug_completion_delay_ms(void)
+{
+	return READ_ONCE(completion_delay_ms);
+}
+#endif
+
 const struct file_operations vgrs_drm_gem_fops = {
 	.owner = THIS_MODULE,
 	DRM_GEM_FOPS,

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! C glue: the module-local bindings and compile-time checks that the device core's own
-//! definitions of the virtio-gpu protocol agree with the kernel's C headers.
+//! C glue: the module-local bindings, the uapi structs as plain data ([`uapi`]), and
+//! compile-time checks that the device core's own definitions of the virtio-gpu protocol
+//! agree with the kernel's C headers: feature bits and config space offsets, every wire
+//! struct's size and field offsets, the page size and the scanout limit.
 //!
 //! C header: [`include/uapi/linux/virtio_gpu.h`](srctree/include/uapi/linux/virtio_gpu.h)
 
 pub(crate) mod bindings;
+pub(crate) mod uapi;
 
 use crate::gpu::config;
 
@@ -36,3 +39,53 @@ const _: () = {
             == core::mem::offset_of!(bindings::virtio_gpu_config, num_capsets)
     );
 };
+
+// One source for each fact: the device core's page size and scanout limit are the kernel's
+// and the specification's.
+const _: () = {
+    assert!(crate::gpu::dumb::PAGE_SIZE == bindings::PAGE_SIZE as u64);
+    assert!(config::MAX_SCANOUTS as usize == protocol::MAX_SCANOUTS);
+    assert!(protocol::MAX_SCANOUTS == bindings::VIRTIO_GPU_MAX_SCANOUTS as usize);
+};
+
+use crate::gpu::protocol;
+use core::mem::{offset_of, size_of};
+
+/// `same_layout!(Ours = c_struct { field, ... })`: the device core's wire struct `Ours` has
+/// the size of the C header's `c_struct`, and each listed field (all of them) its offset.
+macro_rules! same_layout {
+    ($($ours:ident = $c:ident { $($f:ident),* $(,)? })*) => {$(
+        const _: () = {
+            assert!(
+                size_of::<protocol::$ours>() == size_of::<bindings::$c>(),
+                concat!("protocol::", stringify!($ours), " differs in size from ", stringify!($c))
+            );
+            $(
+                assert!(
+                    offset_of!(protocol::$ours, $f) == offset_of!(bindings::$c, $f),
+                    concat!(stringify!($ours), ".", stringify!($f), ": offset differs from C")
+                );
+            )*
+        };
+    )*};
+}
+
+same_layout! {
+    CtrlHdr = virtio_gpu_ctrl_hdr { type_, flags, fence_id, ctx_id, ring_idx, padding }
+    Rect = virtio_gpu_rect { x, y, width, height }
+    GetDisplayInfo = virtio_gpu_ctrl_hdr {}
+    ResourceCreate2d = virtio_gpu_resource_create_2d { hdr, resource_id, format, width, height }
+    ResourceUnref = virtio_gpu_resource_unref { hdr, resource_id, padding }
+    SetScanout = virtio_gpu_set_scanout { hdr, r, scanout_id, resource_id }
+    ResourceFlush = virtio_gpu_resource_flush { hdr, r, resource_id, padding }
+    TransferToHost2d = virtio_gpu_transfer_to_host_2d { hdr, r, offset, resource_id, padding }
+    ResourceAttachBacking = virtio_gpu_resource_attach_backing { hdr, resource_id, nr_entries }
+    ResourceDetachBacking = virtio_gpu_resource_detach_backing { hdr, resource_id, padding }
+    GetEdid = virtio_gpu_cmd_get_edid { hdr, scanout, padding }
+    MemEntry = virtio_gpu_mem_entry { addr, length, padding }
+    CursorPos = virtio_gpu_cursor_pos { scanout_id, x, y, padding }
+    UpdateCursor = virtio_gpu_update_cursor { hdr, pos, resource_id, hot_x, hot_y, padding }
+    DisplayOne = virtio_gpu_resp_display_info_virtio_gpu_display_one { r, enabled, flags }
+    RespDisplayInfo = virtio_gpu_resp_display_info { hdr, pmodes }
+    RespEdid = virtio_gpu_resp_edid { hdr, size, padding, edid }
+}

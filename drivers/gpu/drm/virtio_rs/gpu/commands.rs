@@ -7,12 +7,13 @@
 
 use kernel::{prelude::*, sync::Arc};
 
+use super::driver::Hw;
 use super::protocol::{
     self, CtrlHdr, CtrlType, Encode, GetDisplayInfo, GetEdid, MemEntry, ProtoError, Rect,
     ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespDisplayInfo,
-    RespEdid, SetScanout, TransferToHost2d,
+    RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
 };
-use crate::virtio::{self, Buffers, Queue};
+use crate::virtio::{self, Check, Forget, Queue, Wait};
 
 /// Maps a rejected response to the errno the caller returns.
 fn to_errno(what: &str, e: ProtoError) -> Error {
@@ -58,28 +59,16 @@ fn set_scanout(scanout: u32, id: u32, r: Rect) -> SetScanout {
     }
 }
 
-/// Encodes a command into a new `kmalloc` buffer.
-pub(crate) fn encode<C: Encode>(cmd: &C) -> Result<KVec<u8>> {
-    let mut out = KVec::from_elem(0u8, C::SIZE, GFP_KERNEL)?;
-    cmd.encode(&mut out);
-    Ok(out)
-}
-
-/// A response buffer and the number of bytes the device wrote to it.
-struct Response {
-    buf: KVec<u8>,
-    len: usize,
-}
-
-impl core::ops::Deref for Response {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+/// The bytes of `cmd`, written into the queue's zeroed buffer.
+pub(crate) fn encoder<C: Encode>(cmd: &C) -> impl FnOnce(&mut [u8]) -> Result + '_ {
+    move |out| {
+        cmd.encode(out);
+        Ok(())
     }
 }
 
-/// The control queue.
+/// The control queue. Every command takes a [`Hw`] token: proof that the caller entered a
+/// device section (`drm_dev_enter`), so no command is sent after the device was unplugged.
 pub(crate) struct Control {
     queue: Arc<Queue>,
 }
@@ -90,43 +79,43 @@ impl Control {
         Self { queue }
     }
 
-    /// Sends `out` and waits for a response of at most `resp_len` bytes. Returns the
-    /// response buffer and how many bytes of it the device wrote.
-    fn call(&self, out: KVec<u8>, resp_len: usize) -> Result<Response> {
-        let (Buffers { input, .. }, len) = self.queue.call(out, resp_len)?;
-        Ok(Response { buf: input, len })
+    /// Starts a batch of commands queued without waiting (see [`Batch`]).
+    pub(crate) fn batch<'a>(&'a self, _hw: &'a Hw<'_>) -> Batch<'a> {
+        Batch(self.queue.batch())
     }
 
-    /// Starts a batch of commands queued without waiting (see [`Batch`]).
-    pub(crate) fn batch(&self) -> Batch<'_> {
-        Batch(self.queue.batch())
+    /// Sends `cmd` and waits for an answer of at most `resp_len` bytes.
+    fn call<C: Encode>(&self, cmd: &C, resp_len: usize) -> Result<virtio::Reply> {
+        self.queue
+            .submit(C::SIZE, resp_len, encoder(cmd), Wait)?
+            .wait()
     }
 
     /// Sends a command that answers `RESP_OK_NODATA`.
     fn call_nodata<C: Encode>(&self, what: &str, hdr: &CtrlHdr, cmd: &C) -> Result {
-        let resp = self.call(encode(cmd)?, CtrlHdr::SIZE)?;
+        let resp = self.call(cmd, CtrlHdr::SIZE)?;
         protocol::parse_nodata(&resp, hdr).map_err(|e| to_errno(what, e))
     }
 
     /// `GET_DISPLAY_INFO`: the scanouts' preferred sizes and enabled state.
-    pub(crate) fn get_display_info(&self) -> Result<KBox<RespDisplayInfo>> {
+    pub(crate) fn get_display_info(&self, _hw: &Hw<'_>) -> Result<KBox<RespDisplayInfo>> {
         let cmd = GetDisplayInfo {
             hdr: CtrlHdr::new(GetDisplayInfo::TYPE),
         };
-        let resp = self.call(encode(&cmd)?, RespDisplayInfo::SIZE)?;
+        let resp = self.call(&cmd, RespDisplayInfo::SIZE)?;
         let info =
             RespDisplayInfo::parse(&resp, &cmd.hdr).map_err(|e| to_errno("display info", e))?;
         Ok(KBox::new(info, GFP_KERNEL)?)
     }
 
     /// `GET_EDID` for `scanout`.
-    pub(crate) fn get_edid(&self, scanout: u32) -> Result<KBox<RespEdid>> {
+    pub(crate) fn get_edid(&self, _hw: &Hw<'_>, scanout: u32) -> Result<KBox<RespEdid>> {
         let cmd = GetEdid {
             hdr: CtrlHdr::new(GetEdid::TYPE),
             scanout,
             padding: 0,
         };
-        let resp = self.call(encode(&cmd)?, RespEdid::SIZE)?;
+        let resp = self.call(&cmd, RespEdid::SIZE)?;
         let edid = RespEdid::parse(&resp, &cmd.hdr).map_err(|e| to_errno("get edid", e))?;
         Ok(KBox::new(edid, GFP_KERNEL)?)
     }
@@ -134,6 +123,7 @@ impl Control {
     /// `RESOURCE_CREATE_2D`.
     pub(crate) fn resource_create_2d(
         &self,
+        _hw: &Hw<'_>,
         id: u32,
         format: u32,
         width: u32,
@@ -150,7 +140,7 @@ impl Control {
     }
 
     /// `RESOURCE_UNREF`.
-    pub(crate) fn resource_unref(&self, id: u32) -> Result {
+    pub(crate) fn resource_unref(&self, _hw: &Hw<'_>, id: u32) -> Result {
         let cmd = ResourceUnref {
             hdr: CtrlHdr::new(ResourceUnref::TYPE),
             resource_id: id,
@@ -161,7 +151,7 @@ impl Control {
 
     /// `RESOURCE_DETACH_BACKING`.
     #[allow(dead_code)] // For blob resources and suspend, which come later.
-    pub(crate) fn resource_detach_backing(&self, id: u32) -> Result {
+    pub(crate) fn resource_detach_backing(&self, _hw: &Hw<'_>, id: u32) -> Result {
         let cmd = ResourceDetachBacking {
             hdr: CtrlHdr::new(ResourceDetachBacking::TYPE),
             resource_id: id,
@@ -173,25 +163,35 @@ impl Control {
     /// `RESOURCE_ATTACH_BACKING` with the given memory entries.
     pub(crate) fn resource_attach_backing(
         &self,
+        _hw: &Hw<'_>,
         id: u32,
         entries: impl ExactSizeIterator<Item = MemEntry>,
     ) -> Result {
         let size = protocol::attach_backing_size(entries.len()).ok_or(EINVAL)?;
-        let mut out = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-        protocol::encode_attach_backing(id, entries, &mut out).map_err(|_| EINVAL)?;
+        let encode =
+            |out: &mut [u8]| protocol::encode_attach_backing(id, entries, out).map_err(|_| EINVAL);
         let hdr = CtrlHdr::new(CtrlType::RESOURCE_ATTACH_BACKING);
-        let resp = self.call(out, CtrlHdr::SIZE)?;
+        let resp = self
+            .queue
+            .submit(size, CtrlHdr::SIZE, encode, Wait)?
+            .wait()?;
         protocol::parse_nodata(&resp, &hdr).map_err(|e| to_errno("attach backing", e))
     }
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
-    pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
+    pub(crate) fn transfer_to_host_2d(
+        &self,
+        _hw: &Hw<'_>,
+        id: u32,
+        r: Rect,
+        offset: u64,
+    ) -> Result {
         let cmd = transfer_to_host_2d(id, r, offset);
         self.call_nodata("transfer to host", &cmd.hdr, &cmd)
     }
 
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
-    pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
+    pub(crate) fn set_scanout(&self, _hw: &Hw<'_>, scanout: u32, id: u32, r: Rect) -> Result {
         let cmd = set_scanout(scanout, id, r);
         self.call_nodata("set scanout", &cmd.hdr, &cmd)
     }
@@ -208,7 +208,7 @@ impl Batch<'_> {
     /// Queues a command that answers `RESP_OK_NODATA`.
     fn send_nodata<C: Encode>(&self, cmd: &C) -> Result {
         self.0
-            .submit_checked(C::SIZE, CtrlHdr::SIZE, |out| cmd.encode(out), check_reply)
+            .submit(C::SIZE, CtrlHdr::SIZE, encoder(cmd), Check(check_reply))
     }
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
@@ -229,5 +229,23 @@ impl Batch<'_> {
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout`.
     pub(crate) fn set_scanout(&self, scanout: u32, id: u32, r: Rect) -> Result {
         self.send_nodata(&set_scanout(scanout, id, r))
+    }
+}
+
+/// The cursor queue: commands without an answer. As [`Control`], gated by a [`Hw`] token.
+pub(crate) struct Cursor {
+    queue: Arc<Queue>,
+}
+
+impl Cursor {
+    /// Wraps the device's cursor queue.
+    pub(crate) fn new(queue: Arc<Queue>) -> Self {
+        Self { queue }
+    }
+
+    /// Sends `UPDATE_CURSOR` or `MOVE_CURSOR` (the header's type says which).
+    pub(crate) fn send(&self, _hw: &Hw<'_>, cmd: &UpdateCursor) -> Result {
+        self.queue
+            .submit(UpdateCursor::SIZE, 0, encoder(cmd), Forget)
     }
 }

@@ -40,8 +40,9 @@ pub(crate) const NUM_CAPSETS: u32 = 12;
 /// Event bit in `events_read`: the display configuration changed.
 pub(crate) const EVENT_DISPLAY: u32 = 1;
 
-/// The largest number of scanouts the protocol allows (`VIRTIO_GPU_MAX_SCANOUTS`).
-pub(crate) const MAX_SCANOUTS: u32 = 16;
+/// The largest number of scanouts the protocol allows (`VIRTIO_GPU_MAX_SCANOUTS`, defined once
+/// in `protocol.rs`).
+pub(crate) const MAX_SCANOUTS: u32 = super::protocol::MAX_SCANOUTS as u32;
 
 /// Device features the driver understands (offered to the device at probe).
 ///

@@ -8,7 +8,7 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 
 use super::{
     config::{self, Features},
-    driver::{GpuDrm, GpuDrmDevice, GpuShared, SharedInit},
+    driver::{GpuDrm, GpuDrmDevice, GpuShared, Hw, SharedInit},
     hotplug::{Changes, Events},
     kms,
 };
@@ -46,10 +46,9 @@ pub(crate) struct GpuDevice {
 }
 
 /// Asks the host for its display configuration (and EDIDs) and records it; returns which
-/// heads changed. Called from `ready` (before registration, when nothing can unplug the
-/// device) and inside [`drm::Device::enter`].
-fn read_displays(shared: &GpuShared, name: &CStr) -> Result<Changes> {
-    let info = shared.control.get_display_info()?;
+/// heads changed.
+fn read_displays(hw: &Hw<'_>, shared: &GpuShared, name: &CStr) -> Result<Changes> {
+    let info = shared.control.get_display_info(hw)?;
     let changes = shared.displays.update_info(&info);
     for (i, one) in info
         .pmodes
@@ -68,7 +67,7 @@ fn read_displays(shared: &GpuShared, name: &CStr) -> Result<Changes> {
     }
     if shared.has_edid {
         for i in 0..shared.num_scanouts {
-            let edid = shared.control.get_edid(i)?;
+            let edid = shared.control.get_edid(hw, i)?;
             shared.displays.update_edid(i, edid.bytes());
             pr_info!("{}: scanout {}: EDID {} bytes\n", name, i, edid.size);
         }
@@ -81,10 +80,10 @@ fn read_displays(shared: &GpuShared, name: &CStr) -> Result<Changes> {
 fn display_changed(dev: &virtio::Device, gpu: &GpuDevice) {
     let name = dev.name();
     {
-        let Some(_guard) = gpu.drm.enter() else {
+        let Some(hw) = gpu.drm.enter() else {
             return;
         };
-        match read_displays(&gpu.drm.data(), name) {
+        match read_displays(&hw, &gpu.drm.data(), name) {
             Ok(c) if !c.any() => pr_info!("{}: display event, nothing changed\n", name),
             Ok(c) => pr_info!(
                 "{}: display change: connected {:#x}, disconnected {:#x}, resized {:#x}\n",
@@ -118,11 +117,11 @@ impl virtio::Driver for VirtioGpuDriver {
         queues: Option<&virtio::Queues>,
     ) -> Result<Pin<KBox<GpuDevice>>> {
         let name = dev.name();
-        if !dev.has_feature(config::F_VERSION_1) {
+        let features = Features(dev.features());
+        if !features.has(config::F_VERSION_1) {
             pr_err!("{}: legacy (pre-1.0) virtio device, not supported\n", name);
             return Err(ENODEV);
         }
-        let features = Features(dev.features());
         pr_info!("{}: features: {}\n", name, features);
         let raw = dev.config_read_u32(config::NUM_SCANOUTS);
         let Some(num_scanouts) = config::check_num_scanouts(raw) else {
@@ -162,7 +161,10 @@ impl virtio::Driver for VirtioGpuDriver {
     }
 
     fn ready(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
-        read_displays(&gpu.drm.data(), dev.name())?;
+        {
+            let hw = gpu.drm.enter().ok_or(ENODEV)?;
+            read_displays(&hw, &gpu.drm.data(), dev.name())?;
+        }
         let reg = drm::Registration::new(gpu.drm.clone())?;
         gpu.kms.fbdev_shmem_setup(&reg, FBDEV_BPP);
         *gpu.registration.lock() = Some(reg);

@@ -4,8 +4,6 @@
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
 use kernel::{
     c_str, new_mutex,
     prelude::*,
@@ -14,7 +12,7 @@ use kernel::{
 };
 
 use super::{
-    commands::Control,
+    commands::{Control, Cursor},
     display::Displays,
     dumb,
     idalloc::IdAllocator,
@@ -25,9 +23,8 @@ use super::{
 use crate::{
     drm::{
         self, driver as drv,
-        gem::Object,
+        gem::{shmem, DriverObject, DumbBuffer, DumbRequest},
         ioctl::RENDER_ALLOW,
-        uapi::{self, virtgpu},
     },
     drm_ioctls,
     virtio::Queue,
@@ -39,8 +36,11 @@ pub(crate) struct GpuDrm;
 /// A DRM device of ours.
 pub(crate) type GpuDrmDevice = drm::Device<GpuDrm>;
 
-/// A GEM object of ours.
-pub(crate) type GpuObject = Object<GpuDrm>;
+/// Proof that the device is plugged in (a `drm_dev_enter` section): every command takes one.
+pub(crate) type Hw<'a> = drm::device::DeviceGuard<'a, GpuDrm>;
+
+/// A GEM object of ours: shmem pages backing a host resource.
+pub(crate) type GpuObject = shmem::Object<Resource>;
 
 /// Words of the resource id bitmap: 2048 * 64 = 131072 ids.
 const ID_WORDS: usize = 2048;
@@ -64,7 +64,7 @@ pub(crate) struct GpuShared {
     /// The control queue.
     pub(crate) control: Control,
     /// The cursor queue.
-    pub(crate) cursor: Arc<Queue>,
+    pub(crate) cursor: Cursor,
     /// What the host reported about its displays.
     #[pin]
     pub(crate) displays: Displays,
@@ -103,7 +103,7 @@ impl GpuShared {
             use_dma: i.use_dma,
             caps: Caps::default(),
             control: Control::new(i.control),
-            cursor: i.cursor,
+            cursor: Cursor::new(i.cursor),
         }))
     }
 }
@@ -111,47 +111,123 @@ impl GpuShared {
 /// Per-open-file state (contexts come with 3D).
 pub(crate) struct GpuFile;
 
-/// Per-object state: the host resource behind a GEM object.
-#[derive(Default)]
-pub(crate) struct ResourceState {
-    /// Host resource id; 0 until one is allocated.
-    id: AtomicU32,
-    /// The host has created the resource (it must be destroyed with `RESOURCE_UNREF`).
-    created: AtomicBool,
+/// The host resource behind a GEM object (the object's driver data).
+///
+/// # Invariants
+///
+/// `id` is allocated in the device's resource id allocator and the host created resource
+/// `id` (with `RESOURCE_CREATE_2D`); `drop` destroys it (if the device is still there: a
+/// reset at unbind destroyed every host resource otherwise) and frees the id.
+pub(crate) struct Resource {
+    dev: ARef<GpuDrmDevice>,
+    id: u32,
 }
 
-impl ResourceState {
-    /// The host resource id (0 if none).
+/// What a new [`Resource`] is created with: a 2D resource of `format`, `width` x `height`.
+pub(crate) struct ResourceArgs {
+    /// The virtio-gpu format (`protocol::format`).
+    pub(crate) format: u32,
+    /// Width in pixels.
+    pub(crate) width: u32,
+    /// Height in pixels.
+    pub(crate) height: u32,
+}
+
+impl Resource {
+    /// The host resource id.
     pub(crate) fn id(&self) -> u32 {
-        self.id.load(Ordering::Acquire)
+        self.id
     }
 }
 
-/// Creates a GEM object of `size` bytes backed by a host 2D resource of `format`,
-/// `width` x `height`, with the object's pages attached as the resource's backing.
+/// Allocates a resource id and creates the host resource; the id is freed again on failure.
+fn create_host_resource(dev: &GpuDrmDevice, a: &ResourceArgs) -> Result<u32> {
+    let hw = dev.enter().ok_or(ENODEV)?;
+    let shared = dev.data();
+    let id = shared.ids.lock().alloc().ok_or(ENOSPC)?;
+    if let Err(e) = shared
+        .control
+        .resource_create_2d(&hw, id, a.format, a.width, a.height)
+    {
+        shared.ids.lock().free(id);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+#[vtable]
+impl DriverObject for Resource {
+    type Driver = GpuDrm;
+    type Args = ResourceArgs;
+
+    fn new(dev: &GpuDrmDevice, _size: usize, args: ResourceArgs) -> impl PinInit<Self, Error> {
+        // INVARIANT: `create_host_resource` allocated the id and created the resource.
+        drm::gem::init_from(create_host_resource(dev, &args).map(|id| Self {
+            dev: ARef::from(dev),
+            id,
+        }))
+    }
+
+    fn dumb_create(
+        dev: &GpuDrmDevice,
+        file: &drm::File<GpuDrm>,
+        req: &DumbRequest,
+    ) -> Result<DumbBuffer> {
+        let layout = dumb::layout(req.width, req.height, req.bpp).map_err(|_| EINVAL)?;
+        // XRGB8888 in DRM terms is B, G, R, X in memory on a little-endian guest.
+        let obj = create_resource(
+            dev,
+            layout.size,
+            ResourceArgs {
+                format: format::B8G8R8X8_UNORM,
+                width: req.width,
+                height: req.height,
+            },
+        )?;
+        Ok(DumbBuffer {
+            handle: obj.create_handle(file)?,
+            pitch: layout.pitch,
+            size: layout.size,
+        })
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        let shared = self.dev.data();
+        // Without the device (unplugged) there is nothing to destroy: the reset at remove
+        // dropped every host resource.
+        if let Some(hw) = self.dev.enter() {
+            // The host must let go of the backing pages before they are freed, which happens
+            // right after this returns (the object's data is dropped before its pages).
+            if let Err(e) = shared.control.resource_unref(&hw, self.id) {
+                pr_warn!("resource {}: unref failed: {:?}\n", self.id, e);
+            }
+        }
+        if !shared.ids.lock().free(self.id) {
+            pr_warn!("resource {}: id was not allocated\n", self.id);
+        }
+    }
+}
+
+/// Creates a GEM object of `size` bytes backed by a new host 2D resource (`args`), with the
+/// object's pages attached as the resource's backing.
 pub(crate) fn create_resource(
     dev: &GpuDrmDevice,
     size: u64,
-    format: u32,
-    width: u32,
-    height: u32,
+    args: ResourceArgs,
 ) -> Result<ARef<GpuObject>> {
     if size == 0 || size > MAX_OBJECT_SIZE {
         return Err(EINVAL);
     }
-    let obj = GpuObject::new(dev, usize::try_from(size)?)?;
-    let _guard = dev.enter().ok_or(ENODEV)?;
+    // From here on, dropping `obj` destroys the resource and frees its id.
+    let obj = GpuObject::new(dev, usize::try_from(size)?, args)?;
+    let hw = dev.enter().ok_or(ENODEV)?;
     let shared = dev.data();
-    let id = shared.ids.lock().alloc().ok_or(ENOSPC)?;
-    // From here on, dropping `obj` frees the id (and the resource once created).
-    obj.data().id.store(id, Ordering::Release);
-    shared
-        .control
-        .resource_create_2d(id, format, width, height)?;
-    obj.data().created.store(true, Ordering::Release);
     let ranges = obj.backing(shared.use_dma)?;
     shared.control.resource_attach_backing(
-        id,
+        &hw,
+        obj.data().id(),
         ranges.iter().map(|r| MemEntry {
             addr: r.addr,
             length: r.len,
@@ -164,7 +240,7 @@ pub(crate) fn create_resource(
 impl drm::Driver for GpuDrm {
     type Data = GpuShared;
     type File = GpuFile;
-    type Object = ResourceState;
+    type Object = GpuObject;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {
         name: c_str!("virtio_gpu"),
@@ -185,63 +261,20 @@ impl drm::Driver for GpuDrm {
         | drv::FEAT_CURSOR_HOTSPOT;
 
     const IOCTLS: &'static [drm::ioctl::Desc] = drm_ioctls!(GpuDrm;
-        (virtgpu::MAP, ioctl::Map, RENDER_ALLOW, "VIRTGPU_MAP"),
-        (virtgpu::EXECBUFFER, ioctl::ExecBuffer, RENDER_ALLOW, "VIRTGPU_EXECBUFFER"),
-        (virtgpu::GETPARAM, ioctl::GetParam, RENDER_ALLOW, "VIRTGPU_GETPARAM"),
-        (virtgpu::RESOURCE_CREATE, ioctl::ResourceCreate, RENDER_ALLOW, "VIRTGPU_RESOURCE_CREATE"),
-        (virtgpu::RESOURCE_INFO, ioctl::ResourceInfo, RENDER_ALLOW, "VIRTGPU_RESOURCE_INFO"),
-        (virtgpu::TRANSFER_FROM_HOST, ioctl::TransferFromHost, RENDER_ALLOW, "VIRTGPU_TRANSFER_FROM_HOST"),
-        (virtgpu::TRANSFER_TO_HOST, ioctl::TransferToHost, RENDER_ALLOW, "VIRTGPU_TRANSFER_TO_HOST"),
-        (virtgpu::WAIT, ioctl::Wait, RENDER_ALLOW, "VIRTGPU_WAIT"),
-        (virtgpu::GET_CAPS, ioctl::GetCaps, RENDER_ALLOW, "VIRTGPU_GET_CAPS"),
-        (virtgpu::RESOURCE_CREATE_BLOB, ioctl::ResourceCreateBlob, RENDER_ALLOW, "VIRTGPU_RESOURCE_CREATE_BLOB"),
-        (virtgpu::CONTEXT_INIT, ioctl::ContextInit, RENDER_ALLOW, "VIRTGPU_CONTEXT_INIT"),
+        (VIRTGPU_MAP, ioctl::Map, RENDER_ALLOW),
+        (VIRTGPU_EXECBUFFER, ioctl::ExecBuffer, RENDER_ALLOW),
+        (VIRTGPU_GETPARAM, ioctl::GetParam, RENDER_ALLOW),
+        (VIRTGPU_RESOURCE_CREATE, ioctl::ResourceCreate, RENDER_ALLOW),
+        (VIRTGPU_RESOURCE_INFO, ioctl::ResourceInfo, RENDER_ALLOW),
+        (VIRTGPU_TRANSFER_FROM_HOST, ioctl::TransferFromHost, RENDER_ALLOW),
+        (VIRTGPU_TRANSFER_TO_HOST, ioctl::TransferToHost, RENDER_ALLOW),
+        (VIRTGPU_WAIT, ioctl::Wait, RENDER_ALLOW),
+        (VIRTGPU_GET_CAPS, ioctl::GetCaps, RENDER_ALLOW),
+        (VIRTGPU_RESOURCE_CREATE_BLOB, ioctl::ResourceCreateBlob, RENDER_ALLOW),
+        (VIRTGPU_CONTEXT_INIT, ioctl::ContextInit, RENDER_ALLOW),
     );
 
     fn open(_dev: &GpuDrmDevice) -> Result<Pin<KBox<GpuFile>>> {
         Ok(KBox::pin(GpuFile, GFP_KERNEL)?)
-    }
-
-    fn dumb_create(
-        dev: &GpuDrmDevice,
-        file: &drm::File<GpuDrm>,
-        args: &mut uapi::drm_mode_create_dumb,
-    ) -> Result {
-        let layout = dumb::layout(args.width, args.height, args.bpp).map_err(|_| EINVAL)?;
-        // XRGB8888 in DRM terms is B, G, R, X in memory on a little-endian guest.
-        let obj = create_resource(
-            dev,
-            layout.size,
-            format::B8G8R8X8_UNORM,
-            args.width,
-            args.height,
-        )?;
-        args.handle = obj.create_handle(file)?;
-        args.pitch = layout.pitch;
-        args.size = layout.size;
-        Ok(())
-    }
-
-    fn free_object(dev: &GpuDrmDevice, obj: &GpuObject) {
-        let state = obj.data();
-        let id = state.id();
-        if id == 0 {
-            return;
-        }
-        let shared = dev.data();
-        if state.created.load(Ordering::Acquire) {
-            // Without the device (unplugged) there is nothing to destroy: the reset at
-            // remove dropped every host resource.
-            if let Some(_guard) = dev.enter() {
-                // The host must let go of the backing pages before they are freed, which
-                // happens right after this returns.
-                if let Err(e) = shared.control.resource_unref(id) {
-                    pr_warn!("resource {}: unref failed: {:?}\n", id, e);
-                }
-            }
-        }
-        if !shared.ids.lock().free(id) {
-            pr_warn!("resource {}: id was not allocated\n", id);
-        }
     }
 }

@@ -7,14 +7,14 @@
 use kernel::{prelude::*, uaccess::UserSlice};
 
 use super::{
-    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject},
-    params,
+    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, ResourceArgs},
+    dumb, params,
     protocol::Rect,
 };
-use crate::drm::{errno, ioctl::Ioctl, uapi, File};
-
-/// Page size, the smallest object a resource gets.
-const PAGE_SIZE: u64 = 4096;
+use crate::{
+    drm::{errno, ioctl::Ioctl, File},
+    glue::uapi,
+};
 
 /// Texture target of a 2D resource (`PIPE_TEXTURE_2D`).
 const TARGET_2D: u32 = 2;
@@ -73,11 +73,19 @@ impl Ioctl<GpuDrm> for ResourceCreate {
             return Err(EINVAL);
         }
         let size = if arg.size == 0 {
-            PAGE_SIZE
+            dumb::PAGE_SIZE
         } else {
             u64::from(arg.size)
         };
-        let obj = create_resource(dev, size, arg.format, arg.width, arg.height)?;
+        let obj = create_resource(
+            dev,
+            size,
+            ResourceArgs {
+                format: arg.format,
+                width: arg.width,
+                height: arg.height,
+            },
+        )?;
         arg.bo_handle = obj.create_handle(file)?;
         arg.res_handle = obj.data().id();
         Ok(0)
@@ -116,7 +124,7 @@ impl Ioctl<GpuDrm> for TransferToHost {
     type Arg = uapi::drm_virtgpu_3d_transfer_to_host;
     fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
         let obj = GpuObject::lookup(file, arg.bo_handle)?;
-        let _guard = dev.enter().ok_or(ENODEV)?;
+        let hw = dev.enter().ok_or(ENODEV)?;
         let r = Rect {
             x: arg.box_.x,
             y: arg.box_.y,
@@ -125,7 +133,7 @@ impl Ioctl<GpuDrm> for TransferToHost {
         };
         dev.data()
             .control
-            .transfer_to_host_2d(obj.data().id(), r, u64::from(arg.offset))?;
+            .transfer_to_host_2d(&hw, obj.data().id(), r, u64::from(arg.offset))?;
         Ok(0)
     }
 }
@@ -174,5 +182,20 @@ impl Ioctl<GpuDrm> for ContextInit {
     type Arg = uapi::drm_virtgpu_context_init;
     fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
         Err(EINVAL)
+    }
+}
+
+/// A handler whose argument type is not plain data (`bool` is not valid for every byte):
+/// `make check` builds the module with `--cfg vgrs_bad_ioctl_arg` and expects the compiler to
+/// refuse this (E0277, `FromBytes` not implemented), which shows that `Ioctl::Arg` is bounded
+/// in the real trait, not in a copy of it.
+#[cfg(vgrs_bad_ioctl_arg)]
+pub(crate) struct BadArg;
+
+#[cfg(vgrs_bad_ioctl_arg)]
+impl Ioctl<GpuDrm> for BadArg {
+    type Arg = [bool; 8];
+    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        Ok(0)
     }
 }

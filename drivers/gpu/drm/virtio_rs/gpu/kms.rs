@@ -9,62 +9,116 @@
 
 #![forbid(unsafe_code)]
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use kernel::{prelude::*, types::ARef};
 
 use super::{
-    commands,
-    driver::{GpuDrm, GpuDrmDevice, GpuShared},
+    driver::{GpuDrm, GpuDrmDevice, GpuShared, Hw},
     modes::{self, Preferred},
     protocol::{CtrlHdr, CtrlType, CursorPos, Rect, UpdateCursor},
-    scanout::{self, Damage, FbLayout},
+    scanout::{self, FbLayout},
 };
-use crate::{
-    drm::kms::{
-        self, format, DriverConnector, DriverCrtc, DriverPlane, Framebuffer, KmsDriver, Mode,
-        ModeProbe, Output, PlaneKind, PlaneUpdate,
-    },
-    virtio::Buffers,
+use crate::drm::kms::{
+    format, CommitTail, Connector, ConnectorType, Crtc, DriverConnector, DriverCrtc, DriverPlane,
+    EncoderType, Framebuffer, Kms, KmsBuilder, KmsDriver, Mode, ModeConfigInfo, ModeProbe, Plane,
+    PlaneCheck, PlaneType, PlaneUpdate, NO_SCALING,
 };
 
-/// Creates the outputs of the device, one per scanout.
-pub(crate) fn init(drm: &ARef<GpuDrmDevice>) -> Result<kms::Kms<GpuDrm>> {
+/// The CRTC of a head.
+pub(crate) struct GpuCrtc {
+    /// The head's scanout id.
+    scanout: u32,
+    /// A modeset is pending: the next primary plane update sends `SET_SCANOUT`.
+    needs_modeset: AtomicBool,
+}
+
+/// The primary or cursor plane of a head.
+pub(crate) struct GpuPlane {
+    /// The head's scanout id.
+    scanout: u32,
+    /// Primary or cursor.
+    kind: PlaneType,
+}
+
+/// The connector of a head.
+pub(crate) struct GpuConnector {
+    /// The head's scanout id.
+    scanout: u32,
+}
+
+/// The topology, chosen here: per scanout a primary and a cursor plane, a CRTC on them, a
+/// Virtual encoder and a Virtual connector (with an EDID property if the device has EDIDs),
+/// as the C driver has it.
+pub(crate) fn init(drm: &ARef<GpuDrmDevice>) -> Result<Kms<GpuDrm>> {
     let shared = drm.data();
-    kms::init(drm, shared.num_scanouts, shared.has_edid)
+    let mut b = KmsBuilder::new(drm)?;
+    for scanout in 0..shared.num_scanouts {
+        // CRTCs are numbered in creation order: this head's CRTC gets index `scanout`.
+        let mask = 1u32.checked_shl(scanout).ok_or(EINVAL)?;
+        let plane =
+            |kind, formats: &[u32]| b.plane(kind, formats, mask, GpuPlane { scanout, kind });
+        let primary = plane(PlaneType::Primary, &[format::HOST_XRGB8888])?;
+        let cursor = plane(PlaneType::Cursor, &[format::HOST_ARGB8888])?;
+        b.enable_fb_damage_clips(primary);
+        let crtc = b.crtc(
+            primary,
+            Some(cursor),
+            GpuCrtc {
+                scanout,
+                needs_modeset: AtomicBool::new(false),
+            },
+        )?;
+        if crtc.index() != scanout {
+            return Err(EINVAL);
+        }
+        let enc = b.encoder(EncoderType::Virtual, mask)?;
+        b.connector(
+            ConnectorType::Virtual,
+            enc,
+            shared.has_edid,
+            GpuConnector { scanout },
+        )?;
+    }
+    b.finish()
 }
 
 /// Runs `f` with the device if it is still plugged in; logs what fails.
-fn with_hw(dev: &GpuDrmDevice, what: &str, f: impl FnOnce(&GpuShared) -> Result) {
-    let Some(_guard) = dev.enter() else {
+fn with_hw(dev: &GpuDrmDevice, what: &str, f: impl FnOnce(&Hw<'_>, &GpuShared) -> Result) {
+    let Some(hw) = dev.enter() else {
         return;
     };
-    if let Err(e) = f(&dev.data()) {
+    if let Err(e) = f(&hw, &dev.data()) {
         pr_warn!("{}: {:?}\n", what, e);
     }
 }
 
-impl DriverCrtc for GpuDrm {
-    fn mode_set_nofb(dev: &GpuDrmDevice, output: &Output, width: u32, height: u32) {
-        with_hw(dev, "mode set", |s| {
+#[vtable]
+impl DriverCrtc for GpuCrtc {
+    type Driver = GpuDrm;
+
+    fn mode_set_nofb(crtc: &Crtc<Self>, mode: &Mode) {
+        with_hw(crtc.device(), "mode set", |hw, s| {
             let r = Rect {
                 x: 0,
                 y: 0,
-                width,
-                height,
+                width: mode.hdisplay(),
+                height: mode.vdisplay(),
             };
-            s.control.set_scanout(output.index(), 0, r)
+            s.control.set_scanout(hw, crtc.scanout, 0, r)
         });
     }
 
-    fn atomic_flush(_dev: &GpuDrmDevice, output: &Output, needs_modeset: bool) {
+    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) {
         // The mode is set by the next primary plane update.
         if needs_modeset {
-            output.set_needs_modeset();
+            crtc.needs_modeset.store(true, Ordering::Relaxed);
         }
     }
 
-    fn atomic_disable(dev: &GpuDrmDevice, output: &Output) {
-        with_hw(dev, "crtc disable", |s| {
-            s.control.set_scanout(output.index(), 0, Rect::default())
+    fn atomic_disable(crtc: &Crtc<Self>) {
+        with_hw(crtc.device(), "crtc disable", |hw, s| {
+            s.control.set_scanout(hw, crtc.scanout, 0, Rect::default())
         });
     }
 }
@@ -82,51 +136,47 @@ fn layout(fb: &Framebuffer<GpuDrm>) -> FbLayout {
 
 /// The primary plane changed: upload the damage, set the scanout if the framebuffer, the
 /// source rectangle or the mode changed, flush.
-fn primary_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) -> Result {
+fn primary_update(
+    hw: &Hw<'_>,
+    s: &GpuShared,
+    plane: &Plane<GpuPlane>,
+    up: &PlaneUpdate<'_, GpuPlane>,
+) -> Result {
     let new = up.new_state();
     let src = new.src();
-    let src_rect = Rect {
-        x: src.x,
-        y: src.y,
-        width: src.width,
-        height: src.height,
-    };
+    let src_rect = scanout::wire_rect(src);
     let fb = match new.fb() {
         Some(fb) if up.crtc_active() => fb,
         _ => {
             let r = Rect {
                 x: 0,
                 y: 0,
-                width: src.width,
-                height: src.height,
+                width: src.width(),
+                height: src.height(),
             };
-            return s.control.set_scanout(output.index(), 0, r);
+            return s.control.set_scanout(hw, plane.scanout, 0, r);
         }
     };
-    let Some(d) = up.damage() else {
+    let Some(damage) = up.damage() else {
         return Ok(());
     };
     let obj = fb.object().ok_or(EINVAL)?;
     let id = obj.data().id();
-    let damage = Damage {
-        x1: d.x1,
-        y1: d.y1,
-        x2: d.x2,
-        y2: d.y2,
-    };
     // Nothing here waits for the device (as in the C driver): the control queue is handled
     // in order, so the flush follows the upload, and anything that frees the framebuffer's
     // resource (RESOURCE_UNREF, which is waited for) comes after both. The answers are
     // checked when they come back.
     // One notification of the device for the whole update, when `batch` is dropped.
-    let batch = s.control.batch();
+    let batch = s.control.batch(hw);
     let upload = scanout::upload(damage, layout(fb));
     if let Some(u) = upload {
         batch.transfer_to_host_2d(id, u.rect, u.offset)?;
     }
-    let modeset = output.take_needs_modeset();
+    let modeset = up
+        .crtc::<GpuCrtc>()
+        .is_some_and(|c| c.needs_modeset.swap(false, Ordering::Relaxed));
     if up.fb_changed() || new.src_fixed() != up.old().src_fixed() || modeset {
-        batch.set_scanout(output.index(), id, src_rect)?;
+        batch.set_scanout(plane.scanout, id, src_rect)?;
     }
     match upload {
         Some(u) => batch.resource_flush(id, u.rect),
@@ -134,19 +184,14 @@ fn primary_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) 
     }
 }
 
-/// Sends a cursor command; the cursor queue has no responses to wait for.
-fn cursor_command(s: &GpuShared, cmd: &UpdateCursor) -> Result {
-    let bufs = Buffers {
-        out: commands::encode(cmd)?,
-        input: KVec::new(),
-    };
-    s.cursor.submit(bufs, false)?;
-    Ok(())
-}
-
 /// The cursor plane changed: upload a new image and show it (`UPDATE_CURSOR`), or move the
 /// cursor (`MOVE_CURSOR`).
-fn cursor_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) -> Result {
+fn cursor_update(
+    hw: &Hw<'_>,
+    s: &GpuShared,
+    plane: &Plane<GpuPlane>,
+    up: &PlaneUpdate<'_, GpuPlane>,
+) -> Result {
     let new = up.new_state();
     let fb = new.fb();
     let id = match fb {
@@ -157,7 +202,7 @@ fn cursor_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) -
     let mut cmd = UpdateCursor {
         hdr: CtrlHdr::new(CtrlType::MOVE_CURSOR),
         pos: CursorPos {
-            scanout_id: output.index(),
+            scanout_id: plane.scanout,
             // The device takes the position as unsigned; off-screen to the left or top wraps,
             // as with the C driver.
             x: x as u32,
@@ -176,7 +221,7 @@ fn cursor_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) -
                 width: w.min(fb.width()),
                 height: h.min(fb.height()),
             };
-            s.control.transfer_to_host_2d(id, r, 0)?;
+            s.control.transfer_to_host_2d(hw, id, r, 0)?;
             let (hx, hy) = new.hotspot();
             cmd.hot_x = hx as u32;
             cmd.hot_y = hy as u32;
@@ -184,44 +229,56 @@ fn cursor_update(s: &GpuShared, output: &Output, up: &PlaneUpdate<'_, GpuDrm>) -
         cmd.hdr = CtrlHdr::new(CtrlType::UPDATE_CURSOR);
         cmd.resource_id = id;
     }
-    cursor_command(s, &cmd)
+    s.cursor.send(hw, &cmd)
 }
 
-impl DriverPlane for GpuDrm {
-    const PRIMARY_FORMATS: &'static [u32] = &[format::HOST_XRGB8888];
-    const CURSOR_FORMATS: &'static [u32] = &[format::HOST_ARGB8888];
+#[vtable]
+impl DriverPlane for GpuPlane {
+    type Driver = GpuDrm;
+    type State = ();
 
-    fn atomic_update(
-        dev: &GpuDrmDevice,
-        output: &Output,
-        kind: PlaneKind,
-        update: &PlaneUpdate<'_, GpuDrm>,
-    ) {
-        match kind {
-            PlaneKind::Primary => with_hw(dev, "primary plane update", |s| {
-                primary_update(s, output, update)
+    /// As the C driver's: no scaling, cursors may be positioned freely, and a new framebuffer
+    /// is uploaded whole (its damage clips ignored).
+    fn atomic_check(plane: &Plane<Self>, check: &mut PlaneCheck<'_, Self>) -> Result {
+        let old_fb = check.old().fb().map(core::ptr::from_ref);
+        let new_fb = check.new_state().fb().map(core::ptr::from_ref);
+        if new_fb.is_some() && old_fb != new_fb {
+            check.ignore_damage_clips();
+        }
+        let is_cursor = plane.kind == PlaneType::Cursor;
+        check.check_plane_state(NO_SCALING, NO_SCALING, is_cursor, true)
+    }
+
+    fn atomic_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
+        match plane.kind {
+            PlaneType::Cursor => with_hw(plane.device(), "cursor plane update", |hw, s| {
+                cursor_update(hw, s, plane, update)
             }),
-            PlaneKind::Cursor => with_hw(dev, "cursor plane update", |s| {
-                cursor_update(s, output, update)
+            _ => with_hw(plane.device(), "primary plane update", |hw, s| {
+                primary_update(hw, s, plane, update)
             }),
         }
     }
 }
 
-impl DriverConnector for GpuDrm {
-    fn detect(dev: &GpuDrmDevice, output: &Output) -> bool {
-        dev.data()
+#[vtable]
+impl DriverConnector for GpuConnector {
+    type Driver = GpuDrm;
+
+    fn detect(conn: &Connector<Self>) -> bool {
+        conn.device()
+            .data()
             .displays
-            .with_head(output.index(), |h| h.state.enabled)
+            .with_head(conn.scanout, |h| h.state.enabled)
             .unwrap_or(false)
     }
 
-    fn get_modes(dev: &GpuDrmDevice, output: &Output, probe: &ModeProbe<'_>) -> u32 {
-        let shared = dev.data();
+    fn get_modes(conn: &Connector<Self>, probe: &ModeProbe<'_>) -> u32 {
+        let shared = conn.device().data();
         let has_edid = shared.has_edid;
         // Copy what is needed and let go of the heads' lock before calling into DRM, so the
         // lock never nests inside (or around) DRM's mode config locks.
-        let Some((edid, width, height)) = shared.displays.with_head(output.index(), |h| {
+        let Some((edid, width, height)) = shared.displays.with_head(conn.scanout, |h| {
             let mut edid = KVec::new();
             if has_edid {
                 let bytes = modes::edid_bytes(h.edid.get(..h.edid_len).unwrap_or(&[]));
@@ -253,11 +310,12 @@ impl DriverConnector for GpuDrm {
         count
     }
 
-    fn mode_valid(dev: &GpuDrmDevice, output: &Output, mode: &Mode) -> bool {
-        let (width, height) = dev
+    fn mode_valid(conn: &Connector<Self>, mode: &Mode) -> bool {
+        let (width, height) = conn
+            .device()
             .data()
             .displays
-            .with_head(output.index(), |h| (h.state.width, h.state.height))
+            .with_head(conn.scanout, |h| (h.state.width, h.state.height))
             .unwrap_or((0, 0));
         modes::mode_valid(
             mode.is_preferred(),
@@ -269,8 +327,36 @@ impl DriverConnector for GpuDrm {
     }
 }
 
+#[vtable]
 impl KmsDriver for GpuDrm {
     const FB_FORMATS: &'static [u32] = &[format::HOST_XRGB8888, format::HOST_ARGB8888];
-    const MIN_SIZE: (u32, u32) = (modes::XRES_MIN, modes::YRES_MIN);
-    const MAX_SIZE: (u32, u32) = (modes::XRES_MAX, modes::YRES_MAX);
+    const CONFIG: ModeConfigInfo = ModeConfigInfo {
+        min_size: (modes::XRES_MIN, modes::YRES_MIN),
+        max_size: (modes::XRES_MAX, modes::YRES_MAX),
+        // The host reads pixels in its own byte order, as the C driver tells DRM.
+        prefer_host_byte_order: true,
+        fb_modifiers: false,
+        // Page flips may skip the vblank: the device shows a picture when it gets it.
+        async_page_flip: true,
+    };
+
+    /// `drm_atomic_helper_commit_tail`, except that it waits for the commit's page flips
+    /// instead of for one vblank on every active CRTC.
+    ///
+    /// The events complete the flips: armed for the next vblank, they make a synchronous flip
+    /// wait for it just the same; sent at once for an asynchronous flip, they let it return at
+    /// once, which the vblank wait would not (and the core lets only two commits per CRTC run
+    /// ahead of their cleanup, so asynchronous flips would be held to twice the refresh rate).
+    /// virtio-gpu needs no wait before the old framebuffers are cleaned up: the device takes
+    /// the commands in order, so a resource is released only after the scanout moved off it.
+    fn atomic_commit_tail(tail: &CommitTail<'_>) {
+        tail.modeset_disables();
+        tail.planes();
+        tail.modeset_enables();
+        // Sends nothing: every CRTC has the (emulated) vblank.
+        tail.fake_vblank();
+        tail.hw_done();
+        tail.wait_for_flip_done();
+        tail.cleanup_planes();
+    }
 }

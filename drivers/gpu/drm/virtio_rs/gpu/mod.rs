@@ -25,3 +25,7 @@ pub(crate) mod params;
 #[allow(dead_code)]
 pub(crate) mod protocol;
 pub(crate) mod scanout;
+
+/// The display pipeline's rectangle (a pure file of `drm/kms/`), under the path the pure
+/// files use on the host too (`super::rect`).
+pub(crate) use crate::drm::kms::rect;

@@ -8,18 +8,24 @@
 #![forbid(unsafe_code)]
 
 use super::protocol::Rect;
+/// A damaged rectangle of a framebuffer (as DRM merges it): the pipeline's one rectangle type.
+pub(crate) use super::rect::DrmRect as Damage;
+use super::rect::DrmRect;
 
-/// A damaged rectangle of a framebuffer, `x1..x2` by `y1..y2` (as DRM merges it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Damage {
-    /// Left edge (inclusive).
-    pub(crate) x1: i32,
-    /// Top edge (inclusive).
-    pub(crate) y1: i32,
-    /// Right edge (exclusive).
-    pub(crate) x2: i32,
-    /// Bottom edge (exclusive).
-    pub(crate) y2: i32,
+/// The device's rectangle for a DRM rectangle, the part of it right of and below 0 (the
+/// device's coordinates are unsigned).
+pub(crate) fn wire_rect(r: DrmRect) -> Rect {
+    let clamped = DrmRect {
+        x1: r.x1.max(0),
+        y1: r.y1.max(0),
+        ..r
+    };
+    Rect {
+        x: u32::try_from(clamped.x1).unwrap_or(0),
+        y: u32::try_from(clamped.y1).unwrap_or(0),
+        width: clamped.width(),
+        height: clamped.height(),
+    }
 }
 
 /// The layout of a framebuffer's first plane.

@@ -56,11 +56,6 @@ impl Device {
         unsafe { (*self.as_raw()).features }
     }
 
-    /// Returns `true` if feature bit `bit` was negotiated.
-    pub(crate) fn has_feature(&self, bit: u32) -> bool {
-        bit < 64 && self.features() & (1u64 << bit) != 0
-    }
-
     /// Returns `true` if the device bypasses the DMA API (no `VIRTIO_F_ACCESS_PLATFORM`):
     /// buffers are then given to it by guest physical address.
     pub(crate) fn has_dma_quirk(&self) -> bool {

@@ -140,7 +140,7 @@ impl<T: Driver> Registration<T> {
             } else {
                 // SAFETY: The queues end up in `Bound`, which `remove_callback` drops before
                 // it returns; on the error paths below they are dropped within probe.
-                Some(unsafe { Queues::new(dev, T::QUEUES) }?)
+                Some(unsafe { Queues::new(dev, T::QUEUES, T::NAME) }?)
             };
             let data = T::probe(dev, queues.as_ref())?;
             let config_work = KBox::pin_init(ConfigWork::new::<T>(vdev), GFP_KERNEL)?;

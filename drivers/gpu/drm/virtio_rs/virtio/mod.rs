@@ -11,4 +11,4 @@ mod virtqueue;
 
 pub(crate) use device::Device;
 pub(crate) use driver::{Driver, Registration};
-pub(crate) use virtqueue::{Batch, Buffers, Queue, Queues};
+pub(crate) use virtqueue::{Batch, Check, Forget, Queue, Queues, Reply, Wait};

@@ -29,25 +29,35 @@ use crate::glue::bindings;
 /// buffer is not queued.
 pub(crate) struct Buffers {
     /// Device-readable bytes (a command).
-    pub(crate) out: KVec<u8>,
+    out: KVec<u8>,
     /// Device-writable bytes (room for the response); may be empty.
-    pub(crate) input: KVec<u8>,
+    input: KVec<u8>,
 }
 
-/// What a completed request gives back: the buffers and the number of bytes the device wrote
-/// to `input`.
-pub(crate) type Done = (Buffers, usize);
+/// The device's answer to a request someone waited for: derefs to the bytes the device wrote.
+pub(crate) struct Reply {
+    bufs: Buffers,
+    len: usize,
+}
 
-/// Wakes the submitter of a request when the device returns it.
+impl core::ops::Deref for Reply {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bufs.input.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Where the answer to a waited-for request is left, and its waiter woken.
 #[pin_data]
-pub(crate) struct Completion {
+pub(crate) struct Slot {
     #[pin]
-    result: Mutex<Option<Result<Done>>>,
+    result: Mutex<Option<Result<Reply>>>,
     #[pin]
     cond: CondVar,
 }
 
-impl Completion {
+impl Slot {
     fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
@@ -58,33 +68,103 @@ impl Completion {
         )
     }
 
-    fn complete(&self, r: Result<Done>) {
+    fn complete(&self, r: Result<Reply>) {
         *self.result.lock() = Some(r);
         self.cond.notify_all();
     }
+}
 
+/// A request that was submitted with [`Wait`]: [`Pending::wait`] gives its answer.
+pub(crate) struct Pending(Arc<Slot>);
+
+impl Pending {
     /// Waits until the device returned the request (or the queue was torn down: `ENODEV`).
-    pub(crate) fn wait(&self) -> Result<Done> {
-        let mut guard = self.result.lock();
+    pub(crate) fn wait(self) -> Result<Reply> {
+        let mut guard = self.0.result.lock();
         loop {
             if let Some(r) = guard.take() {
                 return r;
             }
-            self.cond.wait(&mut guard);
+            self.0.cond.wait(&mut guard);
         }
     }
 }
 
 /// Checks the device's answer to a request nobody waits for: gets the device-readable bytes
 /// (the command) and the bytes the device wrote. Runs in the completion work item.
-pub(crate) type Check = fn(out: &[u8], resp: &[u8]);
+pub(crate) type CheckFn = fn(out: &[u8], resp: &[u8]);
 
-/// A request while the device owns it: its buffers and who to tell when it comes back (a
-/// waiter, or a check of the answer, or nobody).
+/// What happens when the device returns a request: the internal form of a [`Completion`],
+/// which only the queue reads.
+pub(crate) enum Notify {
+    /// Wake the waiter with the answer.
+    Waiter(Arc<Slot>),
+    /// Check the answer; nobody waits.
+    Check(CheckFn),
+    /// Nothing: nobody waits and there is no answer to check.
+    Nothing,
+}
+
+mod sealed {
+    pub(crate) trait Sealed {}
+}
+
+/// How the submitter of a request hears of its completion; the type decides what
+/// [`Queue::submit`] returns. Implemented by [`Wait`], [`Check`] and [`Forget`] (sealed: the
+/// queue relies on each of them).
+pub(crate) trait Completion: sealed::Sealed {
+    /// What `submit` returns for the request.
+    type Handle;
+    #[doc(hidden)]
+    fn prepare(self) -> Result<(Notify, Self::Handle)>;
+    #[doc(hidden)]
+    const POOLED: bool;
+}
+
+/// The submitter waits for the answer: `submit` returns a [`Pending`].
+pub(crate) struct Wait;
+
+/// Nobody waits: the function gets the command and the answer when the device returns them
+/// (to log a failure nobody is there to receive); `submit` returns `()`.
+pub(crate) struct Check(pub(crate) CheckFn);
+
+/// Nobody waits and nothing is checked (commands the device answers with nothing).
+pub(crate) struct Forget;
+
+impl sealed::Sealed for Wait {}
+impl sealed::Sealed for Check {}
+impl sealed::Sealed for Forget {}
+
+impl Completion for Wait {
+    type Handle = Pending;
+    // The buffers go to the waiter with the answer.
+    const POOLED: bool = false;
+    fn prepare(self) -> Result<(Notify, Pending)> {
+        let slot = Slot::new()?;
+        Ok((Notify::Waiter(slot.clone()), Pending(slot)))
+    }
+}
+
+impl Completion for Check {
+    type Handle = ();
+    const POOLED: bool = true;
+    fn prepare(self) -> Result<(Notify, ())> {
+        Ok((Notify::Check(self.0), ()))
+    }
+}
+
+impl Completion for Forget {
+    type Handle = ();
+    const POOLED: bool = true;
+    fn prepare(self) -> Result<(Notify, ())> {
+        Ok((Notify::Nothing, ()))
+    }
+}
+
+/// A request while the device owns it: its buffers and who to tell when it comes back.
 struct InFlight {
     bufs: Buffers,
-    done: Option<Arc<Completion>>,
-    check: Option<Check>,
+    notify: Notify,
     /// Goes back to the queue's pool when done (buffers of [`POOL_BUF`] bytes' capacity).
     pooled: bool,
 }
@@ -108,31 +188,23 @@ fn refill(v: &mut KVec<u8>, n: usize) -> Result {
     Ok(())
 }
 
-/// Requests queued on a [`Queue`] without a waiter; dropping the batch notifies the device.
+/// Requests queued on a [`Queue`] with one notification of the device, when the batch is
+/// dropped (instead of one per request).
 pub(crate) struct Batch<'a> {
     queue: &'a Queue,
 }
 
 impl Batch<'_> {
-    /// Queues a command of `out_len` bytes, written by `encode` into a zeroed buffer, with room
-    /// for an answer of `resp_len` bytes: when the device returns them, `check` gets the
-    /// command and the answer (to report a failure nobody is there to receive). The device
-    /// handles a queue's requests in order, so a later request that is waited for also means
-    /// this one was done. Waits for room if the ring is full.
-    ///
-    /// Small requests are recycled, as the C driver takes its buffers from a `kmem_cache`: in
-    /// steady state a batch allocates nothing.
-    pub(crate) fn submit_checked(
+    /// Queues a request as [`Queue::submit`] does, without notifying the device yet.
+    pub(crate) fn submit<C: Completion>(
         &self,
         out_len: usize,
         resp_len: usize,
-        encode: impl FnOnce(&mut [u8]),
-        check: Check,
-    ) -> Result {
-        let mut req = self.queue.recycled(out_len, resp_len)?;
-        encode(&mut req.bufs.out);
-        req.check = Some(check);
-        self.queue.queue_req(req, false)
+        encode: impl FnOnce(&mut [u8]) -> Result,
+        done: C,
+    ) -> Result<C::Handle> {
+        self.queue
+            .submit_inner(out_len, resp_len, encode, done, false)
     }
 }
 
@@ -188,19 +260,52 @@ impl WorkItem for Queue {
 }
 
 impl Queue {
-    /// Queues `bufs` and returns a [`Completion`] to wait on (or `None` if `wait` is false:
-    /// the buffers are then freed when the device returns them). Waits for room if the ring
-    /// is full.
-    pub(crate) fn submit(&self, bufs: Buffers, wait: bool) -> Result<Option<Arc<Completion>>> {
-        let done = if wait { Some(Completion::new()?) } else { None };
-        self.queue(bufs, done.clone(), None, true)?;
-        Ok(done)
+    /// Queues a request: a command of `out_len` bytes, written by `encode` into a zeroed
+    /// buffer, with room for an answer of `resp_len` bytes (0: none), and notifies the device.
+    /// `done` decides who hears of the answer and what this returns (a [`Pending`] for
+    /// [`Wait`]). Waits for room if the ring is full. The device handles a queue's requests in
+    /// order, so a later request that is waited for also means earlier ones were done.
+    ///
+    /// Small requests nobody waits for are recycled, as the C driver takes its buffers from a
+    /// `kmem_cache`: in steady state they allocate nothing.
+    pub(crate) fn submit<C: Completion>(
+        &self,
+        out_len: usize,
+        resp_len: usize,
+        encode: impl FnOnce(&mut [u8]) -> Result,
+        done: C,
+    ) -> Result<C::Handle> {
+        self.submit_inner(out_len, resp_len, encode, done, true)
     }
 
-    /// Starts a batch of requests nobody waits for; the device is notified once, when the
-    /// batch is dropped (one notification per batch instead of one per request).
+    /// Starts a batch of requests; the device is notified once, when the batch is dropped.
     pub(crate) fn batch(&self) -> Batch<'_> {
         Batch { queue: self }
+    }
+
+    fn submit_inner<C: Completion>(
+        &self,
+        out_len: usize,
+        resp_len: usize,
+        encode: impl FnOnce(&mut [u8]) -> Result,
+        done: C,
+        kick: bool,
+    ) -> Result<C::Handle> {
+        let mut req = self.recycled(out_len, resp_len, C::POOLED)?;
+        if let Err(e) = encode(&mut req.bufs.out) {
+            self.recycle(req);
+            return Err(e);
+        }
+        let (notify, handle) = match done.prepare() {
+            Ok(p) => p,
+            Err(e) => {
+                self.recycle(req);
+                return Err(e);
+            }
+        };
+        req.notify = notify;
+        self.queue_req(req, kick)?;
+        Ok(handle)
     }
 
     /// Notifies the device of the requests added since the last notification.
@@ -213,30 +318,10 @@ impl Queue {
         }
     }
 
-    /// Adds a request to the ring, waiting for room, and notifies the device if `kick`.
-    fn queue(
-        &self,
-        bufs: Buffers,
-        done: Option<Arc<Completion>>,
-        check: Option<Check>,
-        kick: bool,
-    ) -> Result {
-        let req = KBox::new(
-            InFlight {
-                bufs,
-                done,
-                check,
-                pooled: false,
-            },
-            GFP_KERNEL,
-        )?;
-        self.queue_req(req, kick)
-    }
-
-    /// A request with zeroed buffers of `out_len` and `resp_len` bytes: a recycled one if
-    /// both fit [`POOL_BUF`] and the pool has one, else a new one (kept for reuse if it fits).
-    fn recycled(&self, out_len: usize, resp_len: usize) -> Result<KBox<InFlight>> {
-        let fits = out_len <= POOL_BUF && resp_len <= POOL_BUF;
+    /// A request with zeroed buffers of `out_len` and `resp_len` bytes: if `poolable` and both
+    /// fit [`POOL_BUF`], a recycled one when the pool has one, else a new one kept for reuse.
+    fn recycled(&self, out_len: usize, resp_len: usize, poolable: bool) -> Result<KBox<InFlight>> {
+        let fits = poolable && out_len <= POOL_BUF && resp_len <= POOL_BUF;
         let old = if fits {
             self.pool.lock().iter_mut().find_map(Option::take)
         } else {
@@ -250,8 +335,7 @@ impl Queue {
             input.extend_with(resp_len, 0, GFP_KERNEL)?;
             let req = InFlight {
                 bufs: Buffers { out, input },
-                done: None,
-                check: None,
+                notify: Notify::Nothing,
                 pooled: fits,
             };
             return Ok(KBox::new(req, GFP_KERNEL)?);
@@ -262,9 +346,13 @@ impl Queue {
         Ok(req)
     }
 
-    /// Keeps a finished pooled request for [`Queue::recycled`] if the pool has room.
+    /// Keeps a finished pooled request for [`Queue::recycled`] if the pool has room; frees
+    /// any other.
     fn recycle(&self, mut req: KBox<InFlight>) {
-        req.check = None;
+        if !req.pooled {
+            return;
+        }
+        req.notify = Notify::Nothing;
         let mut pool = self.pool.lock();
         if let Some(slot) = pool.iter_mut().find(|s| s.is_none()) {
             *slot = Some(req);
@@ -298,14 +386,6 @@ impl Queue {
                 Err((e, _)) => return Err(e),
             }
         }
-    }
-
-    /// Submits `out` and a response buffer of `resp_len` bytes, and waits for the device.
-    /// Returns the buffers and the number of response bytes the device wrote.
-    pub(crate) fn call(&self, out: KVec<u8>, resp_len: usize) -> Result<Done> {
-        let input = KVec::from_elem(0u8, resp_len, GFP_KERNEL)?;
-        let c = self.submit(Buffers { out, input }, true)?.ok_or(EINVAL)?;
-        c.wait()
     }
 
     /// Adds one request to the ring. On failure the request is handed back.
@@ -359,9 +439,11 @@ impl Queue {
     /// Takes every used buffer off the ring and completes its request.
     ///
     /// Requests are completed with the `state` lock held, which needs no list (no allocation)
-    /// and keeps their order. Lock order: `state`, then a completion's or the pool's lock;
+    /// and keeps their order. Lock order: `state`, then a waiter's or the pool's lock;
     /// neither of those is held while taking `state`.
     fn dequeue(&self) {
+        #[cfg(vgrs_debug)]
+        debug_delay();
         {
             let guard = self.state.lock();
             let Some(vq) = guard.as_ref() else {
@@ -385,19 +467,19 @@ impl Queue {
     }
 
     /// Hands a request the device returned, with `len` bytes of answer, to whoever wants it.
-    fn finish(&self, req: KBox<InFlight>, len: usize) {
+    fn finish(&self, mut req: KBox<InFlight>, len: usize) {
         // The device cannot have written more than it was given.
         let len = len.min(req.bufs.input.len());
-        if let Some(check) = req.check {
-            check(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
-        }
-        if req.pooled {
-            self.recycle(req);
-            return;
-        }
-        let InFlight { bufs, done, .. } = KBox::into_inner(req);
-        if let Some(c) = done {
-            c.complete(Ok((bufs, len)));
+        match core::mem::replace(&mut req.notify, Notify::Nothing) {
+            Notify::Waiter(slot) => {
+                let InFlight { bufs, .. } = KBox::into_inner(req);
+                slot.complete(Ok(Reply { bufs, len }));
+            }
+            Notify::Check(check) => {
+                check(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
+                self.recycle(req);
+            }
+            Notify::Nothing => self.recycle(req),
         }
     }
 
@@ -417,43 +499,98 @@ impl Queue {
                 // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer, and
                 // detaching it gave it back to us.
                 let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
-                if let Some(c) = &req.done {
-                    c.complete(Err(ENODEV));
+                if let Notify::Waiter(slot) = &req.notify {
+                    slot.complete(Err(ENODEV));
                 }
             }
         }
         self.space.notify_all();
     }
 
-    /// `vq->callback`: runs in interrupt context, so it only schedules [`Queue::dequeue`].
+    /// `vq->callback`: runs in interrupt context, so it only queues [`Queue::dequeue`] on the
+    /// device's workqueue.
     ///
     /// # Safety
     ///
     /// `vq` is a virtqueue set up by [`Queues::new`]: its device's `priv` points to the
-    /// queue table of the [`Queues`] that owns it until the queues are deleted (after which
-    /// no callback runs).
+    /// [`VqTable`] of the [`Queues`] that owns it until the device is reset (after which no
+    /// callback runs).
     unsafe extern "C" fn callback(vq: *mut bindings::virtqueue) {
         // SAFETY: By the function's safety requirements `vq` is valid, and so is its device.
         let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
         // SAFETY: `vdev` is valid (above).
-        let table = unsafe { (*vdev).priv_ }
-            .cast::<KVec<Arc<Queue>>>()
-            .cast_const();
+        let table = unsafe { (*vdev).priv_ }.cast::<VqTable>().cast_const();
         if table.is_null() {
             return;
         }
         // SAFETY: By the function's safety requirements a non-null `priv` points to the live,
-        // never mutated queue table of the device's `Queues`.
+        // never mutated table of the device's `Queues`.
         let table = unsafe { &*table };
-        if let Some(queue) = table.get(index as usize) {
+        if let Some(queue) = table.queues.get(index as usize) {
             // Already queued work will see our buffers too; the extra reference is dropped.
-            let _ = workqueue::system().enqueue(queue.clone());
+            let _ = table.wq.queue().enqueue(queue.clone());
         }
     }
 }
 
-/// The virtqueues of a bound device. Dropping it resets the device, completes whatever the
-/// device still held with `ENODEV`, and deletes the virtqueues.
+/// Debug builds: sleeps for the `completion_delay_ms` module parameter, so a test can unbind
+/// and unload the driver while completion work is queued or running.
+#[cfg(vgrs_debug)]
+fn debug_delay() {
+    // SAFETY: Reads a module parameter; no requirements.
+    let ms = unsafe { bindings::vgrs_debug_completion_delay_ms() };
+    if ms > 0 {
+        // SAFETY: The completion work runs in process context, where sleeping is allowed.
+        unsafe { bindings::msleep(ms) };
+    }
+}
+
+/// A workqueue owned by the driver (`alloc_workqueue`); dropping it runs what is queued,
+/// waits for what runs and destroys it (`destroy_workqueue`), so no work item of it can run
+/// after the drop, and so none after the module is gone.
+///
+/// # Invariants
+///
+/// `0` is a workqueue from `alloc_workqueue`, destroyed only by `drop`.
+struct OwnedWq(NonNull<bindings::workqueue_struct>);
+
+// SAFETY: A workqueue may be used and destroyed from any thread.
+unsafe impl Send for OwnedWq {}
+
+// SAFETY: Queueing work (all `&OwnedWq` allows) is thread-safe.
+unsafe impl Sync for OwnedWq {}
+
+impl OwnedWq {
+    fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `name` is a NUL-terminated string that outlives the workqueue (`'static`).
+        let wq = unsafe { bindings::vgrs_alloc_workqueue(name.as_char_ptr()) };
+        // INVARIANT: a workqueue from `alloc_workqueue`.
+        Ok(Self(NonNull::new(wq).ok_or(ENOMEM)?))
+    }
+
+    fn queue(&self) -> &workqueue::Queue {
+        // SAFETY: By the type invariant the workqueue is alive until `self` is dropped, which
+        // cannot happen while the returned borrow of `self` lives.
+        unsafe { workqueue::Queue::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for OwnedWq {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the workqueue is alive and destroyed only here;
+        // `destroy_workqueue` drains it (queued work runs, running work is waited for).
+        unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
+    }
+}
+
+/// What `vdev->priv` points to: the device's workqueue and its queues, in index order.
+struct VqTable {
+    wq: OwnedWq,
+    queues: KVec<Arc<Queue>>,
+}
+
+/// The virtqueues of a bound device. Dropping it resets the device, waits for the completion
+/// work, completes whatever the device still held with `ENODEV`, and deletes the virtqueues.
 ///
 /// # Invariants
 ///
@@ -461,9 +598,11 @@ impl Queue {
 ///   abstraction drops this owner in `remove`, while the device is still bound.
 /// - `vdev->priv` points to `*table` (a heap allocation that does not move) from
 ///   [`Queues::new`] until [`Queues::drop`] resets the device; the table is not mutated.
+/// - Completion work of the queues is only queued on `table.wq`, so destroying it (in drop)
+///   leaves none queued or running.
 pub(crate) struct Queues {
     vdev: NonNull<bindings::virtio_device>,
-    table: KBox<KVec<Arc<Queue>>>,
+    table: Option<KBox<VqTable>>,
 }
 
 // SAFETY: `Queues` only uses `vdev` in `drop`, for calls that may be made from any thread.
@@ -476,12 +615,17 @@ unsafe impl Sync for Queues {}
 const MAX_QUEUES: usize = 4;
 
 impl Queues {
-    /// Finds the device's virtqueues, named `names` in order.
+    /// Finds the device's virtqueues, named `names` in order, with a workqueue `wq_name` for
+    /// their completions.
     ///
     /// # Safety
     ///
     /// The caller must drop the result before the driver's `remove` returns.
-    pub(super) unsafe fn new(dev: &Device, names: &[&'static CStr]) -> Result<Self> {
+    pub(super) unsafe fn new(
+        dev: &Device,
+        names: &[&'static CStr],
+        wq_name: &'static CStr,
+    ) -> Result<Self> {
         let n = names.len();
         if n == 0 || n > MAX_QUEUES {
             return Err(EINVAL);
@@ -492,7 +636,7 @@ impl Queues {
             info.callback = Some(Queue::callback);
         }
         let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); MAX_QUEUES];
-        let mut queues = KBox::new(KVec::with_capacity(n, GFP_KERNEL)?, GFP_KERNEL)?;
+        let mut queues = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             let q = Arc::pin_init(
                 pin_init!(Queue {
@@ -505,9 +649,16 @@ impl Queues {
             )?;
             queues.push(q, GFP_KERNEL)?;
         }
+        let table = KBox::new(
+            VqTable {
+                wq: OwnedWq::new(wq_name)?,
+                queues,
+            },
+            GFP_KERNEL,
+        )?;
         // SAFETY: `dev` is valid; `priv` belongs to the driver, and no callback can read it
         // before buffers are queued, which needs the queues we are creating.
-        unsafe { (*dev.as_raw()).priv_ = (&raw const *queues).cast_mut().cast() };
+        unsafe { (*dev.as_raw()).priv_ = (&raw const *table).cast_mut().cast() };
         // SAFETY: `dev` is a valid bound device; `vqs` and `infos` have room for `n` entries
         // and `infos[..n]` is initialised with `'static` names and our callback.
         let ret = unsafe {
@@ -523,22 +674,23 @@ impl Queues {
             unsafe { (*dev.as_raw()).priv_ = core::ptr::null_mut() };
             return Err(e);
         }
-        for (q, vq) in queues.iter().zip(vqs) {
+        for (q, vq) in table.queues.iter().zip(vqs) {
             if let Some(vq) = NonNull::new(vq) {
                 // INVARIANT: `vq` is alive until `Queues::drop` deletes it after `kill`.
                 *q.state.lock() = Some(RawVq(vq));
             }
         }
-        // INVARIANT: `priv` points to the table set up above; the caller drops us in `remove`.
+        // INVARIANT: `priv` points to the table set up above; the caller drops us in `remove`;
+        // the callback queues completion work only on the table's workqueue.
         Ok(Self {
             vdev: NonNull::from(dev).cast(),
-            table: queues,
+            table: Some(table),
         })
     }
 
     /// Returns queue `i` (in the order of the names given to [`Queues::new`]).
     pub(crate) fn get(&self, i: usize) -> Option<&Arc<Queue>> {
-        self.table.get(i)
+        self.table.as_ref()?.queues.get(i)
     }
 }
 
@@ -546,11 +698,20 @@ impl Drop for Queues {
     fn drop(&mut self) {
         let vdev = self.vdev.as_ptr();
         // SAFETY: By the type invariant `vdev` is still bound. Resetting stops the device from
-        // using any buffer and waits for running virtqueue callbacks.
+        // using any buffer and waits for running virtqueue callbacks, so nothing queues
+        // completion work any more.
         unsafe { bindings::virtio_reset_device(vdev) };
         // SAFETY: `vdev` is valid; after the reset no callback reads `priv` any more.
         unsafe { (*vdev).priv_ = core::ptr::null_mut() };
-        for q in self.table.iter() {
+        let Some(table) = self.table.take() else {
+            return;
+        };
+        let VqTable { wq, queues } = KBox::into_inner(table);
+        // Runs the completion work still queued and waits for a running one (the C driver
+        // flushes its dequeue work at this point too): after this no work item of ours runs,
+        // so the module can go once `remove` returns.
+        drop(wq);
+        for q in queues.iter() {
             q.kill();
         }
         // SAFETY: `vdev` is bound (type invariant) and reset; its virtqueues are unused now.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The mode config: creation of the outputs, reset, fbdev emulation and shutdown.
+//! The mode config: building the display pipeline ([`KmsBuilder`]), the commit tail, fbdev
+//! emulation, hotplug events and shutdown ([`Kms`]).
 //!
 //! C headers: [`include/drm/drm_mode_config.h`](srctree/include/drm/drm_mode_config.h),
 //! [`include/drm/drm_atomic_helper.h`](srctree/include/drm/drm_atomic_helper.h)
@@ -10,8 +11,12 @@ use core::marker::PhantomData;
 use kernel::{error::to_result, prelude::*, types::ARef};
 
 use super::{
-    connector::ConnectorVtable, crtc::CrtcVtable, encoder, framebuffer, plane::PlaneVtable, vblank,
-    KmsDriver, Output,
+    connector::{Connector, ConnectorType, DriverConnector},
+    crtc::{Crtc, CrtcBase, DriverCrtc},
+    encoder::{Encoder, EncoderType},
+    framebuffer,
+    plane::{DriverPlane, Plane, PlaneType},
+    vblank, KmsDriver,
 };
 use crate::{
     drm::{Device, Registration},
@@ -32,207 +37,245 @@ impl<T: KmsDriver> ConfigVtable<T> {
         atomic_state_clear: None,
         atomic_state_free: None,
     };
+
+    /// The mode config helper functions: `T`'s commit tail, or the helpers' default
+    /// (`drm_atomic_helper_commit_tail`) without one.
+    const HELPER_FUNCS: bindings::drm_mode_config_helper_funcs =
+        bindings::drm_mode_config_helper_funcs {
+            atomic_commit_tail: if T::HAS_ATOMIC_COMMIT_TAIL {
+                Some(commit_tail_callback::<T>)
+            } else {
+                None
+            },
+            atomic_commit_setup: None,
+        };
 }
 
-/// The mode config helper functions: the commit tail.
-const CONFIG_HELPER_FUNCS: bindings::drm_mode_config_helper_funcs =
-    bindings::drm_mode_config_helper_funcs {
-        atomic_commit_tail: Some(commit_tail),
-        atomic_commit_setup: None,
-    };
-
-/// `drm_mode_config_helper_funcs.atomic_commit_tail`: `drm_atomic_helper_commit_tail`, except
-/// that it waits for the commit's page flips (`drm_atomic_helper_wait_for_flip_done`) instead
-/// of for one vblank on every active CRTC (`_wait_for_vblanks`).
+/// The commit tail of an atomic commit: the steps of `drm_atomic_helper_commit_tail`, for a
+/// driver's [`KmsDriver::atomic_commit_tail`] to run in the order it needs.
 ///
-/// The events complete the flips: armed for the next vblank, they make a synchronous flip
-/// wait for it just the same; sent at once for an asynchronous flip, they let it return at
-/// once, which the vblank wait would not (and the core lets only two commits per CRTC run
-/// ahead of their cleanup, so asynchronous flips would be held to twice the refresh rate).
-/// virtio-gpu needs no wait before the old framebuffers are cleaned up: the device takes the
-/// commands in order, so a resource is released only after the scanout moved off it.
+/// # Invariants
+///
+/// `state` is the atomic state being committed, in its commit tail (holding a reference to
+/// its device), for the duration of `'a`.
+pub(crate) struct CommitTail<'a> {
+    state: *mut bindings::drm_atomic_state,
+    _p: PhantomData<&'a ()>,
+}
+
+impl CommitTail<'_> {
+    fn dev(&self) -> *mut bindings::drm_device {
+        // SAFETY: `state` is valid (type invariant); `dev` is set when it is allocated.
+        unsafe { (*self.state).dev }
+    }
+
+    /// `drm_atomic_helper_commit_modeset_disables`.
+    pub(crate) fn modeset_disables(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_commit_modeset_disables(self.dev(), self.state) };
+    }
+
+    /// `drm_atomic_helper_commit_planes` (no flags).
+    pub(crate) fn planes(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_commit_planes(self.dev(), self.state, 0) };
+    }
+
+    /// `drm_atomic_helper_commit_modeset_enables`.
+    pub(crate) fn modeset_enables(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_commit_modeset_enables(self.dev(), self.state) };
+    }
+
+    /// `drm_atomic_helper_fake_vblank`: sends the events of CRTCs without vblank support.
+    pub(crate) fn fake_vblank(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_fake_vblank(self.state) };
+    }
+
+    /// `drm_atomic_helper_commit_hw_done`.
+    pub(crate) fn hw_done(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_commit_hw_done(self.state) };
+    }
+
+    /// `drm_atomic_helper_wait_for_flip_done`: waits for the commit's page flip events.
+    pub(crate) fn wait_for_flip_done(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`, whose flips
+        // `drm_atomic_helper_setup_commit` tracks.
+        unsafe { bindings::drm_atomic_helper_wait_for_flip_done(self.dev(), self.state) };
+    }
+
+    /// `drm_atomic_helper_wait_for_vblanks`: waits for one vblank on every active CRTC.
+    #[allow(dead_code)] // The default tail's wait; this driver waits for its flips instead.
+    pub(crate) fn wait_for_vblanks(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_wait_for_vblanks(self.dev(), self.state) };
+    }
+
+    /// `drm_atomic_helper_cleanup_planes`.
+    pub(crate) fn cleanup_planes(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`.
+        unsafe { bindings::drm_atomic_helper_cleanup_planes(self.dev(), self.state) };
+    }
+}
+
+/// `drm_mode_config_helper_funcs.atomic_commit_tail`: `T`'s commit tail.
 ///
 /// # Safety
 ///
 /// Called by the atomic helpers' commit machinery with the state being committed, which holds
 /// a reference to its device.
-unsafe extern "C" fn commit_tail(state: *mut bindings::drm_atomic_state) {
-    // SAFETY: `state` is valid (safety requirements); `dev` is set when it is allocated.
-    let dev = unsafe { (*state).dev };
-    // SAFETY: `dev` and `state` are valid; this is the commit tail of `state`, where the
-    // helpers below are meant to run, in this order (as `drm_atomic_helper_commit_tail`).
-    unsafe { bindings::drm_atomic_helper_commit_modeset_disables(dev, state) };
-    // SAFETY: As above.
-    unsafe { bindings::drm_atomic_helper_commit_planes(dev, state, 0) };
-    // SAFETY: As above.
-    unsafe { bindings::drm_atomic_helper_commit_modeset_enables(dev, state) };
-    // SAFETY: As above (sends nothing: `no_vblank` is false with the vblank core set up).
-    unsafe { bindings::drm_atomic_helper_fake_vblank(state) };
-    // SAFETY: As above.
-    unsafe { bindings::drm_atomic_helper_commit_hw_done(state) };
-    // SAFETY: As above; the commit's flips are tracked by `drm_atomic_helper_setup_commit`.
-    unsafe { bindings::drm_atomic_helper_wait_for_flip_done(dev, state) };
-    // SAFETY: As above.
-    unsafe { bindings::drm_atomic_helper_cleanup_planes(dev, state) };
+unsafe extern "C" fn commit_tail_callback<T: KmsDriver>(state: *mut bindings::drm_atomic_state) {
+    // INVARIANT: `state` is in its commit tail for the call.
+    let tail = CommitTail {
+        state,
+        _p: PhantomData,
+    };
+    T::atomic_commit_tail(&tail);
 }
 
-/// Proof that a device's mode config is initialised, with its outputs.
+/// Builds a device's display pipeline before the device is registered: the driver creates
+/// its planes, CRTCs, encoders and connectors in any topology, then [`KmsBuilder::finish`]
+/// sets up the vblank core and resets every object's state.
 ///
 /// # Invariants
 ///
-/// [`init`] succeeded on `dev`.
+/// `dev` is not registered and its mode config was initialised by [`KmsBuilder::new`];
+/// `crtcs` are all of its CRTCs, in index order.
+pub(crate) struct KmsBuilder<'a, T: KmsDriver> {
+    dev: &'a ARef<Device<T>>,
+    crtcs: KVec<&'a CrtcBase>,
+}
+
+impl<'a, T: KmsDriver> KmsBuilder<'a, T> {
+    /// Initialises the mode config of `dev` with `T`'s limits and functions. `EBUSY` if the
+    /// device is registered or its mode config already initialised.
+    pub(crate) fn new(dev: &'a ARef<Device<T>>) -> Result<Self> {
+        let raw = dev.as_raw();
+        // SAFETY: `raw` is a valid device; before registration only this thread uses it.
+        let registered = unsafe { (*raw).registered };
+        // SAFETY: As above; `funcs` is set (non-null) only by a previous initialisation.
+        let initialised = !unsafe { (*raw).mode_config.funcs }.is_null();
+        if registered || initialised {
+            return Err(EBUSY);
+        }
+        // SAFETY: `raw` is a valid, unregistered device whose mode config is not initialised.
+        to_result(unsafe { bindings::drmm_mode_config_init(raw) })?;
+        // SAFETY: `raw` is valid and not visible to userspace yet; nothing else reads the mode
+        // config while it is being set up.
+        let config = unsafe { &mut (*raw).mode_config };
+        let info = &T::CONFIG;
+        config.quirk_addfb_prefer_host_byte_order = info.prefer_host_byte_order;
+        config.fb_modifiers_not_supported = !info.fb_modifiers;
+        config.async_page_flip = info.async_page_flip;
+        config.min_width = info.min_size.0 as i32;
+        config.min_height = info.min_size.1 as i32;
+        config.max_width = info.max_size.0 as i32;
+        config.max_height = info.max_size.1 as i32;
+        config.funcs = &ConfigVtable::<T>::FUNCS;
+        config.helper_private = &ConfigVtable::<T>::HELPER_FUNCS;
+        // INVARIANT: initialised above, not registered, no CRTC yet.
+        Ok(Self {
+            dev,
+            crtcs: KVec::new(),
+        })
+    }
+
+    /// A plane of `kind` with the pixel `formats`, for the CRTCs in `possible_crtcs` (a bit
+    /// mask of CRTC indexes; CRTCs are numbered in creation order from 0), with data `data`.
+    pub(crate) fn plane<P: DriverPlane<Driver = T>>(
+        &self,
+        kind: PlaneType,
+        formats: &[u32],
+        possible_crtcs: u32,
+        data: P,
+    ) -> Result<&'a Plane<P>> {
+        // SAFETY: By the type invariant the device is unregistered with an initialised mode
+        // config.
+        unsafe { Plane::new(self.dev, kind, formats, possible_crtcs, data) }
+    }
+
+    /// Enables damage clips (`FB_DAMAGE_CLIPS`) on `plane`.
+    pub(crate) fn enable_fb_damage_clips<P: DriverPlane<Driver = T>>(&self, plane: &Plane<P>) {
+        plane.enable_fb_damage_clips();
+    }
+
+    /// A CRTC scanning out `primary` (and `cursor`), with data `data`. Its index is the
+    /// number of CRTCs created before it.
+    pub(crate) fn crtc<
+        C: DriverCrtc<Driver = T>,
+        P: DriverPlane<Driver = T>,
+        Q: DriverPlane<Driver = T>,
+    >(
+        &mut self,
+        primary: &Plane<P>,
+        cursor: Option<&Plane<Q>>,
+        data: C,
+    ) -> Result<&'a Crtc<C>> {
+        self.crtcs.reserve(1, GFP_KERNEL)?;
+        let cursor = cursor.map_or(core::ptr::null_mut(), |c| c.as_raw());
+        // SAFETY: By the type invariant the device is unregistered with an initialised mode
+        // config; the planes are initialised planes of it (created by this builder).
+        let crtc = unsafe { Crtc::new(self.dev, primary.as_raw(), cursor, data) }?;
+        // INVARIANT: CRTCs get their index in creation order, so `crtcs` stays in index
+        // order; the push cannot fail (room reserved above).
+        self.crtcs.push(crtc.base(), GFP_KERNEL)?;
+        Ok(crtc)
+    }
+
+    /// An encoder of `kind` that can drive the CRTCs in `possible_crtcs`.
+    pub(crate) fn encoder(&self, kind: EncoderType, possible_crtcs: u32) -> Result<&'a Encoder> {
+        // SAFETY: By the type invariant the device is unregistered with an initialised mode
+        // config.
+        unsafe { Encoder::new(&**self.dev, kind, possible_crtcs) }
+    }
+
+    /// A connector of `kind` with data `data`, driven by `encoder`, with an EDID property if
+    /// `edid`.
+    pub(crate) fn connector<K: DriverConnector<Driver = T>>(
+        &self,
+        kind: ConnectorType,
+        encoder: &Encoder,
+        edid: bool,
+        data: K,
+    ) -> Result<&'a Connector<K>> {
+        // SAFETY: By the type invariant the device is unregistered with an initialised mode
+        // config.
+        let conn = unsafe { Connector::new(self.dev, kind, data) }?;
+        if edid {
+            conn.attach_edid_property();
+        }
+        conn.attach_encoder(encoder)?;
+        Ok(conn)
+    }
+
+    /// Sets up the vblank core (one emulated vblank per CRTC) and resets every object's
+    /// state. The pipeline is complete: the device may be registered.
+    pub(crate) fn finish(self) -> Result<Kms<T>> {
+        let raw = self.dev.as_raw();
+        // The vblank core after the CRTCs, before the reset (whose CRTC reset marks each
+        // vblank off), and its stop actions after its own release action, so they run first.
+        // SAFETY: `raw` is valid and unregistered; its CRTCs are `crtcs`, in index order (type
+        // invariant), each created by `Crtc::new` with its timer initialised and freed only by
+        // the mode config cleanup.
+        unsafe { vblank::init(raw, &self.crtcs) }?;
+        // SAFETY: `raw` is valid with an initialised mode config; every object has its `reset`.
+        unsafe { bindings::drm_mode_config_reset(raw) };
+        // INVARIANT: the mode config and its objects are initialised.
+        Ok(Kms {
+            dev: self.dev.clone(),
+        })
+    }
+}
+
+/// Proof that a device's display pipeline is set up.
+///
+/// # Invariants
+///
+/// [`KmsBuilder::finish`] succeeded on `dev`.
 pub(crate) struct Kms<T: KmsDriver> {
     dev: ARef<Device<T>>,
-}
-
-/// Initialises the mode config of `dev` with `num_outputs` outputs, each a CRTC with a
-/// primary and a cursor plane, a Virtual encoder and a Virtual connector (`edid`: with an
-/// EDID property), then resets every object's state. Must run before `dev` is registered;
-/// `EBUSY` if the mode config is already initialised or the device registered.
-pub(crate) fn init<T: KmsDriver>(
-    dev: &ARef<Device<T>>,
-    num_outputs: u32,
-    edid: bool,
-) -> Result<Kms<T>> {
-    let raw = dev.as_raw();
-    // SAFETY: `raw` is a valid device; before registration only this thread uses it.
-    let registered = unsafe { (*raw).registered };
-    // SAFETY: As above; `funcs` is set (non-null) only by a previous `init`.
-    let initialised = !unsafe { (*raw).mode_config.funcs }.is_null();
-    if registered || initialised {
-        return Err(EBUSY);
-    }
-    // The outputs' memory first: DRM-managed resources are released in reverse order, so
-    // it outlives the mode config cleanup registered by `drmm_mode_config_init` below, which
-    // destroys the objects embedded in it.
-    let mut outputs = KVec::with_capacity(num_outputs as usize, GFP_KERNEL)?;
-    for i in 0..num_outputs {
-        let output = Output::alloc(dev, i)?;
-        // SAFETY: `output` was just allocated zeroed and is not shared yet.
-        unsafe { output.vblank.init_timer() };
-        outputs.push(output, GFP_KERNEL)?;
-    }
-    // SAFETY: `raw` is a valid, unregistered device whose mode config is not initialised.
-    to_result(unsafe { bindings::drmm_mode_config_init(raw) })?;
-    // SAFETY: `raw` is valid and not visible to userspace yet; nothing else reads the mode
-    // config while it is being set up.
-    let config = unsafe { &mut (*raw).mode_config };
-    config.quirk_addfb_prefer_host_byte_order = true;
-    config.fb_modifiers_not_supported = true;
-    // Page flips may skip the vblank (`DRM_MODE_PAGE_FLIP_ASYNC`); see `vblank::flush_event`.
-    config.async_page_flip = true;
-    config.min_width = T::MIN_SIZE.0 as i32;
-    config.min_height = T::MIN_SIZE.1 as i32;
-    config.max_width = T::MAX_SIZE.0 as i32;
-    config.max_height = T::MAX_SIZE.1 as i32;
-    config.funcs = &ConfigVtable::<T>::FUNCS;
-    config.helper_private = &CONFIG_HELPER_FUNCS;
-    for output in outputs.iter() {
-        // SAFETY: `raw` is valid with an initialised mode config and not registered;
-        // `output` is zeroed DRM-managed memory of `raw`, initialised once, here.
-        unsafe { init_output::<T>(raw, output, edid) }?;
-    }
-    // The vblank core after the CRTCs, before the reset (whose CRTC reset marks each vblank
-    // off), and its stop actions after its own release action, so they run first.
-    // SAFETY: `raw` is valid and unregistered; its CRTCs are those of `outputs`, in index
-    // order (`drm_crtc_init_with_planes` above, in this order); every timer is initialised.
-    unsafe { vblank::init(raw, &outputs) }?;
-    // SAFETY: `raw` is valid with an initialised mode config; every object has its `reset`.
-    unsafe { bindings::drm_mode_config_reset(raw) };
-    // INVARIANT: the mode config and its outputs are initialised.
-    Ok(Kms { dev: dev.clone() })
-}
-
-/// Initialises the DRM objects of `output`.
-///
-/// # Safety
-///
-/// `dev` must be a valid, unregistered device with an initialised mode config, and `output`
-/// one of its zeroed outputs from [`Output::alloc`], not initialised yet.
-unsafe fn init_output<T: KmsDriver>(
-    dev: *mut bindings::drm_device,
-    output: &Output,
-    edid: bool,
-) -> Result {
-    let index = output.index();
-    let crtc_mask = 1u32.checked_shl(index).ok_or(EINVAL)?;
-    let primary = output.primary.get();
-    let cursor = output.cursor.get();
-    let crtc = output.crtc.get();
-    let conn = output.connector.get();
-    let enc = output.encoder.get();
-    for (plane, kind, formats, helpers) in [
-        (
-            primary,
-            bindings::drm_plane_type_DRM_PLANE_TYPE_PRIMARY,
-            T::PRIMARY_FORMATS,
-            &PlaneVtable::<T>::PRIMARY_HELPER_FUNCS,
-        ),
-        (
-            cursor,
-            bindings::drm_plane_type_DRM_PLANE_TYPE_CURSOR,
-            T::CURSOR_FORMATS,
-            &PlaneVtable::<T>::CURSOR_HELPER_FUNCS,
-        ),
-    ] {
-        let count = u32::try_from(formats.len())?;
-        // SAFETY: `dev` is valid (safety requirements); `plane` is zeroed memory valid until
-        // the mode config cleanup, whose `destroy` (`drm_plane_cleanup`) touches only the
-        // plane; `formats` is copied; no modifiers; a null name makes DRM pick one.
-        to_result(unsafe {
-            bindings::drm_universal_plane_init(
-                dev,
-                plane,
-                crtc_mask,
-                &PlaneVtable::<T>::FUNCS,
-                formats.as_ptr(),
-                count,
-                core::ptr::null(),
-                kind,
-                core::ptr::null(),
-            )
-        })?;
-        // SAFETY: `plane` was initialised above; `helpers` is a `'static` constant.
-        unsafe { bindings::vgrs_drm_plane_helper_add(plane, helpers) };
-    }
-    // SAFETY: `primary` was initialised above.
-    unsafe { bindings::drm_plane_enable_fb_damage_clips(primary) };
-    // SAFETY: `dev` is valid; `crtc` is zeroed memory valid until the mode config cleanup,
-    // whose `destroy` (`drm_crtc_cleanup`) touches only the CRTC; both planes are
-    // initialised planes of `dev`.
-    to_result(unsafe {
-        bindings::drm_crtc_init_with_planes(
-            dev,
-            crtc,
-            primary,
-            cursor,
-            &CrtcVtable::<T>::FUNCS,
-            core::ptr::null(),
-        )
-    })?;
-    // SAFETY: `crtc` was initialised above; the helper functions are a `'static` constant.
-    unsafe { bindings::vgrs_drm_crtc_helper_add(crtc, &CrtcVtable::<T>::HELPER_FUNCS) };
-    // SAFETY: `dev` is valid; `conn` is zeroed memory valid until the mode config cleanup,
-    // whose `destroy` touches only the connector.
-    to_result(unsafe {
-        bindings::drm_connector_init(
-            dev,
-            conn,
-            &ConnectorVtable::<T>::FUNCS,
-            bindings::DRM_MODE_CONNECTOR_VIRTUAL as i32,
-        )
-    })?;
-    // SAFETY: `conn` was initialised above; the helper functions are a `'static` constant.
-    unsafe { bindings::vgrs_drm_connector_helper_add(conn, &ConnectorVtable::<T>::HELPER_FUNCS) };
-    if edid {
-        // SAFETY: `conn` is an initialised connector of the unregistered `dev`.
-        unsafe { bindings::drm_connector_attach_edid_property(conn) };
-    }
-    // SAFETY: `dev` is valid and unregistered; `enc` is zeroed memory valid until the mode
-    // config cleanup.
-    unsafe { encoder::init(dev, enc, crtc_mask) }?;
-    // SAFETY: `conn` and `enc` are initialised objects of `dev`.
-    to_result(unsafe { bindings::drm_connector_attach_encoder(conn, enc) })
 }
 
 impl<T: KmsDriver> Kms<T> {
@@ -249,8 +292,7 @@ impl<T: KmsDriver> Kms<T> {
     }
 
     /// Tells userspace (a `HOTPLUG=1` uevent) and the DRM clients (fbdev) that the outputs
-    /// changed, so they probe the connectors again (`drm_kms_helper_hotplug_event`, as the
-    /// C driver after a display event).
+    /// changed, so they probe the connectors again (`drm_kms_helper_hotplug_event`).
     pub(crate) fn hotplug_event(&self, reg: &Registration<T>) {
         if !core::ptr::eq(reg.device().as_raw(), self.dev.as_raw()) {
             return;
@@ -261,8 +303,8 @@ impl<T: KmsDriver> Kms<T> {
         unsafe { bindings::drm_kms_helper_hotplug_event(reg.device().as_raw()) };
     }
 
-    /// Disables every output (at unbind, after the device was unplugged), so no plane holds
-    /// a framebuffer any more.
+    /// Disables every output (`drm_atomic_helper_shutdown`, at unbind after the device was
+    /// unplugged, as the C driver does), so no plane holds a framebuffer any more.
     pub(crate) fn shutdown(&self) {
         // SAFETY: By the type invariant the mode config is initialised; the device is
         // referenced by `self.dev`.

@@ -1,29 +1,175 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Connectors: the [`DriverConnector`] trait, the connector vtables, mode probing.
+//! Connectors: the [`DriverConnector`] trait, typed [`Connector`] objects with driver data,
+//! their vtables, mode probing.
 //!
 //! C headers: [`include/drm/drm_connector.h`](srctree/include/drm/drm_connector.h),
 //! [`include/drm/drm_edid.h`](srctree/include/drm/drm_edid.h),
 //! [`include/drm/drm_modes.h`](srctree/include/drm/drm_modes.h)
 
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ops::Deref};
 
-use kernel::{ffi::c_int, types::Opaque};
+use kernel::{ffi::c_int, prelude::*, types::Opaque};
 
-use super::Output;
-use crate::{
-    drm::{Device, Driver},
-    glue::bindings,
-};
+use super::{encoder::Encoder, KmsDriver};
+use crate::{drm::Device, glue::bindings};
 
-/// What a driver answers about one of its connectors.
-pub(crate) trait DriverConnector: Driver {
-    /// `detect`: a display is connected to `output`.
-    fn detect(dev: &Device<Self>, output: &Output) -> bool;
-    /// `get_modes`: adds the modes of `output` through `probe`; returns how many it added.
-    fn get_modes(dev: &Device<Self>, output: &Output, probe: &ModeProbe<'_>) -> u32;
-    /// `mode_valid`: `mode` (one `get_modes` added) can be used on `output`.
-    fn mode_valid(dev: &Device<Self>, output: &Output, mode: &Mode) -> bool;
+/// The kind of a connector (`DRM_MODE_CONNECTOR_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnectorType {
+    /// A virtual display (a virtual machine's window, a remote display).
+    Virtual,
+}
+
+impl ConnectorType {
+    fn raw(self) -> c_int {
+        match self {
+            ConnectorType::Virtual => bindings::DRM_MODE_CONNECTOR_VIRTUAL as c_int,
+        }
+    }
+}
+
+/// What a driver answers about one of its connectors. `detect` and `mode_valid` are optional
+/// (`#[vtable]`: without `detect` a connector is always connected, without `mode_valid` every
+/// probed mode is kept).
+///
+/// Contract: the hooks run from probes (ioctls, DRM clients, the hotplug work), which hold a
+/// device reference. The connector's data (`Self`) is dropped at mode config cleanup, after
+/// the driver data is gone: its `Drop` must not reach the device.
+#[vtable]
+pub(crate) trait DriverConnector: Send + Sync + Sized + 'static {
+    /// The driver whose connectors these are.
+    type Driver: KmsDriver;
+
+    /// `detect`: a display is connected.
+    fn detect(conn: &Connector<Self>) -> bool {
+        let _ = conn;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `get_modes`: adds the modes through `probe`; returns how many it added. Required.
+    fn get_modes(conn: &Connector<Self>, probe: &ModeProbe<'_>) -> u32;
+
+    /// `mode_valid`: `mode` (one `get_modes` added) can be used.
+    fn mode_valid(conn: &Connector<Self>, mode: &Mode) -> bool {
+        let _ = (conn, mode);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A connector of driver data `T`.
+///
+/// # Invariants
+///
+/// - Created by [`Connector::new`]: pinned in a `KBox`, `raw` first (`repr(C)`), initialised
+///   with the vtables of [`ConnectorVtable<T>`] on a device of `T::Driver`.
+/// - Valid as long as its device: the connector's `destroy` (mode config cleanup, when the
+///   last reference goes) frees it.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct Connector<T: DriverConnector> {
+    #[pin]
+    raw: Opaque<bindings::drm_connector>,
+    data: T,
+}
+
+impl<T: DriverConnector> Connector<T> {
+    /// Allocates and initialises a connector of `dev` of `kind` with the data `data`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid, unregistered device of `T::Driver` with an initialised mode
+    /// config.
+    pub(super) unsafe fn new<'a>(
+        dev: &'a Device<T::Driver>,
+        kind: ConnectorType,
+        data: T,
+    ) -> Result<&'a Self> {
+        let conn = KBox::pin_init(
+            pin_init!(Self {
+                // The DRM object functions expect zeroed memory, as from `kzalloc`.
+                raw <- Opaque::ffi_init(|slot: *mut bindings::drm_connector| {
+                    // SAFETY: `slot` is valid for writes; all-zero is a valid
+                    // `drm_connector`.
+                    unsafe { slot.write_bytes(0, 1) }
+                }),
+                data,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The connector stays pinned: it is only used through this pointer and freed
+        // by `destroy_callback` with `KBox::from_raw`.
+        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(conn) });
+        // SAFETY: `ptr` is a valid allocation.
+        let raw = unsafe { (*ptr).raw.get() };
+        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
+        // is zeroed, pinned memory; the vtable is a `'static` constant.
+        let ret = unsafe {
+            bindings::drm_connector_init(
+                dev.as_raw(),
+                raw,
+                &ConnectorVtable::<T>::FUNCS,
+                kind.raw(),
+            )
+        };
+        if ret != 0 {
+            // SAFETY: The init failed, so DRM does not know the connector: we still own it.
+            drop(unsafe { KBox::from_raw(ptr) });
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
+        unsafe {
+            bindings::vgrs_drm_connector_helper_add(raw, &ConnectorVtable::<T>::HELPER_FUNCS)
+        };
+        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
+        // SAFETY: The connector lives until the mode config cleanup, after every borrow of
+        // `dev`.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// # Safety
+    ///
+    /// `conn` must be a `Connector<T>`, alive for `'a`.
+    unsafe fn from_raw<'a>(conn: *const bindings::drm_connector) -> &'a Self {
+        // SAFETY: A `Connector<T>` starts with its `drm_connector` (`repr(C)`, `raw` first).
+        unsafe { &*conn.cast::<Self>() }
+    }
+
+    /// The `drm_connector`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::drm_connector {
+        self.raw.get()
+    }
+
+    /// The device the connector belongs to.
+    pub(crate) fn device(&self) -> &Device<T::Driver> {
+        // SAFETY: The connector is valid (type invariant); `dev` is set at init and constant,
+        // a device of `T::Driver` that outlives its connectors.
+        unsafe { Device::from_raw((*self.as_raw()).dev) }
+    }
+
+    /// Adds the EDID property (set up only, see [`super::KmsBuilder`]).
+    pub(super) fn attach_edid_property(&self) {
+        // SAFETY: The connector is initialised and its device not registered yet (only the
+        // builder calls this).
+        unsafe { bindings::drm_connector_attach_edid_property(self.as_raw()) };
+    }
+
+    /// Lets the connector be driven by `encoder` (set up only, see [`super::KmsBuilder`]).
+    pub(super) fn attach_encoder(&self, encoder: &Encoder) -> Result {
+        // SAFETY: Both are initialised objects of the same, unregistered device (only the
+        // builder calls this).
+        kernel::error::to_result(unsafe {
+            bindings::drm_connector_attach_encoder(self.as_raw(), encoder.as_raw())
+        })
+    }
+}
+
+impl<T: DriverConnector> Deref for Connector<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
 }
 
 /// A display mode (`struct drm_display_mode`) being validated.
@@ -35,6 +181,15 @@ pub(crate) trait DriverConnector: Driver {
 pub(crate) struct Mode(Opaque<bindings::drm_display_mode>);
 
 impl Mode {
+    /// # Safety
+    ///
+    /// `ptr` must be a valid mode, unmodified for `'a`.
+    pub(super) unsafe fn from_raw<'a>(ptr: *const bindings::drm_display_mode) -> &'a Self {
+        // SAFETY: `Mode` is `repr(transparent)` over the C struct; the caller guarantees
+        // validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
     fn raw(&self) -> &bindings::drm_display_mode {
         // SAFETY: By the type invariant the mode is valid and unmodified while borrowed.
         unsafe { &*self.0.get() }
@@ -142,21 +297,25 @@ impl ModeProbe<'_> {
     }
 }
 
-/// The connector vtables of driver `T`.
+/// The connector vtables of driver data `T`.
 pub(super) struct ConnectorVtable<T>(PhantomData<T>);
 
 impl<T: DriverConnector> ConnectorVtable<T> {
-    /// The connector functions: the probe and atomic helpers, as in the C driver.
+    /// The connector functions: the probe and atomic helpers, with `T`'s `detect`.
     pub(super) const FUNCS: bindings::drm_connector_funcs = bindings::drm_connector_funcs {
         dpms: None,
         reset: Some(bindings::drm_atomic_helper_connector_reset),
-        detect: Some(detect_callback::<T>),
+        detect: if T::HAS_DETECT {
+            Some(detect_callback::<T>)
+        } else {
+            None
+        },
         force: None,
         fill_modes: Some(bindings::drm_helper_probe_single_connector_modes),
         set_property: None,
         late_register: None,
         early_unregister: None,
-        destroy: Some(destroy_callback),
+        destroy: Some(destroy_callback::<T>),
         atomic_duplicate_state: Some(bindings::drm_atomic_helper_connector_duplicate_state),
         atomic_destroy_state: Some(bindings::drm_atomic_helper_connector_destroy_state),
         atomic_set_property: None,
@@ -171,7 +330,11 @@ impl<T: DriverConnector> ConnectorVtable<T> {
         bindings::drm_connector_helper_funcs {
             get_modes: Some(get_modes_callback::<T>),
             detect_ctx: None,
-            mode_valid: Some(mode_valid_callback::<T>),
+            mode_valid: if T::HAS_MODE_VALID {
+                Some(mode_valid_callback::<T>)
+            } else {
+                None
+            },
             mode_valid_ctx: None,
             best_encoder: None,
             atomic_best_encoder: None,
@@ -184,37 +347,19 @@ impl<T: DriverConnector> ConnectorVtable<T> {
         };
 }
 
-/// The device and output of a connector in a callback.
-///
-/// # Safety
-///
-/// `conn` must be a valid connector of a device of driver `T`, and the device must be
-/// referenced, for `'a`.
-unsafe fn context<'a, T: Driver>(
-    conn: *mut bindings::drm_connector,
-) -> (&'a Device<T>, &'a Output) {
-    // SAFETY: By the safety requirements `conn` is valid; `dev` is constant.
-    let raw_dev = unsafe { (*conn).dev };
-    // SAFETY: `raw_dev` is a referenced device of driver `T`, by the safety requirements.
-    let dev = unsafe { Device::<T>::from_raw(raw_dev) };
-    // SAFETY: `conn` is a connector of a device of a KMS driver, alive for `'a`.
-    let output = unsafe { Output::from_connector(conn) };
-    (dev, output)
-}
-
 /// `drm_connector_funcs.detect`.
 ///
 /// # Safety
 ///
 /// Called by the probe helpers (from an ioctl, a DRM client or the poll/hotplug work, all
-/// holding a device reference) with a connector of a device of driver `T`.
+/// holding a device reference) with a `Connector<T>`.
 unsafe extern "C" fn detect_callback<T: DriverConnector>(
     conn: *mut bindings::drm_connector,
     _force: bool,
 ) -> bindings::drm_connector_status {
     // SAFETY: By the function's safety requirements.
-    let (dev, output) = unsafe { context::<T>(conn) };
-    if T::detect(dev, output) {
+    let this = unsafe { Connector::<T>::from_raw(conn) };
+    if T::detect(this) {
         bindings::drm_connector_status_connector_status_connected
     } else {
         bindings::drm_connector_status_connector_status_disconnected
@@ -225,37 +370,36 @@ unsafe extern "C" fn detect_callback<T: DriverConnector>(
 ///
 /// # Safety
 ///
-/// Called by `drm_helper_probe_single_connector_modes` with `mode_config.mutex` held, with
-/// a connector of a referenced device of driver `T`.
+/// Called by `drm_helper_probe_single_connector_modes` with `mode_config.mutex` held, with a
+/// `Connector<T>` of a referenced device.
 unsafe extern "C" fn get_modes_callback<T: DriverConnector>(
     conn: *mut bindings::drm_connector,
 ) -> c_int {
     // SAFETY: By the function's safety requirements.
-    let (dev, output) = unsafe { context::<T>(conn) };
+    let this = unsafe { Connector::<T>::from_raw(conn) };
     // INVARIANT: `conn` is valid and the probe lock is held for the call.
     let probe = ModeProbe {
         conn,
         _p: PhantomData,
     };
-    c_int::try_from(T::get_modes(dev, output, &probe)).unwrap_or(c_int::MAX)
+    c_int::try_from(T::get_modes(this, &probe)).unwrap_or(c_int::MAX)
 }
 
 /// `drm_connector_helper_funcs.mode_valid`.
 ///
 /// # Safety
 ///
-/// Called by the probe helpers with `mode_config.mutex` held, with a connector of a
-/// referenced device of driver `T` and one of its probed modes.
+/// Called by the probe helpers with `mode_config.mutex` held, with a `Connector<T>` of a
+/// referenced device and one of its probed modes.
 unsafe extern "C" fn mode_valid_callback<T: DriverConnector>(
     conn: *mut bindings::drm_connector,
     mode: *mut bindings::drm_display_mode,
 ) -> bindings::drm_mode_status {
     // SAFETY: By the function's safety requirements.
-    let (dev, output) = unsafe { context::<T>(conn) };
-    // SAFETY: `mode` is a valid mode, not modified during the call; `Mode` is
-    // `repr(transparent)` over it.
-    let mode = unsafe { &*mode.cast::<Mode>() };
-    if T::mode_valid(dev, output, mode) {
+    let this = unsafe { Connector::<T>::from_raw(conn) };
+    // SAFETY: `mode` is a valid mode, not modified during the call.
+    let mode = unsafe { Mode::from_raw(mode) };
+    if T::mode_valid(this, mode) {
         bindings::drm_mode_status_MODE_OK
     } else {
         bindings::drm_mode_status_MODE_BAD
@@ -263,16 +407,17 @@ unsafe extern "C" fn mode_valid_callback<T: DriverConnector>(
 }
 
 /// `drm_connector_funcs.destroy`: unregisters and cleans up the connector, as the C driver
-/// does. Runs from the mode config cleanup, possibly after the driver data is gone: it
-/// touches nothing but the connector.
+/// does, and frees it (with the driver data). Runs from the mode config cleanup, possibly after
+/// the driver data is gone: it touches nothing but the connector.
 ///
 /// # Safety
 ///
-/// Called by DRM once, when the last reference to the connector is dropped; the connector's
-/// memory is still valid (DRM-managed, freed after the mode config cleanup).
-unsafe extern "C" fn destroy_callback(conn: *mut bindings::drm_connector) {
+/// Called by DRM once, for a `Connector<T>`, when the last reference to it is dropped.
+unsafe extern "C" fn destroy_callback<T: DriverConnector>(conn: *mut bindings::drm_connector) {
     // SAFETY: By the function's safety requirements `conn` is a valid connector.
     unsafe { bindings::drm_connector_unregister(conn) };
-    // SAFETY: As above; the connector is not used again.
+    // SAFETY: As above; the connector is not used by DRM again.
     unsafe { bindings::drm_connector_cleanup(conn) };
+    // SAFETY: `Connector::new` allocated it with `KBox` and leaked it; nothing uses it now.
+    drop(unsafe { KBox::from_raw(conn.cast::<Connector<T>>()) });
 }

@@ -1,41 +1,297 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CRTCs: the [`DriverCrtc`] trait and the CRTC vtables built from it.
+//! CRTCs: the [`DriverCrtc`] trait, typed [`Crtc`] objects with driver data, their vtables.
+//!
+//! Every CRTC created by the abstraction runs the emulated vblank ([`super::vblank`]): its
+//! `atomic_enable`/`atomic_disable` turn the timer on and off and its `atomic_flush` arms or
+//! sends the commit's event; the driver's hooks run inside those.
 //!
 //! C headers: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h),
 //! [`include/drm/drm_modeset_helper_vtables.h`](srctree/include/drm/drm_modeset_helper_vtables.h)
 
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ops::Deref};
 
-use super::{vblank, Output};
-use crate::{
-    drm::{Device, Driver},
-    glue::bindings,
+use kernel::{
+    ffi::{c_char, c_int},
+    prelude::*,
+    types::Opaque,
 };
 
-/// What a driver does when the atomic helpers program one of its CRTCs.
-pub(crate) trait DriverCrtc: Driver {
-    /// `mode_set_nofb`: a new mode of `width` x `height` is being set on `output`.
-    fn mode_set_nofb(dev: &Device<Self>, output: &Output, width: u32, height: u32);
+use super::{connector::Mode, vblank, vblank::VblankTimer, KmsDriver};
+use crate::{drm::Device, glue::bindings};
+
+/// What a driver does when the atomic helpers program one of its CRTCs. Every hook is
+/// optional (`#[vtable]`); a missing one is a `NULL` entry, which the helpers skip.
+///
+/// Contract: the hooks run from commits and probes, which hold a device reference, so they
+/// may use the device and its data. The CRTC's data (`Self`) is dropped when the mode config
+/// is cleaned up, after the driver data is gone: its `Drop` must not reach the device.
+#[vtable]
+pub(crate) trait DriverCrtc: Send + Sync + Sized + 'static {
+    /// The driver whose CRTCs these are.
+    type Driver: KmsDriver;
+
+    /// `mode_valid`: whether `mode` can be set on the CRTC. Unlike the connector's, this one
+    /// is also asked by the atomic check, for modes userspace makes up.
+    fn mode_valid(crtc: &Crtc<Self>, mode: &Mode) -> bool {
+        let _ = (crtc, mode);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `mode_set_nofb`: the mode `mode` is being set.
+    fn mode_set_nofb(crtc: &Crtc<Self>, mode: &Mode) {
+        let _ = (crtc, mode);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// `atomic_flush`: the plane updates of a commit are done; `needs_modeset` if the commit
     /// changed the mode, the enable state or the connectors.
-    fn atomic_flush(dev: &Device<Self>, output: &Output, needs_modeset: bool);
-    /// `atomic_disable`: the CRTC is switched off.
-    fn atomic_disable(dev: &Device<Self>, output: &Output);
+    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) {
+        let _ = (crtc, needs_modeset);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `atomic_enable`: the CRTC is switched on (after the emulated vblank is).
+    fn atomic_enable(crtc: &Crtc<Self>) {
+        let _ = crtc;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `atomic_disable`: the CRTC is switched off (before the emulated vblank is).
+    fn atomic_disable(crtc: &Crtc<Self>) {
+        let _ = crtc;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `set_crc_source`: start (`Some`) or stop (`None`) CRC generation from `source`.
+    fn set_crc_source(crtc: &Crtc<Self>, source: Option<&CStr>) -> Result {
+        let _ = (crtc, source);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `verify_crc_source`: whether `source` is a valid CRC source; returns the number of
+    /// CRC values per frame.
+    fn verify_crc_source(crtc: &Crtc<Self>, source: Option<&CStr>) -> Result<usize> {
+        let _ = (crtc, source);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `get_crc_sources`: the CRC source names (a `static` [`CrcSources`]).
+    fn get_crc_sources(crtc: &Crtc<Self>) -> &'static [*const c_char] {
+        let _ = crtc;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
-/// The CRTC vtables of driver `T`.
+/// The part of every CRTC that does not depend on the driver: the C object and its emulated
+/// vblank. The first field of every [`Crtc`], so a `drm_crtc` of the abstraction is also the
+/// start of a `CrtcBase`.
+///
+/// # Invariants
+///
+/// - Allocated pinned (inside a [`Crtc`], by [`Crtc::new`]), with `vblank`'s timer initialised
+///   and `vblank.timer`'s owner set before `raw` is initialised with the vtables of
+///   [`CrtcVtable`], which install the vblank callbacks of [`super::vblank`].
+/// - Valid until the CRTC's `destroy` (the mode config cleanup) frees it, which stops the
+///   timer first.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct CrtcBase {
+    #[pin]
+    raw: Opaque<bindings::drm_crtc>,
+    #[pin]
+    pub(super) vblank: VblankTimer,
+}
+
+impl CrtcBase {
+    /// The `drm_crtc`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::drm_crtc {
+        self.raw.get()
+    }
+
+    /// The CRTC's index on its device (`drm_crtc_index`), fixed at creation.
+    pub(crate) fn index(&self) -> u32 {
+        // SAFETY: By the type invariant the CRTC is valid; `index` is set at init and then
+        // constant.
+        unsafe { (*self.as_raw()).index }
+    }
+
+    /// The `CrtcBase` whose `raw` is `crtc`.
+    ///
+    /// # Safety
+    ///
+    /// `crtc` must be a CRTC created by the abstraction (so the `raw` of a [`CrtcBase`]),
+    /// alive for `'a`.
+    pub(super) unsafe fn from_raw<'a>(crtc: *const bindings::drm_crtc) -> &'a Self {
+        // SAFETY: `raw` is the first field of the `repr(C)` `CrtcBase` and `Opaque` is
+        // `repr(transparent)`, so the pointers are the same; valid for `'a` by the safety
+        // requirements.
+        unsafe { &*crtc.cast::<Self>() }
+    }
+
+    /// The `CrtcBase` whose vblank timer is `timer`.
+    ///
+    /// # Safety
+    ///
+    /// `timer` must be the `vblank.timer` field of a [`CrtcBase`], alive for `'a`.
+    pub(super) unsafe fn from_vblank_timer<'a>(timer: *const bindings::hrtimer) -> &'a Self {
+        // SAFETY: By the safety requirements `timer` is the `vblank.timer` field of a
+        // `CrtcBase` (`Opaque` is `repr(transparent)`), so stepping back by its offset stays in
+        // bounds.
+        let ptr = unsafe { kernel::container_of!(timer, CrtcBase, vblank.timer) };
+        // SAFETY: `ptr` points to a live `CrtcBase` for `'a`, by the safety requirements.
+        unsafe { &*ptr }
+    }
+}
+
+/// A CRTC of driver data `T`.
+///
+/// # Invariants
+///
+/// - Created by [`Crtc::new`]: pinned in a `KBox`, `base` first (`repr(C)`), `base.raw`
+///   initialised with the vtables of [`CrtcVtable<T>`] on a device of `T::Driver`. The
+///   function table therefore identifies the data type: a CRTC whose `funcs->destroy` is
+///   `destroy_callback::<T>` is a `Crtc<T>`.
+/// - Valid as long as its device: the CRTC's `destroy` (mode config cleanup) frees it.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct Crtc<T: DriverCrtc> {
+    #[pin]
+    base: CrtcBase,
+    data: T,
+}
+
+impl<T: DriverCrtc> Crtc<T> {
+    /// Allocates and initialises a CRTC of `dev` with `primary` and `cursor` planes and the
+    /// data `data`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid, unregistered device of `T::Driver` with an initialised mode
+    /// config; `primary` and `cursor` (null: none) initialised planes of it.
+    pub(super) unsafe fn new<'a>(
+        dev: &'a Device<T::Driver>,
+        primary: *mut bindings::drm_plane,
+        cursor: *mut bindings::drm_plane,
+        data: T,
+    ) -> Result<&'a Self> {
+        let crtc = KBox::pin_init(
+            pin_init!(Self {
+                base <- pin_init!(CrtcBase {
+                    // The DRM object functions expect zeroed memory, as from `kzalloc`.
+                    raw <- Opaque::ffi_init(|slot: *mut bindings::drm_crtc| {
+                        // SAFETY: `slot` is valid for writes; all-zero is a valid `drm_crtc`.
+                        unsafe { slot.write_bytes(0, 1) }
+                    }),
+                    vblank <- VblankTimer::new(),
+                }),
+                data,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The CRTC stays pinned: it is only ever used through this pointer, and
+        // freed by `destroy_callback` with `KBox::from_raw`.
+        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(crtc) });
+        // SAFETY: `ptr` is a valid allocation; the field address is in bounds.
+        let raw = unsafe { (*ptr).base.as_raw() };
+        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
+        // is zeroed, pinned memory; the planes are initialised planes of `dev` or null; the
+        // vtables are `'static` constants; a null name makes DRM pick one.
+        let ret = unsafe {
+            bindings::drm_crtc_init_with_planes(
+                dev.as_raw(),
+                raw,
+                primary,
+                cursor,
+                &CrtcVtable::<T>::FUNCS,
+                core::ptr::null(),
+            )
+        };
+        if ret != 0 {
+            // SAFETY: The init failed, so DRM does not know the CRTC: we still own it.
+            drop(unsafe { KBox::from_raw(ptr) });
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
+        unsafe { bindings::vgrs_drm_crtc_helper_add(raw, &CrtcVtable::<T>::HELPER_FUNCS) };
+        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
+        // SAFETY: The CRTC lives until the mode config cleanup, after every borrow of `dev`.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// The CRTC behind `crtc` if it is a `Crtc<T>` (its functions are `T`'s), else `None`.
+    ///
+    /// # Safety
+    ///
+    /// `crtc` must be null or a valid CRTC that stays alive for `'a`.
+    pub(crate) unsafe fn from_raw_checked<'a>(crtc: *const bindings::drm_crtc) -> Option<&'a Self> {
+        if crtc.is_null() {
+            return None;
+        }
+        // SAFETY: `crtc` is valid (safety requirements); `funcs` is set at init and constant.
+        let funcs = unsafe { (*crtc).funcs };
+        if funcs.is_null() {
+            return None;
+        }
+        // Compared by the `destroy` entry, a function instantiated once per `T` (the kernel
+        // builds a crate as one codegen unit, so the instance has one address); two uses of a
+        // promoted `const` are not guaranteed one address.
+        // SAFETY: A CRTC's non-null `funcs` points to its (static) function table.
+        let destroy = unsafe { (*funcs).destroy };
+        if destroy.map(|f| f as *const ()) != Some(destroy_callback::<T> as *const ()) {
+            return None;
+        }
+        // SAFETY: `T`'s functions mean it is a `Crtc<T>` (type invariant), which starts with
+        // its `drm_crtc`; alive for `'a` by the safety requirements.
+        Some(unsafe { &*crtc.cast::<Self>() })
+    }
+
+    /// # Safety
+    ///
+    /// `crtc` must be a `Crtc<T>` (one with `T`'s vtables), alive for `'a`.
+    unsafe fn from_raw<'a>(crtc: *const bindings::drm_crtc) -> &'a Self {
+        // SAFETY: A `Crtc<T>` starts with its `drm_crtc` (`repr(C)`, `base.raw` first).
+        unsafe { &*crtc.cast::<Self>() }
+    }
+
+    /// The device the CRTC belongs to.
+    pub(crate) fn device(&self) -> &Device<T::Driver> {
+        // SAFETY: The CRTC is valid (type invariant); `dev` is set at init and constant, a
+        // device of `T::Driver` that outlives its CRTCs.
+        unsafe { Device::from_raw((*self.base.as_raw()).dev) }
+    }
+
+    /// The CRTC's index on its device.
+    pub(crate) fn index(&self) -> u32 {
+        self.base.index()
+    }
+
+    /// The driver-independent part (the raw CRTC and its vblank).
+    pub(crate) fn base(&self) -> &CrtcBase {
+        &self.base
+    }
+}
+
+impl<T: DriverCrtc> Deref for Crtc<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+/// The CRTC vtables of driver data `T`.
 pub(super) struct CrtcVtable<T>(PhantomData<T>);
 
 impl<T: DriverCrtc> CrtcVtable<T> {
-    /// The CRTC functions: the atomic helpers, as in the C driver, and the emulated vblank.
+    /// The CRTC functions: the atomic helpers, the emulated vblank and `T`'s CRC hooks.
     pub(super) const FUNCS: bindings::drm_crtc_funcs = bindings::drm_crtc_funcs {
         reset: Some(bindings::drm_atomic_helper_crtc_reset),
         cursor_set: None,
         cursor_set2: None,
         cursor_move: None,
         gamma_set: None,
-        destroy: Some(bindings::drm_crtc_cleanup),
+        destroy: Some(destroy_callback::<T>),
         set_config: Some(bindings::drm_atomic_helper_set_config),
         page_flip: Some(bindings::drm_atomic_helper_page_flip),
         page_flip_target: None,
@@ -46,9 +302,21 @@ impl<T: DriverCrtc> CrtcVtable<T> {
         atomic_get_property: None,
         late_register: None,
         early_unregister: None,
-        set_crc_source: None,
-        verify_crc_source: None,
-        get_crc_sources: None,
+        set_crc_source: if T::HAS_SET_CRC_SOURCE {
+            Some(set_crc_source_callback::<T>)
+        } else {
+            None
+        },
+        verify_crc_source: if T::HAS_VERIFY_CRC_SOURCE {
+            Some(verify_crc_source_callback::<T>)
+        } else {
+            None
+        },
+        get_crc_sources: if T::HAS_GET_CRC_SOURCES {
+            Some(get_crc_sources_callback::<T>)
+        } else {
+            None
+        },
         atomic_print_state: None,
         get_vblank_counter: None,
         enable_vblank: Some(vblank::enable_vblank_callback),
@@ -56,18 +324,25 @@ impl<T: DriverCrtc> CrtcVtable<T> {
         get_vblank_timestamp: Some(vblank::get_vblank_timestamp_callback),
     };
 
-    /// The CRTC helper functions. No `atomic_check` (the C driver's is empty, which the
-    /// helpers treat like none); `atomic_enable`/`atomic_disable` turn the emulated vblank on
-    /// and off, `atomic_flush` arms the commit's event for the next vblank.
+    /// The CRTC helper functions: `atomic_enable`/`atomic_disable` turn the emulated vblank
+    /// on and off and `atomic_flush` arms the commit's event, around `T`'s hooks.
     pub(super) const HELPER_FUNCS: bindings::drm_crtc_helper_funcs =
         bindings::drm_crtc_helper_funcs {
             dpms: None,
             prepare: None,
             commit: None,
-            mode_valid: None,
+            mode_valid: if T::HAS_MODE_VALID {
+                Some(mode_valid_callback::<T>)
+            } else {
+                None
+            },
             mode_fixup: None,
             mode_set: None,
-            mode_set_nofb: Some(mode_set_nofb_callback::<T>),
+            mode_set_nofb: if T::HAS_MODE_SET_NOFB {
+                Some(mode_set_nofb_callback::<T>)
+            } else {
+                None
+            },
             mode_set_base: None,
             mode_set_base_atomic: None,
             disable: None,
@@ -80,20 +355,43 @@ impl<T: DriverCrtc> CrtcVtable<T> {
         };
 }
 
-/// The device and output of a CRTC in a callback.
+/// `drm_crtc_funcs.destroy`: stops the vblank timer, cleans the CRTC up and frees it (with
+/// the driver data). Runs from the mode config cleanup, possibly after the driver data is
+/// gone: it touches nothing but the CRTC.
 ///
 /// # Safety
 ///
-/// `crtc` must be a valid CRTC of a device of driver `T`, alive for `'a`, and the device
-/// must hold a reference for `'a`.
-unsafe fn context<'a, T: DriverCrtc>(crtc: *mut bindings::drm_crtc) -> (&'a Device<T>, &'a Output) {
-    // SAFETY: By the safety requirements `crtc` is valid; `dev` is set at init and constant.
-    let raw_dev = unsafe { (*crtc).dev };
-    // SAFETY: `raw_dev` is a referenced device of driver `T`, by the safety requirements.
-    let dev = unsafe { Device::<T>::from_raw(raw_dev) };
-    // SAFETY: `crtc` is a CRTC of a device of a KMS driver, alive for `'a`.
-    let output = unsafe { Output::from_crtc(crtc) };
-    (dev, output)
+/// Called by DRM once, for a `Crtc<T>`, when the mode config is cleaned up.
+unsafe extern "C" fn destroy_callback<T: DriverCrtc>(crtc: *mut bindings::drm_crtc) {
+    // SAFETY: By the function's safety requirements `crtc` is a live `Crtc<T>`.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    // The mode config cleanup runs in process context without locks.
+    this.base.vblank.stop_sync();
+    // SAFETY: `crtc` is valid and not used by DRM after this callback.
+    unsafe { bindings::drm_crtc_cleanup(crtc) };
+    // SAFETY: `Crtc::new` allocated it with `KBox` and leaked it; nothing uses it any more.
+    drop(unsafe { KBox::from_raw(crtc.cast::<Crtc<T>>()) });
+}
+
+/// `drm_crtc_helper_funcs.mode_valid`.
+///
+/// # Safety
+///
+/// Called by the helpers (probe or atomic check, holding a device reference) with a
+/// `Crtc<T>` and a valid mode, unmodified during the call.
+unsafe extern "C" fn mode_valid_callback<T: DriverCrtc>(
+    crtc: *mut bindings::drm_crtc,
+    mode: *const bindings::drm_display_mode,
+) -> bindings::drm_mode_status {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    // SAFETY: `mode` is valid and unmodified for the call.
+    let mode = unsafe { Mode::from_raw(mode) };
+    if T::mode_valid(this, mode) {
+        bindings::drm_mode_status_MODE_OK
+    } else {
+        bindings::drm_mode_status_MODE_BAD
+    }
 }
 
 /// `drm_crtc_helper_funcs.mode_set_nofb`.
@@ -101,44 +399,40 @@ unsafe fn context<'a, T: DriverCrtc>(crtc: *mut bindings::drm_crtc) -> (&'a Devi
 /// # Safety
 ///
 /// Called by the atomic helpers during a commit, which holds a reference to the device, with
-/// one of the device's CRTCs (created by [`super::init`] with `T`'s vtables).
+/// a `Crtc<T>`.
 unsafe extern "C" fn mode_set_nofb_callback<T: DriverCrtc>(crtc: *mut bindings::drm_crtc) {
-    // SAFETY: By the function's safety requirements `crtc` is a CRTC of a referenced device
-    // of driver `T`, valid for the call.
-    let (dev, output) = unsafe { context::<T>(crtc) };
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
     // SAFETY: `crtc` is valid; the helpers updated its legacy `mode` from the new state
     // before calling `mode_set_nofb`, and the commit owns it for the call.
-    let mode = unsafe { &(*crtc).mode };
-    T::mode_set_nofb(
-        dev,
-        output,
-        u32::from(mode.hdisplay),
-        u32::from(mode.vdisplay),
-    );
+    let mode = unsafe { Mode::from_raw(&raw const (*crtc).mode) };
+    T::mode_set_nofb(this, mode);
 }
 
-/// `drm_crtc_helper_funcs.atomic_flush`.
+/// `drm_crtc_helper_funcs.atomic_flush`: `T`'s hook, then the commit's event.
 ///
 /// # Safety
 ///
 /// Called by the atomic helpers during a commit of `state` (which holds a reference to the
-/// device), with one of the device's CRTCs that is part of `state`.
+/// device), with a `Crtc<T>` that is part of `state`.
 unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
     crtc: *mut bindings::drm_crtc,
     state: *mut bindings::drm_atomic_state,
 ) {
-    // SAFETY: By the function's safety requirements `crtc` is a CRTC of a referenced device
-    // of driver `T`, valid for the call.
-    let (dev, output) = unsafe { context::<T>(crtc) };
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
     // SAFETY: `state` is the valid state being committed and `crtc` is part of it.
     let new = unsafe { bindings::vgrs_drm_atomic_get_new_crtc_state(state, crtc) };
-    let needs_modeset = !new.is_null()
-        // SAFETY: `new` is the CRTC's valid new state in `state` (checked non-null).
-        && unsafe { bindings::vgrs_drm_atomic_crtc_needs_modeset(new) };
-    T::atomic_flush(dev, output, needs_modeset);
+    if T::HAS_ATOMIC_FLUSH {
+        let needs_modeset = !new.is_null()
+            // SAFETY: `new` is the CRTC's valid new state in `state` (checked non-null).
+            && unsafe { bindings::vgrs_drm_atomic_crtc_needs_modeset(new) };
+        T::atomic_flush(this, needs_modeset);
+    }
     if !new.is_null() {
-        // SAFETY: `crtc` is an initialised CRTC of a device whose vblank was set up by
-        // `init`; `new` is its valid new state, owned by this commit.
+        // SAFETY: `crtc` is an initialised CRTC of the abstraction on a device whose vblank
+        // was set up by `KmsBuilder::finish`; `new` is its valid new state, owned by this
+        // commit.
         unsafe { vblank::flush_event(crtc, new) };
     }
 }
@@ -148,17 +442,19 @@ unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
 /// # Safety
 ///
 /// Called by the atomic helpers during a commit (which holds a reference to the device),
-/// with one of the device's CRTCs.
+/// with a `Crtc<T>`.
 unsafe extern "C" fn atomic_enable_callback<T: DriverCrtc>(
     crtc: *mut bindings::drm_crtc,
     _state: *mut bindings::drm_atomic_state,
 ) {
-    // SAFETY: By the function's safety requirements `crtc` is a CRTC of a referenced device
-    // of driver `T`, valid for the call.
-    let (_dev, output) = unsafe { context::<T>(crtc) };
-    // SAFETY: `crtc` is the initialised CRTC of `output` on a device set up by `init` (with
-    // its vblank); commits run in process context.
-    unsafe { vblank::on(crtc, output) };
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    // SAFETY: The CRTC is initialised on a device set up by `KmsBuilder::finish` (with its
+    // vblank); commits run in process context.
+    unsafe { vblank::on(&this.base) };
+    if T::HAS_ATOMIC_ENABLE {
+        T::atomic_enable(this);
+    }
 }
 
 /// `drm_crtc_helper_funcs.atomic_disable`.
@@ -166,16 +462,124 @@ unsafe extern "C" fn atomic_enable_callback<T: DriverCrtc>(
 /// # Safety
 ///
 /// Called by the atomic helpers during a commit (which holds a reference to the device),
-/// with one of the device's CRTCs.
+/// with a `Crtc<T>`.
 unsafe extern "C" fn atomic_disable_callback<T: DriverCrtc>(
     crtc: *mut bindings::drm_crtc,
     _state: *mut bindings::drm_atomic_state,
 ) {
-    // SAFETY: By the function's safety requirements `crtc` is a CRTC of a referenced device
-    // of driver `T`, valid for the call.
-    let (dev, output) = unsafe { context::<T>(crtc) };
-    T::atomic_disable(dev, output);
-    // SAFETY: `crtc` is the initialised CRTC of `output` on a device set up by `init` (with
-    // its vblank); commits run in process context and the helpers hold no spinlock here.
-    unsafe { vblank::off(crtc, output) };
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    if T::HAS_ATOMIC_DISABLE {
+        T::atomic_disable(this);
+    }
+    // SAFETY: The CRTC is initialised on a device set up by `KmsBuilder::finish` (with its
+    // vblank); commits run in process context and the helpers hold no spinlock here.
+    unsafe { vblank::off(&this.base) };
+}
+
+/// A CRC source name from C: `None` for a null pointer (stop).
+///
+/// # Safety
+///
+/// `source` must be null or a NUL-terminated string valid for `'a`.
+unsafe fn crc_source<'a>(source: *const c_char) -> Option<&'a CStr> {
+    if source.is_null() {
+        return None;
+    }
+    // SAFETY: By the safety requirements `source` is a NUL-terminated string valid for `'a`.
+    Some(unsafe { CStr::from_char_ptr(source) })
+}
+
+/// `drm_crtc_funcs.set_crc_source`.
+///
+/// # Safety
+///
+/// Called by the CRC debugfs code with a `Crtc<T>` of a referenced device and a null or
+/// NUL-terminated `source`.
+unsafe extern "C" fn set_crc_source_callback<T: DriverCrtc>(
+    crtc: *mut bindings::drm_crtc,
+    source: *const c_char,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    // SAFETY: By the function's safety requirements.
+    let source = unsafe { crc_source(source) };
+    match T::set_crc_source(this, source) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_crtc_funcs.verify_crc_source`.
+///
+/// # Safety
+///
+/// As for [`set_crc_source_callback`]; `values_cnt` is valid for writes.
+unsafe extern "C" fn verify_crc_source_callback<T: DriverCrtc>(
+    crtc: *mut bindings::drm_crtc,
+    source: *const c_char,
+    values_cnt: *mut usize,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    // SAFETY: By the function's safety requirements.
+    let source = unsafe { crc_source(source) };
+    match T::verify_crc_source(this, source) {
+        Ok(n) => {
+            // SAFETY: `values_cnt` is valid for writes (safety requirements).
+            unsafe { values_cnt.write(n) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_crtc_funcs.get_crc_sources`.
+///
+/// # Safety
+///
+/// Called by the CRC debugfs code with a `Crtc<T>` and a valid `count`.
+unsafe extern "C" fn get_crc_sources_callback<T: DriverCrtc>(
+    crtc: *mut bindings::drm_crtc,
+    count: *mut usize,
+) -> *const *const c_char {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Crtc::<T>::from_raw(crtc) };
+    let sources = T::get_crc_sources(this);
+    // SAFETY: `count` is valid for writes (safety requirements).
+    unsafe { count.write(sources.len()) };
+    sources.as_ptr()
+}
+
+/// A `static` table of CRC source names for [`DriverCrtc::get_crc_sources`], in the form C
+/// wants (an array of `const char *`).
+///
+/// # Invariants
+///
+/// Every pointer is the start of a `'static` NUL-terminated string.
+#[allow(dead_code)] // For drivers with CRC sources (`get_crc_sources`); not this one yet.
+pub(crate) struct CrcSources<const N: usize>([*const c_char; N]);
+
+// SAFETY: The pointers are to immutable `'static` strings (type invariant), which any thread
+// may read.
+unsafe impl<const N: usize> Sync for CrcSources<N> {}
+
+#[allow(dead_code)] // As `CrcSources`.
+impl<const N: usize> CrcSources<N> {
+    /// The table of `names`.
+    pub(crate) const fn new(names: [&'static CStr; N]) -> Self {
+        let mut out = [core::ptr::null(); N];
+        let mut i = 0;
+        while i < N {
+            out[i] = names[i].as_char_ptr();
+            i += 1;
+        }
+        // INVARIANT: each pointer comes from a `&'static CStr`.
+        Self(out)
+    }
+
+    /// The names, for [`DriverCrtc::get_crc_sources`].
+    pub(crate) fn as_slice(&'static self) -> &'static [*const c_char] {
+        &self.0
+    }
 }

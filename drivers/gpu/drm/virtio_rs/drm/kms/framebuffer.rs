@@ -39,13 +39,14 @@ impl<T: Driver> Framebuffer<T> {
     }
 
     /// The GEM object of the first plane, if it is one of the driver's objects.
-    pub(crate) fn object(&self) -> Option<&gem::Object<T>> {
+    pub(crate) fn object(&self) -> Option<&T::Object> {
         // SAFETY: By the type invariant the framebuffer is valid; `obj` is set at creation
         // and then constant.
         let obj = unsafe { (*self.0.get()).obj[0] };
         // SAFETY: `obj[0]` is null or a GEM object of the device that the framebuffer holds
-        // a reference to for its (hence our borrow's) lifetime.
-        unsafe { gem::Object::<T>::from_raw_checked(obj) }
+        // a reference to for its (hence our borrow's) lifetime; it was looked up by handle,
+        // so it is not an object still being created.
+        unsafe { <T::Object as gem::AllocImpl>::from_gem(obj) }
     }
 
     /// Width in pixels.

@@ -1,25 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KMS abstractions: mode config, outputs (CRTC, planes, encoder, connector), framebuffers.
+//! KMS abstractions: typed CRTCs, planes, encoders and connectors with per-object driver
+//! data, plane states with per-state driver data, the mode config and framebuffers.
 //!
-//! A driver describes its display pipeline with the typed traits [`DriverCrtc`],
-//! [`DriverPlane`] and [`DriverConnector`] (together: [`KmsDriver`]); the C vtables are
-//! associated `const` structs built from them, with the DRM atomic helpers wherever the C
-//! virtio-gpu driver uses a helper. [`init`] creates one [`Output`] per head.
+//! A driver describes each kind of object with a `#[vtable]` trait ([`DriverCrtc`],
+//! [`DriverPlane`], [`DriverConnector`]) whose implementing type is the object's data; the
+//! C vtables are associated constants built from them, with `NULL` for every hook the driver
+//! leaves out (so the atomic helpers' defaults apply). The driver chooses the topology itself
+//! with a [`KmsBuilder`] (planes, then CRTCs on them, encoders, connectors), and its policy
+//! (checks, commit tail, what an update sends to the hardware) in the hooks: nothing here
+//! knows what device it drives.
 //!
 //! Lifetimes (6.12): `drm_dev_release` calls `drm_driver.release`, which drops the driver
 //! data, *before* `drm_managed_release`, which runs `drm_mode_config_cleanup` and thereby the
 //! `destroy` callbacks of every CRTC, plane, encoder and connector. Hence:
-//! - the memory of the KMS objects is DRM-managed (`drmm_kzalloc`, allocated before
-//!   `drmm_mode_config_init` so that it is freed after the mode config cleanup, DRM-managed
-//!   resources being released in reverse order), never part of the driver data;
-//! - the callbacks that can run after `release` (`destroy`, `atomic_destroy_state`) are C
-//!   helpers or touch only the KMS object itself; every callback that reaches the driver
-//!   (and so the driver data) runs from an ioctl, a DRM client or a commit, all of which hold
-//!   a reference to the device, so `release` cannot have run. See `docs/kms.md`.
-//! - the emulated vblank's timers live in the outputs and are stopped before that memory is
-//!   freed (by `atomic_disable` at unbind, and by a DRM-managed action registered after the
-//!   vblank core in any case); see `vblank.rs`.
+//! - each KMS object is its own `KBox` allocation, freed (with its driver data) by its own
+//!   `destroy` callback, which touches nothing but the object; the object lives as long as
+//!   the device, so `&Crtc<T>` and friends may be kept by whoever holds the device;
+//! - the data of objects and states must not reach the device in `Drop` (documented on each
+//!   trait); every hook that reaches the driver runs from an ioctl, a DRM client or a commit,
+//!   all of which hold a reference to the device, so `release` cannot have run;
+//! - the emulated vblank's timers live in the CRTCs and are stopped before the vblank core's
+//!   memory is freed (by `atomic_disable` at unbind, and by a DRM-managed action registered
+//!   after the vblank core in any case) and again before the CRTC is freed; see `vblank.rs`.
 //!
 //! C headers: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h),
 //! [`include/drm/drm_plane.h`](srctree/include/drm/drm_plane.h),
@@ -29,20 +32,22 @@
 pub(crate) mod config;
 pub(crate) mod connector;
 pub(crate) mod crtc;
-mod encoder;
+pub(crate) mod encoder;
 pub(crate) mod framebuffer;
-pub(crate) mod output;
 pub(crate) mod plane;
+pub(crate) mod rect;
 mod vblank;
 
-pub(crate) use config::{init, Kms};
-pub(crate) use connector::{DriverConnector, Mode, ModeProbe};
-pub(crate) use crtc::DriverCrtc;
+pub(crate) use config::{CommitTail, Kms, KmsBuilder};
+pub(crate) use connector::{Connector, ConnectorType, DriverConnector, Mode, ModeProbe};
+pub(crate) use crtc::{Crtc, DriverCrtc};
+pub(crate) use encoder::EncoderType;
 pub(crate) use framebuffer::Framebuffer;
-pub(crate) use output::Output;
-pub(crate) use plane::{DriverPlane, PlaneKind, PlaneUpdate};
+pub(crate) use plane::{DriverPlane, Plane, PlaneCheck, PlaneType, PlaneUpdate};
 
-use crate::glue::bindings;
+use kernel::prelude::*;
+
+use crate::{drm::Driver, glue::bindings};
 
 /// Pixel formats (`DRM_FORMAT_*` fourccs).
 pub(crate) mod format {
@@ -55,15 +60,38 @@ pub(crate) mod format {
     pub(crate) const HOST_ARGB8888: u32 = bindings::RUST_CONST_HELPER_DRM_FORMAT_HOST_ARGB8888;
 }
 
-/// A KMS driver: its CRTCs, planes and connectors, and the framebuffers it accepts.
-pub(crate) trait KmsDriver: DriverCrtc + DriverPlane + DriverConnector {
+/// Mode config limits and flags of a KMS driver.
+pub(crate) struct ModeConfigInfo {
+    /// Smallest framebuffer width and height.
+    pub(crate) min_size: (u32, u32),
+    /// Largest framebuffer width and height.
+    pub(crate) max_size: (u32, u32),
+    /// `ADDFB` picks the host byte order format for a depth/bpp pair (virtual devices whose
+    /// host reads pixels in its own order).
+    pub(crate) prefer_host_byte_order: bool,
+    /// Framebuffers may have format modifiers.
+    pub(crate) fb_modifiers: bool,
+    /// Page flips may skip the vblank (`DRM_MODE_PAGE_FLIP_ASYNC`).
+    pub(crate) async_page_flip: bool,
+}
+
+/// A KMS driver: the framebuffers it accepts, its mode config, and optionally its own
+/// commit tail. Its objects are described by the [`DriverCrtc`], [`DriverPlane`] and
+/// [`DriverConnector`] types it creates with a [`KmsBuilder`].
+#[vtable]
+pub(crate) trait KmsDriver: Driver {
     /// Pixel formats `ADDFB2` accepts; others fail with `ENOENT`.
     const FB_FORMATS: &'static [u32];
-    /// Smallest framebuffer width and height.
-    const MIN_SIZE: (u32, u32);
-    /// Largest framebuffer width and height.
-    const MAX_SIZE: (u32, u32);
+    /// Limits and flags of the mode config.
+    const CONFIG: ModeConfigInfo;
+
+    /// `atomic_commit_tail`: the order of the commit's steps (see [`CommitTail`]); without
+    /// it, `drm_atomic_helper_commit_tail`.
+    fn atomic_commit_tail(tail: &CommitTail<'_>) {
+        let _ = tail;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// `DRM_PLANE_NO_SCALING`: the 16.16 fixed-point scale factor 1.
-const NO_SCALING: i32 = bindings::DRM_PLANE_NO_SCALING as i32;
+pub(crate) const NO_SCALING: i32 = bindings::DRM_PLANE_NO_SCALING as i32;

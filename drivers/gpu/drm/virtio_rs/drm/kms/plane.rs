@@ -1,85 +1,284 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Planes: the [`DriverPlane`] trait, the plane vtables, plane states and damage.
+//! Planes: the [`DriverPlane`] trait, typed [`Plane`] objects with driver data, plane states
+//! with driver data ([`PlaneState`], a subclass of `drm_plane_state`), checks, updates and
+//! damage.
 //!
 //! C headers: [`include/drm/drm_plane.h`](srctree/include/drm/drm_plane.h),
-//! [`include/drm/drm_damage_helper.h`](srctree/include/drm/drm_damage_helper.h)
+//! [`include/drm/drm_damage_helper.h`](srctree/include/drm/drm_damage_helper.h),
+//! [`include/drm/drm_panic.h`](srctree/include/drm/drm_panic.h)
 
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ops::Deref};
 
-use kernel::{error::from_err_ptr, ffi::c_int, types::Opaque};
-
-use super::{Framebuffer, Output, NO_SCALING};
-use crate::{
-    drm::{Device, Driver},
-    glue::bindings,
+use kernel::{
+    error::{from_err_ptr, to_result},
+    ffi::c_int,
+    prelude::*,
+    types::Opaque,
 };
 
-/// Which plane of an output.
+use super::{crtc::Crtc, rect::DrmRect, DriverCrtc, Framebuffer, KmsDriver};
+use crate::{drm::Device, glue::bindings};
+
+/// The kind of a plane (`enum drm_plane_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PlaneKind {
-    /// The primary plane (the picture).
+pub(crate) enum PlaneType {
+    /// The CRTC's main picture.
     Primary,
-    /// The cursor plane.
+    /// A cursor.
     Cursor,
+    /// Any other plane.
+    #[allow(dead_code)] // The driver has primary and cursor planes only.
+    Overlay,
 }
 
-/// What a driver does when the atomic helpers update one of its planes.
-pub(crate) trait DriverPlane: Driver {
-    /// Pixel formats of primary planes.
-    const PRIMARY_FORMATS: &'static [u32];
-    /// Pixel formats of cursor planes.
-    const CURSOR_FORMATS: &'static [u32];
-
-    /// `atomic_update`: the plane `kind` of `output` changed (new framebuffer, damage, moved,
-    /// enabled or disabled), as `update` describes.
-    fn atomic_update(
-        dev: &Device<Self>,
-        output: &Output,
-        kind: PlaneKind,
-        update: &PlaneUpdate<'_, Self>,
-    );
+impl PlaneType {
+    fn raw(self) -> bindings::drm_plane_type {
+        match self {
+            PlaneType::Primary => bindings::drm_plane_type_DRM_PLANE_TYPE_PRIMARY,
+            PlaneType::Cursor => bindings::drm_plane_type_DRM_PLANE_TYPE_CURSOR,
+            PlaneType::Overlay => bindings::drm_plane_type_DRM_PLANE_TYPE_OVERLAY,
+        }
+    }
 }
 
-/// A plane state (`struct drm_plane_state`) in a commit.
+/// What a driver does when the atomic helpers check and update one of its planes. Hooks other
+/// than `atomic_update` are optional (`#[vtable]`); a missing one is a `NULL` entry, with the
+/// helpers' default (no check; `prepare_fb` waits for the framebuffer's implicit fences).
+///
+/// Contract: the hooks run from commits (holding a device reference) and may use the device;
+/// the panic hooks run on a panicking CPU and may not sleep, allocate or take locks that CPU
+/// may hold. The plane's data (`Self`) and every state's data (`Self::State`) may be dropped
+/// at mode config cleanup, after the driver data is gone: their `Drop` must not reach the
+/// device.
+#[vtable]
+pub(crate) trait DriverPlane: Send + Sync + Sized + 'static {
+    /// The driver whose planes these are.
+    type Driver: KmsDriver;
+    /// Driver data of each plane state, duplicated (`Clone`) with the state and reset to
+    /// `Default`: e.g. a fence taken in `prepare_fb` for the update to wait on.
+    type State: Clone + Default + Send + Sync;
+
+    /// `atomic_check`: checks the plane's new state in a commit (see [`PlaneCheck`]).
+    fn atomic_check(plane: &Plane<Self>, check: &mut PlaneCheck<'_, Self>) -> Result {
+        let _ = (plane, check);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `prepare_fb`: prepares the new state's framebuffer for scanout, before the commit can
+    /// no longer fail. Without it the helpers wait for the framebuffer's implicit fences.
+    fn prepare_fb(plane: &Plane<Self>, new: &mut PlaneState<Self>) -> Result {
+        let _ = (plane, new);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `cleanup_fb`: undoes `prepare_fb` for a state that is done with (old after the commit,
+    /// new if the commit failed).
+    fn cleanup_fb(plane: &Plane<Self>, state: &mut PlaneState<Self>) {
+        let _ = (plane, state);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `atomic_update`: the plane changed in a commit (new framebuffer, damage, moved,
+    /// enabled or disabled), as `update` describes. Required.
+    fn atomic_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>);
+
+    /// `atomic_async_check`: whether the plane's new state can be applied at once, without
+    /// waiting for a vblank (legacy cursor updates go this way when it says yes).
+    fn atomic_async_check(plane: &Plane<Self>, check: &mut PlaneCheck<'_, Self>) -> Result {
+        let _ = (plane, check);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `atomic_async_update`: applies the plane's new state at once. The abstraction has
+    /// already copied the new position, source and framebuffer into the current state, as the
+    /// drivers that support it do; `update.old()` is what was shown before.
+    fn atomic_async_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
+        let _ = (plane, update);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `get_scanout_buffer` (drm_panic): describes the buffer the panic screen is drawn into.
+    fn get_scanout_buffer(plane: &Plane<Self>, sb: &mut ScanoutBuffer) -> Result {
+        let _ = (plane, sb);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `panic_flush` (drm_panic): shows what was drawn, without sleeping or allocating.
+    fn panic_flush(plane: &Plane<Self>) {
+        let _ = plane;
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A plane of driver data `T`.
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid plane state of a device of driver `T`, not modified while a
-/// `&PlaneState` exists (the commit owns it and only reads it during plane updates).
-#[repr(transparent)]
-pub(crate) struct PlaneState<T: Driver>(Opaque<bindings::drm_plane_state>, PhantomData<T>);
-
-/// A source rectangle in whole pixels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SrcRect {
-    /// Left edge.
-    pub(crate) x: u32,
-    /// Top edge.
-    pub(crate) y: u32,
-    /// Width.
-    pub(crate) width: u32,
-    /// Height.
-    pub(crate) height: u32,
+/// - Created by [`Plane::new`]: pinned in a `KBox`, `raw` first (`repr(C)`), initialised with
+///   the vtables of [`PlaneVtable<T>`] on a device of `T::Driver`, so a plane whose `funcs` is
+///   `PlaneVtable::<T>::FUNCS` is a `Plane<T>`.
+/// - Every state of the plane is a [`PlaneState<T>`] (the vtable's reset and duplicate
+///   callbacks allocate only those).
+/// - Valid as long as its device: the plane's `destroy` (mode config cleanup) frees it.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct Plane<T: DriverPlane> {
+    #[pin]
+    raw: Opaque<bindings::drm_plane>,
+    data: T,
 }
 
-impl<T: Driver> PlaneState<T> {
+impl<T: DriverPlane> Plane<T> {
+    /// Allocates and initialises a plane of `dev` of `kind` with the pixel `formats`, usable on
+    /// the CRTCs in `possible_crtcs` (a bit mask of CRTC indexes), and the data `data`.
+    ///
     /// # Safety
     ///
-    /// `ptr` must be a valid plane state of a device of driver `T`, unmodified for `'a`.
+    /// `dev` must be a valid, unregistered device of `T::Driver` with an initialised mode
+    /// config.
+    pub(super) unsafe fn new<'a>(
+        dev: &'a Device<T::Driver>,
+        kind: PlaneType,
+        formats: &[u32],
+        possible_crtcs: u32,
+        data: T,
+    ) -> Result<&'a Self> {
+        let count = u32::try_from(formats.len())?;
+        let plane = KBox::pin_init(
+            pin_init!(Self {
+                // The DRM object functions expect zeroed memory, as from `kzalloc`.
+                raw <- Opaque::ffi_init(|slot: *mut bindings::drm_plane| {
+                    // SAFETY: `slot` is valid for writes; all-zero is a valid `drm_plane`.
+                    unsafe { slot.write_bytes(0, 1) }
+                }),
+                data,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The plane stays pinned: it is only used through this pointer and freed by
+        // `destroy_callback` with `KBox::from_raw`.
+        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(plane) });
+        // SAFETY: `ptr` is a valid allocation.
+        let raw = unsafe { (*ptr).raw.get() };
+        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
+        // is zeroed, pinned memory; `formats` is copied; no modifiers; a null name makes DRM
+        // pick one; the vtable is a `'static` constant.
+        let ret = unsafe {
+            bindings::drm_universal_plane_init(
+                dev.as_raw(),
+                raw,
+                possible_crtcs,
+                &PlaneVtable::<T>::FUNCS,
+                formats.as_ptr(),
+                count,
+                core::ptr::null(),
+                kind.raw(),
+                core::ptr::null(),
+            )
+        };
+        if ret != 0 {
+            // SAFETY: The init failed, so DRM does not know the plane: we still own it.
+            drop(unsafe { KBox::from_raw(ptr) });
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
+        unsafe { bindings::vgrs_drm_plane_helper_add(raw, &PlaneVtable::<T>::HELPER_FUNCS) };
+        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
+        // SAFETY: The plane lives until the mode config cleanup, after every borrow of `dev`.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// # Safety
+    ///
+    /// `plane` must be a `Plane<T>` (one with `T`'s vtables), alive for `'a`.
+    unsafe fn from_raw<'a>(plane: *const bindings::drm_plane) -> &'a Self {
+        // SAFETY: A `Plane<T>` starts with its `drm_plane` (`repr(C)`, `raw` first).
+        unsafe { &*plane.cast::<Self>() }
+    }
+
+    /// The `drm_plane`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::drm_plane {
+        self.raw.get()
+    }
+
+    /// The device the plane belongs to.
+    pub(crate) fn device(&self) -> &Device<T::Driver> {
+        // SAFETY: The plane is valid (type invariant); `dev` is set at init and constant, a
+        // device of `T::Driver` that outlives its planes.
+        unsafe { Device::from_raw((*self.as_raw()).dev) }
+    }
+
+    /// Enables damage clips (`FB_DAMAGE_CLIPS`) on the plane. Only while the device is being
+    /// set up (see [`super::KmsBuilder`]).
+    pub(super) fn enable_fb_damage_clips(&self) {
+        // SAFETY: The plane is initialised and its device not registered yet (only the
+        // builder calls this), so nothing reads its properties concurrently.
+        unsafe { bindings::drm_plane_enable_fb_damage_clips(self.as_raw()) };
+    }
+}
+
+impl<T: DriverPlane> Deref for Plane<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+/// A plane state of a plane of driver data `T`: the C state and the driver's.
+///
+/// # Invariants
+///
+/// - Allocated by the vtable's reset or duplicate callback in a `KBox`, `base` first
+///   (`repr(C)`), initialised by `__drm_atomic_helper_plane_reset` or `_duplicate_state`;
+///   freed by the destroy callback.
+/// - A `&PlaneState` is only made while its commit (or the plane, for the current state)
+///   keeps it alive and nobody modifies it; a `&mut PlaneState` only where DRM gives the
+///   callback exclusive access (the check and prepare phases, before the state is visible).
+#[repr(C)]
+pub(crate) struct PlaneState<T: DriverPlane> {
+    base: Opaque<bindings::drm_plane_state>,
+    data: T::State,
+}
+
+impl<T: DriverPlane> PlaneState<T> {
+    /// # Safety
+    ///
+    /// `ptr` must be a state of a `Plane<T>`, valid and unmodified for `'a`.
     unsafe fn from_raw<'a>(ptr: *const bindings::drm_plane_state) -> &'a Self {
-        // SAFETY: `PlaneState` is `repr(transparent)` over the C struct; the caller
+        // SAFETY: A `PlaneState<T>` starts with its C state (`repr(C)`); the caller
         // guarantees validity for `'a`.
         unsafe { &*ptr.cast() }
     }
 
+    /// # Safety
+    ///
+    /// `ptr` must be a state of a `Plane<T>`, valid for `'a` and exclusively ours for `'a`.
+    unsafe fn from_raw_mut<'a>(ptr: *mut bindings::drm_plane_state) -> &'a mut Self {
+        // SAFETY: As for `from_raw`, with exclusive access by the caller's guarantee.
+        unsafe { &mut *ptr.cast() }
+    }
+
     fn raw(&self) -> &bindings::drm_plane_state {
         // SAFETY: By the type invariant the state is valid and not modified while borrowed.
-        unsafe { &*self.0.get() }
+        unsafe { &*self.base.get() }
+    }
+
+    /// The driver's data of this state.
+    #[allow(dead_code)] // For per-state data (fences with 3D); the driver's is `()` today.
+    pub(crate) fn data(&self) -> &T::State {
+        &self.data
+    }
+
+    /// The driver's data of this state, to change (only where the state is exclusively ours).
+    #[allow(dead_code)] // As `data`.
+    pub(crate) fn data_mut(&mut self) -> &mut T::State {
+        &mut self.data
     }
 
     /// The framebuffer, if the plane shows one.
-    pub(crate) fn fb(&self) -> Option<&Framebuffer<T>> {
+    pub(crate) fn fb(&self) -> Option<&Framebuffer<T::Driver>> {
         let fb = self.raw().fb;
         if fb.is_null() {
             return None;
@@ -89,15 +288,25 @@ impl<T: Driver> PlaneState<T> {
         Some(unsafe { Framebuffer::from_raw(fb) })
     }
 
+    /// The CRTC the state puts the plane on, if it is a `Crtc<C>`.
+    pub(crate) fn crtc<C: DriverCrtc>(&self) -> Option<&Crtc<C>> {
+        // SAFETY: `crtc` is null or a CRTC of the device, alive as long as the device, which
+        // outlives the state.
+        unsafe { Crtc::<C>::from_raw_checked(self.raw().crtc) }
+    }
+
     /// The source rectangle in the framebuffer, in whole pixels (the state holds 16.16 fixed
-    /// point; the fraction is dropped, as the C driver does).
-    pub(crate) fn src(&self) -> SrcRect {
+    /// point; the fraction is dropped, as the C virtio-gpu driver does).
+    pub(crate) fn src(&self) -> DrmRect {
         let s = self.raw();
-        SrcRect {
-            x: s.src_x >> 16,
-            y: s.src_y >> 16,
-            width: s.src_w >> 16,
-            height: s.src_h >> 16,
+        // A 16.16 value shifted right by 16 fits an `i32`.
+        let px = |v: u32| (v >> 16) as i32;
+        let (x, y) = (px(s.src_x), px(s.src_y));
+        DrmRect {
+            x1: x,
+            y1: y,
+            x2: x.saturating_add(px(s.src_w)),
+            y2: y.saturating_add(px(s.src_h)),
         }
     }
 
@@ -124,29 +333,88 @@ impl<T: Driver> PlaneState<T> {
         let s = self.raw();
         (s.hotspot_x, s.hotspot_y)
     }
+
+    /// After `check_plane_state`: the plane is visible on its CRTC.
+    #[allow(dead_code)] // For async checks and drm_panic (which needs a visible plane).
+    pub(crate) fn visible(&self) -> bool {
+        self.raw().visible
+    }
 }
 
-/// A rectangle of a framebuffer, `x1..x2` by `y1..y2` (`struct drm_rect`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct DamageRect {
-    /// Left edge (inclusive).
-    pub(crate) x1: i32,
-    /// Top edge (inclusive).
-    pub(crate) y1: i32,
-    /// Right edge (exclusive).
-    pub(crate) x2: i32,
-    /// Bottom edge (exclusive).
-    pub(crate) y2: i32,
+/// A plane's new state in the check phase of a commit (`atomic_check`, `atomic_async_check`).
+///
+/// # Invariants
+///
+/// `state` is the atomic state being checked, holding the modeset locks the check needs, and
+/// contains the plane; `new` is the plane's new state in it, exclusively the check's.
+pub(crate) struct PlaneCheck<'a, T: DriverPlane> {
+    state: *mut bindings::drm_atomic_state,
+    old: &'a PlaneState<T>,
+    new: &'a mut PlaneState<T>,
+}
+
+impl<T: DriverPlane> PlaneCheck<'_, T> {
+    /// The plane's state before the commit.
+    pub(crate) fn old(&self) -> &PlaneState<T> {
+        self.old
+    }
+
+    /// The plane's new state.
+    pub(crate) fn new_state(&mut self) -> &mut PlaneState<T> {
+        self.new
+    }
+
+    /// The commit replaces the framebuffer: its damage clips cannot describe what changed, so
+    /// the damage helpers are told to take the whole plane.
+    pub(crate) fn ignore_damage_clips(&mut self) {
+        // SAFETY: The new state is exclusively the check's (type invariant).
+        unsafe { (*self.new.base.get()).ignore_damage_clips = true };
+    }
+
+    /// `drm_atomic_helper_check_plane_state` against the state of the CRTC the plane is on
+    /// (added to the commit if needed): `min_scale`/`max_scale` in 16.16 fixed point
+    /// ([`NO_SCALING`](super::NO_SCALING) for none), whether the plane may be positioned
+    /// anywhere (not covering the CRTC) and whether it may be updated on a disabled CRTC.
+    /// Without a framebuffer or CRTC there is nothing to check.
+    pub(crate) fn check_plane_state(
+        &mut self,
+        min_scale: i32,
+        max_scale: i32,
+        can_position: bool,
+        can_update_disabled: bool,
+    ) -> Result {
+        let new = self.new.base.get();
+        // SAFETY: The new state is valid and exclusively ours (type invariant).
+        let (fb, crtc) = unsafe { ((*new).fb, (*new).crtc) };
+        if fb.is_null() || crtc.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `state` is valid and `crtc` a CRTC of its device; the function adds the
+        // CRTC's state to `state` (taking its lock) if needed.
+        let crtc_state =
+            from_err_ptr(unsafe { bindings::drm_atomic_get_crtc_state(self.state, crtc) })?;
+        // SAFETY: `new` and `crtc_state` are valid states of the same commit.
+        to_result(unsafe {
+            bindings::drm_atomic_helper_check_plane_state(
+                new,
+                crtc_state,
+                min_scale,
+                max_scale,
+                can_position,
+                can_update_disabled,
+            )
+        })
+    }
 }
 
 /// A plane update: the old and new states of one plane in a commit.
-pub(crate) struct PlaneUpdate<'a, T: Driver> {
+pub(crate) struct PlaneUpdate<'a, T: DriverPlane> {
     old: &'a PlaneState<T>,
     new: &'a PlaneState<T>,
     crtc_active: bool,
 }
 
-impl<T: Driver> PlaneUpdate<'_, T> {
+impl<T: DriverPlane> PlaneUpdate<'_, T> {
     /// The state before the commit.
     pub(crate) fn old(&self) -> &PlaneState<T> {
         self.old
@@ -162,6 +430,12 @@ impl<T: Driver> PlaneUpdate<'_, T> {
         self.crtc_active
     }
 
+    /// The CRTC the update is about, if it is a `Crtc<C>`: the old CRTC if there was one (the
+    /// plane is being moved or disabled), else the new one.
+    pub(crate) fn crtc<C: DriverCrtc>(&self) -> Option<&Crtc<C>> {
+        self.old.crtc::<C>().or_else(|| self.new.crtc::<C>())
+    }
+
     /// The new state shows another framebuffer than the old one.
     pub(crate) fn fb_changed(&self) -> bool {
         !core::ptr::eq(self.old.raw().fb, self.new.raw().fb)
@@ -169,14 +443,18 @@ impl<T: Driver> PlaneUpdate<'_, T> {
 
     /// The damage of the update merged into one rectangle (the whole source rectangle for a
     /// new framebuffer, since its damage clips are ignored); `None` if nothing changed.
-    pub(crate) fn damage(&self) -> Option<DamageRect> {
+    pub(crate) fn damage(&self) -> Option<DrmRect> {
         let mut r = bindings::drm_rect::default();
         // SAFETY: Both states are valid (type invariant of `PlaneState`) states of the same
         // plane; `r` is a valid place.
         let any = unsafe {
-            bindings::drm_atomic_helper_damage_merged(self.old.0.get(), self.new.0.get(), &mut r)
+            bindings::drm_atomic_helper_damage_merged(
+                self.old.base.get(),
+                self.new.base.get(),
+                &mut r,
+            )
         };
-        any.then_some(DamageRect {
+        any.then_some(DrmRect {
             x1: r.x1,
             y1: r.y1,
             x2: r.x2,
@@ -185,19 +463,55 @@ impl<T: Driver> PlaneUpdate<'_, T> {
     }
 }
 
-/// The plane vtables of driver `T`.
+/// The buffer drm_panic draws into (`struct drm_scanout_buffer`), filled in by
+/// [`DriverPlane::get_scanout_buffer`].
+///
+/// # Invariants
+///
+/// `0` is the scanout buffer drm_panic passed to `get_scanout_buffer`, exclusively ours for
+/// the call.
+#[repr(transparent)]
+pub(crate) struct ScanoutBuffer(Opaque<bindings::drm_scanout_buffer>);
+
+impl ScanoutBuffer {
+    /// Sets the size and pitch (first plane) and the pixel format (`DRM_FORMAT_*`); `EINVAL`
+    /// for a format DRM does not know.
+    #[allow(dead_code)] // For `get_scanout_buffer` (drm_panic), which comes with issue 12.
+    pub(crate) fn set_layout(
+        &mut self,
+        format: u32,
+        width: u32,
+        height: u32,
+        pitch: u32,
+    ) -> Result {
+        // SAFETY: `drm_format_info` only reads its static tables.
+        let info = unsafe { bindings::drm_format_info(format) };
+        if info.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the buffer is exclusively ours for the call.
+        let sb = unsafe { &mut *self.0.get() };
+        sb.format = info;
+        sb.width = width;
+        sb.height = height;
+        sb.pitch[0] = pitch;
+        Ok(())
+    }
+}
+
+/// The plane vtables of driver data `T`.
 pub(super) struct PlaneVtable<T>(PhantomData<T>);
 
 impl<T: DriverPlane> PlaneVtable<T> {
-    /// The plane functions: the atomic helpers, as in the C driver.
+    /// The plane functions: the atomic helpers, with states of `T`.
     pub(super) const FUNCS: bindings::drm_plane_funcs = bindings::drm_plane_funcs {
         update_plane: Some(bindings::drm_atomic_helper_update_plane),
         disable_plane: Some(bindings::drm_atomic_helper_disable_plane),
-        destroy: Some(bindings::drm_plane_cleanup),
-        reset: Some(bindings::drm_atomic_helper_plane_reset),
+        destroy: Some(destroy_callback::<T>),
+        reset: Some(reset_callback::<T>),
         set_property: None,
-        atomic_duplicate_state: Some(bindings::drm_atomic_helper_plane_duplicate_state),
-        atomic_destroy_state: Some(bindings::drm_atomic_helper_plane_destroy_state),
+        atomic_duplicate_state: Some(duplicate_state_callback::<T>),
+        atomic_destroy_state: Some(destroy_state_callback::<T>),
         atomic_set_property: None,
         atomic_get_property: None,
         late_register: None,
@@ -206,162 +520,414 @@ impl<T: DriverPlane> PlaneVtable<T> {
         format_mod_supported: None,
     };
 
-    /// The helper functions of primary planes.
-    pub(super) const PRIMARY_HELPER_FUNCS: bindings::drm_plane_helper_funcs =
-        Self::helper_funcs(primary_update_callback::<T>);
-
-    /// The helper functions of cursor planes.
-    pub(super) const CURSOR_HELPER_FUNCS: bindings::drm_plane_helper_funcs =
-        Self::helper_funcs(cursor_update_callback::<T>);
-
-    /// Helper functions with `update` as `atomic_update`. `prepare_fb` takes the implicit
-    /// fences of the framebuffer's objects (the GEM helper); a disabled plane is handled by
-    /// `atomic_update` too (no `atomic_disable`).
-    const fn helper_funcs(
-        update: unsafe extern "C" fn(*mut bindings::drm_plane, *mut bindings::drm_atomic_state),
-    ) -> bindings::drm_plane_helper_funcs {
+    /// The plane helper functions: `T`'s hooks.
+    pub(super) const HELPER_FUNCS: bindings::drm_plane_helper_funcs =
         bindings::drm_plane_helper_funcs {
-            prepare_fb: Some(bindings::drm_gem_plane_helper_prepare_fb),
-            cleanup_fb: None,
+            prepare_fb: if T::HAS_PREPARE_FB {
+                Some(prepare_fb_callback::<T>)
+            } else {
+                None
+            },
+            cleanup_fb: if T::HAS_CLEANUP_FB {
+                Some(cleanup_fb_callback::<T>)
+            } else {
+                None
+            },
             begin_fb_access: None,
             end_fb_access: None,
-            atomic_check: Some(atomic_check_callback),
-            atomic_update: Some(update),
+            atomic_check: if T::HAS_ATOMIC_CHECK {
+                Some(atomic_check_callback::<T>)
+            } else {
+                None
+            },
+            atomic_update: Some(atomic_update_callback::<T>),
             atomic_enable: None,
             atomic_disable: None,
-            atomic_async_check: None,
-            atomic_async_update: None,
-            get_scanout_buffer: None,
-            panic_flush: None,
-        }
-    }
+            atomic_async_check: if T::HAS_ATOMIC_ASYNC_CHECK {
+                Some(atomic_async_check_callback::<T>)
+            } else {
+                None
+            },
+            atomic_async_update: if T::HAS_ATOMIC_ASYNC_UPDATE {
+                Some(atomic_async_update_callback::<T>)
+            } else {
+                None
+            },
+            get_scanout_buffer: if T::HAS_GET_SCANOUT_BUFFER {
+                Some(get_scanout_buffer_callback::<T>)
+            } else {
+                None
+            },
+            panic_flush: if T::HAS_PANIC_FLUSH {
+                Some(panic_flush_callback::<T>)
+            } else {
+                None
+            },
+        };
 }
 
-/// `drm_plane_helper_funcs.atomic_check`, as the C driver's: no scaling, cursors may be
-/// positioned freely, and a new framebuffer is uploaded whole (its damage clips ignored).
+/// `drm_plane_funcs.destroy`: cleans the plane up and frees it (with the driver data). Runs
+/// from the mode config cleanup, possibly after the driver data is gone.
 ///
 /// # Safety
 ///
-/// Called by the atomic helpers while checking `state`, which contains `plane` (a plane of
-/// a device of a KMS driver) and holds the modeset locks it needs.
-unsafe extern "C" fn atomic_check_callback(
+/// Called by DRM once, for a `Plane<T>`, when the mode config is cleaned up.
+unsafe extern "C" fn destroy_callback<T: DriverPlane>(plane: *mut bindings::drm_plane) {
+    // SAFETY: `plane` is valid and not used by DRM after this callback; the cleanup destroys
+    // its current state through `destroy_state_callback`.
+    unsafe { bindings::drm_plane_cleanup(plane) };
+    // SAFETY: `Plane::new` allocated it with `KBox` and leaked it; nothing uses it any more.
+    drop(unsafe { KBox::from_raw(plane.cast::<Plane<T>>()) });
+}
+
+/// Frees a state allocated by [`new_state`].
+///
+/// # Safety
+///
+/// `state` must be a `PlaneState<T>` from [`new_state`] whose C part was released (or never
+/// initialised), not used afterwards.
+unsafe fn free_state<T: DriverPlane>(state: *mut bindings::drm_plane_state) {
+    // SAFETY: By the safety requirements `state` is a leaked `KBox<PlaneState<T>>`.
+    drop(unsafe { KBox::from_raw(state.cast::<PlaneState<T>>()) });
+}
+
+/// A new, zeroed plane state with driver data `data`, leaked for DRM.
+fn new_state<T: DriverPlane>(data: T::State) -> Option<*mut bindings::drm_plane_state> {
+    let state = KBox::new(
+        PlaneState::<T> {
+            base: Opaque::new(bindings::drm_plane_state::default()),
+            data,
+        },
+        GFP_KERNEL,
+    )
+    .ok()?;
+    // The state starts with its C part (`repr(C)`).
+    Some(KBox::into_raw(state).cast())
+}
+
+/// `drm_plane_funcs.reset`: replaces the current state with a fresh one.
+///
+/// # Safety
+///
+/// Called by DRM (mode config reset, before registration or at resume, with the locks it
+/// needs) for a `Plane<T>`.
+unsafe extern "C" fn reset_callback<T: DriverPlane>(plane: *mut bindings::drm_plane) {
+    // SAFETY: `plane` is valid; its current state is null or one of ours.
+    let old = unsafe { (*plane).state };
+    if !old.is_null() {
+        // SAFETY: `old` is the plane's current state, a `PlaneState<T>`, being replaced.
+        unsafe { destroy_state_callback::<T>(plane, old) };
+        // SAFETY: `plane` is valid; the old state is gone.
+        unsafe { (*plane).state = core::ptr::null_mut() };
+    }
+    let Some(new) = new_state::<T>(T::State::default()) else {
+        // As the C helper: without memory the plane has no state.
+        return;
+    };
+    // SAFETY: `plane` is valid and `new` a zeroed state it takes over as current.
+    unsafe { bindings::__drm_atomic_helper_plane_reset(plane, new) };
+}
+
+/// `drm_plane_funcs.atomic_duplicate_state`.
+///
+/// # Safety
+///
+/// Called by DRM with a `Plane<T>` whose current state is stable for the call (its lock is
+/// held).
+unsafe extern "C" fn duplicate_state_callback<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+) -> *mut bindings::drm_plane_state {
+    // SAFETY: `plane` is valid.
+    let cur = unsafe { (*plane).state };
+    if cur.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `cur` is the plane's current state, a `PlaneState<T>` (type invariant of
+    // `Plane`), stable for the call.
+    let data = unsafe { PlaneState::<T>::from_raw(cur) }.data.clone();
+    let Some(new) = new_state::<T>(data) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: `plane` is valid with a current state; `new` is a zeroed state to fill.
+    unsafe { bindings::__drm_atomic_helper_plane_duplicate_state(plane, new) };
+    new
+}
+
+/// `drm_plane_funcs.atomic_destroy_state`.
+///
+/// # Safety
+///
+/// Called by DRM with a `PlaneState<T>` of a `Plane<T>` that nobody uses any more.
+unsafe extern "C" fn destroy_state_callback<T: DriverPlane>(
+    _plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_plane_state,
+) {
+    // SAFETY: `state` is a valid state being destroyed (drops its framebuffer and fence
+    // references).
+    unsafe { bindings::__drm_atomic_helper_plane_destroy_state(state) };
+    // SAFETY: `state` came from `new_state` (type invariant of `Plane`); its C part is
+    // released above and nobody uses it.
+    unsafe { free_state::<T>(state) };
+}
+
+/// The plane's old and new state in `state`, or `None` if it is not part of the commit.
+///
+/// # Safety
+///
+/// `state` must be a valid atomic state; `plane` a plane of its device.
+unsafe fn states(
+    plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_atomic_state,
+) -> Option<(
+    *mut bindings::drm_plane_state,
+    *mut bindings::drm_plane_state,
+)> {
+    // SAFETY: By the safety requirements.
+    let old = unsafe { bindings::vgrs_drm_atomic_get_old_plane_state(state, plane) };
+    // SAFETY: By the safety requirements.
+    let new = unsafe { bindings::vgrs_drm_atomic_get_new_plane_state(state, plane) };
+    (!old.is_null() && !new.is_null()).then_some((old, new))
+}
+
+/// Runs a check hook of `T` (`atomic_check` or `atomic_async_check`).
+///
+/// # Safety
+///
+/// Called from the check phase of the commit of `state` (holding the needed locks and a device
+/// reference), with a `Plane<T>` that `state` contains.
+unsafe fn run_check<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_atomic_state,
+    hook: fn(&Plane<T>, &mut PlaneCheck<'_, T>) -> Result,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let Some((old, new)) = (unsafe { states(plane, state) }) else {
+        return 0;
+    };
+    // SAFETY: By the safety requirements `plane` is a `Plane<T>`.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    // INVARIANT: `state` is checked with its locks held; its new plane state is the check's.
+    let mut check = PlaneCheck {
+        state,
+        // SAFETY: `old` is the plane's valid old state, unmodified during the check.
+        old: unsafe { PlaneState::from_raw(old) },
+        // SAFETY: `new` is the plane's new state, exclusively the check's.
+        new: unsafe { PlaneState::from_raw_mut(new) },
+    };
+    match hook(this, &mut check) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_plane_helper_funcs.atomic_check`.
+///
+/// # Safety
+///
+/// As for [`run_check`].
+unsafe extern "C" fn atomic_check_callback<T: DriverPlane>(
     plane: *mut bindings::drm_plane,
     state: *mut bindings::drm_atomic_state,
 ) -> c_int {
-    // SAFETY: By the function's safety requirements `state` is valid and contains `plane`.
-    let new = unsafe { bindings::vgrs_drm_atomic_get_new_plane_state(state, plane) };
-    // SAFETY: As above.
-    let old = unsafe { bindings::vgrs_drm_atomic_get_old_plane_state(state, plane) };
-    if new.is_null() || old.is_null() {
-        return 0;
-    }
-    // SAFETY: `new` is the plane's new state, owned by `state` and not yet visible to
-    // anyone else (the check phase has exclusive access to it).
-    let new_state = unsafe { &mut *new };
-    if new_state.fb.is_null() || new_state.crtc.is_null() {
-        return 0;
-    }
-    // SAFETY: `old` is the plane's valid old state in `state`.
-    if !core::ptr::eq(unsafe { (*old).fb }, new_state.fb) {
-        new_state.ignore_damage_clips = true;
-    }
-    // SAFETY: `state` is valid and `new_state.crtc` is a CRTC of its device; the function
-    // adds the CRTC's state to `state` (taking its lock) if needed.
-    let crtc_state = unsafe { bindings::drm_atomic_get_crtc_state(state, new_state.crtc) };
-    let crtc_state = match from_err_ptr(crtc_state) {
-        Ok(s) => s,
-        Err(e) => return e.to_errno(),
-    };
-    // SAFETY: `plane` is valid; its type is set at init and constant.
-    let is_cursor = unsafe { (*plane).type_ } == bindings::drm_plane_type_DRM_PLANE_TYPE_CURSOR;
-    // SAFETY: `new` and `crtc_state` are valid states of the same commit.
-    unsafe {
-        bindings::drm_atomic_helper_check_plane_state(
-            new, crtc_state, NO_SCALING, NO_SCALING, is_cursor, true,
-        )
-    }
+    // SAFETY: By the function's safety requirements.
+    unsafe { run_check::<T>(plane, state, T::atomic_check) }
 }
 
-/// Runs `T`'s plane update for `plane` in the commit of `state`.
+/// `drm_plane_helper_funcs.atomic_async_check`.
 ///
 /// # Safety
 ///
-/// Called from `atomic_update` of a plane of a device of driver `T`: `state` is the
-/// committed state (holding a device reference) and contains `plane`, whose `state` is the
-/// new state after the swap.
-unsafe fn update<T: DriverPlane>(
+/// As for [`run_check`].
+unsafe extern "C" fn atomic_async_check_callback<T: DriverPlane>(
     plane: *mut bindings::drm_plane,
     state: *mut bindings::drm_atomic_state,
-    kind: PlaneKind,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    unsafe { run_check::<T>(plane, state, T::atomic_async_check) }
+}
+
+/// `drm_plane_helper_funcs.prepare_fb`.
+///
+/// # Safety
+///
+/// Called by the helpers before the commit's point of no return, with a `Plane<T>` and its new
+/// state, exclusively theirs.
+unsafe extern "C" fn prepare_fb_callback<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    new: *mut bindings::drm_plane_state,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    // SAFETY: `new` is a state of `this`, exclusively ours for the call.
+    let new = unsafe { PlaneState::<T>::from_raw_mut(new) };
+    match T::prepare_fb(this, new) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_plane_helper_funcs.cleanup_fb`.
+///
+/// # Safety
+///
+/// As for [`prepare_fb_callback`], with a state that is done with.
+unsafe extern "C" fn cleanup_fb_callback<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_plane_state,
 ) {
-    // SAFETY: By the safety requirements `state` contains `plane`.
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    // SAFETY: `state` is a state of `this`, exclusively ours for the call.
+    let state = unsafe { PlaneState::<T>::from_raw_mut(state) };
+    T::cleanup_fb(this, state);
+}
+
+/// Runs `T`'s update hook with the plane's old and `new` state.
+///
+/// # Safety
+///
+/// `plane` is a `Plane<T>`, `old` and `new` valid states of it that stay unmodified for the
+/// call; the caller holds a device reference (a commit).
+unsafe fn run_update<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    old: *const bindings::drm_plane_state,
+    new: *const bindings::drm_plane_state,
+    hook: fn(&Plane<T>, &PlaneUpdate<'_, T>),
+) {
+    // SAFETY: By the safety requirements.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    // SAFETY: By the safety requirements.
+    let (old, new) = unsafe {
+        (
+            PlaneState::<T>::from_raw(old),
+            PlaneState::<T>::from_raw(new),
+        )
+    };
+    let crtc = if old.raw().crtc.is_null() {
+        new.raw().crtc
+    } else {
+        old.raw().crtc
+    };
+    let crtc_active = !crtc.is_null() && {
+        // SAFETY: `crtc` is a CRTC of the device (alive as long as it); its `state` is the
+        // current (new, after the swap) state, owned by the commit for the call.
+        let cs = unsafe { (*crtc).state };
+        // SAFETY: `cs` is valid when non-null (as above).
+        !cs.is_null() && unsafe { (*cs).active }
+    };
+    hook(
+        this,
+        &PlaneUpdate {
+            old,
+            new,
+            crtc_active,
+        },
+    );
+}
+
+/// `drm_plane_helper_funcs.atomic_update`.
+///
+/// # Safety
+///
+/// Called by the atomic helpers while committing `state` (holding a device reference), with a
+/// `Plane<T>` that `state` contains; after the swap the plane's `state` is the new state.
+unsafe extern "C" fn atomic_update_callback<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_atomic_state,
+) {
+    // SAFETY: By the function's safety requirements.
     let old = unsafe { bindings::vgrs_drm_atomic_get_old_plane_state(state, plane) };
-    // SAFETY: `plane` is valid; after the swap its `state` is the new state, which the
-    // commit owns until it is done.
+    // SAFETY: `plane` is valid; after the swap its `state` is the new state, which the commit
+    // owns until it is done.
     let new = unsafe { (*plane).state };
     if old.is_null() || new.is_null() {
         return;
     }
-    // The output: the old CRTC if there was one (the plane is being moved or disabled),
-    // else the new one, as in the C driver.
-    // SAFETY: `old` is a valid state (above).
-    let old_crtc = unsafe { (*old).crtc };
-    // SAFETY: `new` is a valid state (above).
-    let new_crtc = unsafe { (*new).crtc };
-    let crtc = if old_crtc.is_null() {
-        new_crtc
-    } else {
-        old_crtc
+    // SAFETY: `old` and `new` are states of the `Plane<T>` owned by the commit.
+    unsafe { run_update::<T>(plane, old, new, T::atomic_update) };
+}
+
+/// `drm_plane_helper_funcs.atomic_async_update`: copies the new state's position, source
+/// and framebuffer into the plane's current state (as vc4 and amdgpu do), then runs `T`'s hook
+/// with the state as it was and the updated current state.
+///
+/// # Safety
+///
+/// Called by `drm_atomic_helper_async_commit` with a `Plane<T>` in `state` whose async check
+/// passed, holding the plane's lock and a device reference.
+unsafe extern "C" fn atomic_async_update_callback<T: DriverPlane>(
+    plane: *mut bindings::drm_plane,
+    state: *mut bindings::drm_atomic_state,
+) {
+    // SAFETY: By the function's safety requirements.
+    let Some((_, new)) = (unsafe { states(plane, state) }) else {
+        return;
     };
-    if crtc.is_null() {
+    // SAFETY: `plane` is valid; its current state is not swapped in an async commit.
+    let cur = unsafe { (*plane).state };
+    if cur.is_null() {
         return;
     }
-    // SAFETY: `crtc` is a CRTC of the device, alive as long as the device; the commit holds
-    // a device reference for the call.
-    let output = unsafe { Output::from_crtc(crtc) };
-    // SAFETY: `crtc` is valid; after the swap its `state` is the new CRTC state, owned by
-    // the commit for the call.
-    let crtc_state = unsafe { (*crtc).state };
-    // SAFETY: `crtc_state` is the CRTC's valid new state (checked non-null first).
-    let crtc_active = !crtc_state.is_null() && unsafe { (*crtc_state).active };
-    // SAFETY: `plane` is valid; `dev` is constant.
-    let raw_dev = unsafe { (*plane).dev };
-    // SAFETY: `raw_dev` is a device of driver `T`, referenced by the commit.
-    let dev = unsafe { Device::<T>::from_raw(raw_dev) };
-    let update = PlaneUpdate {
-        // SAFETY: `old` is a valid state of a plane of `dev`, unmodified during the update.
-        old: unsafe { PlaneState::from_raw(old) },
-        // SAFETY: As above, for `new`.
-        new: unsafe { PlaneState::from_raw(new) },
-        crtc_active,
+    // The state as it was, for the hook: a shallow copy of the C part (no references taken,
+    // only read during the call) and of the driver data.
+    // SAFETY: `cur` is a valid `PlaneState<T>` (type invariant of `Plane`), stable under the
+    // plane lock the async commit holds.
+    let before = unsafe { core::ptr::read(cur.cast::<bindings::drm_plane_state>()) };
+    // SAFETY: As above.
+    let before_data = unsafe { PlaneState::<T>::from_raw(cur) }.data.clone();
+    let before = PlaneState::<T> {
+        base: Opaque::new(before),
+        data: before_data,
     };
-    T::atomic_update(dev, output, kind, &update);
+    // SAFETY: `cur` and `new` are valid states of the plane; the async commit holds the plane
+    // lock, so nobody else writes `cur`. Swapping the framebuffers keeps the references right:
+    // the current state takes the new framebuffer's reference, and the new state (destroyed
+    // with the commit) drops the old one's.
+    unsafe {
+        core::ptr::swap(&raw mut (*cur).fb, &raw mut (*new).fb);
+        (*cur).crtc_x = (*new).crtc_x;
+        (*cur).crtc_y = (*new).crtc_y;
+        (*cur).crtc_w = (*new).crtc_w;
+        (*cur).crtc_h = (*new).crtc_h;
+        (*cur).src_x = (*new).src_x;
+        (*cur).src_y = (*new).src_y;
+        (*cur).src_w = (*new).src_w;
+        (*cur).src_h = (*new).src_h;
+        (*cur).hotspot_x = (*new).hotspot_x;
+        (*cur).hotspot_y = (*new).hotspot_y;
+    }
+    // SAFETY: `before` is a valid copy only read during the call; `cur` is the plane's valid
+    // current state, not modified during the call (plane lock).
+    unsafe { run_update::<T>(plane, before.base.get(), cur, T::atomic_async_update) };
 }
 
-/// `drm_plane_helper_funcs.atomic_update` of primary planes.
+/// `drm_plane_helper_funcs.get_scanout_buffer`.
 ///
 /// # Safety
 ///
-/// Called by the atomic helpers while committing `state`, with a primary plane of a device
-/// of driver `T` that `state` contains.
-unsafe extern "C" fn primary_update_callback<T: DriverPlane>(
+/// Called by drm_panic with a `Plane<T>` and a scanout buffer exclusively its for the call.
+unsafe extern "C" fn get_scanout_buffer_callback<T: DriverPlane>(
     plane: *mut bindings::drm_plane,
-    state: *mut bindings::drm_atomic_state,
-) {
-    // SAFETY: By the function's safety requirements (those of `update`).
-    unsafe { update::<T>(plane, state, PlaneKind::Primary) };
+    sb: *mut bindings::drm_scanout_buffer,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    // SAFETY: `sb` is valid and exclusively ours (safety requirements); `ScanoutBuffer` is
+    // `repr(transparent)` over it.
+    let sb = unsafe { &mut *sb.cast::<ScanoutBuffer>() };
+    match T::get_scanout_buffer(this, sb) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
-/// `drm_plane_helper_funcs.atomic_update` of cursor planes.
+/// `drm_plane_helper_funcs.panic_flush`.
 ///
 /// # Safety
 ///
-/// Called by the atomic helpers while committing `state`, with a cursor plane of a device
-/// of driver `T` that `state` contains.
-unsafe extern "C" fn cursor_update_callback<T: DriverPlane>(
-    plane: *mut bindings::drm_plane,
-    state: *mut bindings::drm_atomic_state,
-) {
-    // SAFETY: By the function's safety requirements (those of `update`).
-    unsafe { update::<T>(plane, state, PlaneKind::Cursor) };
+/// Called by drm_panic with a `Plane<T>` after `get_scanout_buffer` succeeded.
+unsafe extern "C" fn panic_flush_callback<T: DriverPlane>(plane: *mut bindings::drm_plane) {
+    // SAFETY: By the function's safety requirements.
+    let this = unsafe { Plane::<T>::from_raw(plane) };
+    T::panic_flush(this);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Emulated vblank: a high-resolution timer per output ticking at the mode's frame period.
+//! Emulated vblank: a high-resolution timer per CRTC ticking at the mode's frame period.
 //!
-//! virtio-gpu has no vblank interrupt. As vkms does, each output runs an `hrtimer` whose
+//! For devices without a vblank interrupt (virtual GPUs). As vkms does, each CRTC runs an `hrtimer` whose
 //! callback calls `drm_crtc_handle_vblank`, so the DRM vblank core counts frames, stamps them
 //! (`get_vblank_timestamp` from the timer's expiry), answers `WAIT_VBLANK` and
 //! `CRTC_GET_SEQUENCE`, and sends page-flip events at the next tick (armed in the CRTC's
@@ -17,6 +17,9 @@
 //! starts or keeps the timer). The only synchronous cancel is in process context without
 //! locks: `atomic_disable` (after `drm_crtc_vblank_off`) and the DRM-managed release action.
 //!
+//! The helper is not tied to a driver: every [`Crtc`](super::crtc::Crtc) embeds a
+//! [`VblankTimer`] in its [`CrtcBase`], and the CRTC vtables install the callbacks below.
+//!
 //! Lifetime: see [`init`] and `docs/kms.md` ("Vblank").
 //!
 //! C headers: [`include/drm/drm_vblank.h`](srctree/include/drm/drm_vblank.h),
@@ -29,26 +32,28 @@ use core::{
 
 use kernel::{error::to_result, ffi::c_int, prelude::*, types::Opaque};
 
-use super::Output;
+use super::crtc::CrtcBase;
 use crate::glue::bindings;
 
 /// The period used when the mode gives none (`framedur_ns` is 0 without a dot clock): 60 Hz.
 const FALLBACK_PERIOD_NS: i64 = 16_666_667;
 
-/// The vblank timer of one output.
+/// The vblank timer of one CRTC.
 ///
 /// # Invariants
 ///
-/// - Embedded in an [`Output`] (field `vblank`), so it lives in the output's DRM-managed
-///   memory and is zeroed until [`VblankTimer::init_timer`] ran, which [`super::init`] does
-///   for every output before the device is registered and before [`init`].
+/// - Embedded in a [`CrtcBase`] (field `vblank`) beside its CRTC, initialised by
+///   [`VblankTimer::init_timer`] when the CRTC is allocated (before the CRTC is initialised),
+///   and stopped synchronously before the CRTC's memory is freed (its `destroy`).
 /// - After [`init`], the DRM-managed action [`stop_action`] of this timer is registered after
-///   the vblank core's memory, and therefore runs before that memory and the output are freed.
+///   the vblank core's memory, and therefore runs before that memory is freed.
 /// - `timer` is started only by whoever changes `running` from `false` to `true`, and
 ///   forwarded only by its callback while `running` is `true` and it owns the timer; so a start
 ///   never races with a forward.
 #[repr(C)]
+#[pin_data]
 pub(crate) struct VblankTimer {
+    #[pin]
     pub(super) timer: Opaque<bindings::hrtimer>,
     /// Frame period in nanoseconds, set when the CRTC is enabled.
     period_ns: AtomicI64,
@@ -59,25 +64,28 @@ pub(crate) struct VblankTimer {
 }
 
 impl VblankTimer {
-    /// Initialises the (zeroed) timer: monotonic clock, relative expiry, callback [`tick`].
-    ///
-    /// # Safety
-    ///
-    /// `self` must be zeroed (never initialised) and not used by anyone else yet.
-    pub(super) unsafe fn init_timer(&self) {
-        let timer = self.timer.get();
-        // SAFETY: `timer` points to the zeroed `hrtimer` of `self`, not in use (by the safety
-        // requirements); `hrtimer_init` initialises it in place.
-        unsafe {
-            bindings::hrtimer_init(
-                timer,
-                bindings::CLOCK_MONOTONIC as i32,
-                bindings::hrtimer_mode_HRTIMER_MODE_REL,
-            )
-        };
-        // SAFETY: `timer` was initialised above and is not started, so nothing reads
-        // `function` concurrently (6.12 has no `hrtimer_setup` to pass it with the init).
-        unsafe { (*timer).function = Some(tick) };
+    /// A stopped timer: monotonic clock, relative expiry, callback [`tick`].
+    pub(super) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            timer <- Opaque::ffi_init(|slot: *mut bindings::hrtimer| {
+                // SAFETY: `slot` is the pinned, uninitialised `hrtimer`, not in use;
+                // `hrtimer_init` zeroes and initialises it in place.
+                unsafe {
+                    bindings::hrtimer_init(
+                        slot,
+                        bindings::CLOCK_MONOTONIC as i32,
+                        bindings::hrtimer_mode_HRTIMER_MODE_REL,
+                    )
+                };
+                // SAFETY: `slot` was initialised above and is not started, so nothing reads
+                // `function` concurrently (6.12 has no `hrtimer_setup` to pass it with the
+                // init).
+                unsafe { (*slot).function = Some(tick) };
+            }),
+            period_ns: AtomicI64::new(FALLBACK_PERIOD_NS),
+            wanted: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+        })
     }
 
     fn period(&self) -> i64 {
@@ -88,7 +96,7 @@ impl VblankTimer {
     ///
     /// Sleeps (waits for the callback): process context, no spinlock held. The caller must
     /// make sure nothing starts the timer again (see the callers).
-    fn stop_sync(&self) {
+    pub(super) fn stop_sync(&self) {
         // SAFETY: By the type invariant the timer is initialised and lives as long as `self`;
         // the caller is in process context without locks, so waiting is allowed.
         unsafe { bindings::hrtimer_cancel(self.timer.get()) };
@@ -101,13 +109,13 @@ impl VblankTimer {
 /// # Safety
 ///
 /// Called by the hrtimer core with the `timer` of a [`VblankTimer`] initialised by
-/// [`VblankTimer::init_timer`], whose output is alive while the timer runs (type invariant of
-/// [`VblankTimer`]: the timer is cancelled before the output's memory is freed).
+/// [`VblankTimer::new`], whose [`CrtcBase`] is alive while the timer runs (type
+/// invariant of [`VblankTimer`]: the timer is cancelled before the CRTC's memory is freed).
 unsafe extern "C" fn tick(timer: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
     // SAFETY: By the safety requirements `timer` is the `vblank.timer` field of a live
-    // `Output`.
-    let output = unsafe { Output::from_vblank_timer(timer) };
-    let vt = &output.vblank;
+    // `CrtcBase`.
+    let base = unsafe { CrtcBase::from_vblank_timer(timer) };
+    let vt = &base.vblank;
     if !vt.wanted.load(Ordering::SeqCst) {
         // Nobody waits for vblanks: stop. An `enable_vblank` racing with this either sees
         // `running` false and starts the timer itself, or set `wanted` before the second load
@@ -127,37 +135,39 @@ unsafe extern "C" fn tick(timer: *mut bindings::hrtimer) -> bindings::hrtimer_re
     // SAFETY: `timer` is initialised, and this callback owns it (`running` is true and was
     // not given up), so nothing starts it concurrently (type invariant).
     let _overruns = unsafe { bindings::vgrs_hrtimer_forward_now(timer, vt.period()) };
-    // SAFETY: The output's CRTC is initialised (the timer only runs after `drm_crtc_vblank_on`
-    // of an initialised CRTC or `enable_vblank`, both after `init`), and the vblank core's
+    // SAFETY: The CRTC is initialised (the timer only runs after `drm_crtc_vblank_on` of an
+    // initialised CRTC or `enable_vblank`, both after `init`), and the vblank core's
     // memory is alive while the timer runs (type invariant of `VblankTimer`). The function may
     // be called from interrupt context.
-    let _handled = unsafe { bindings::drm_crtc_handle_vblank(output.crtc.get()) };
+    let _handled = unsafe { bindings::drm_crtc_handle_vblank(base.as_raw()) };
     bindings::hrtimer_restart_HRTIMER_RESTART
 }
 
-/// Initialises the vblank core for `dev`'s `outputs` (one CRTC each, in order) and registers
-/// the DRM-managed action that stops each output's timer.
+/// Initialises the vblank core for `dev`'s CRTCs (`crtcs`, all of them, in index order) and
+/// registers the DRM-managed action that stops each CRTC's timer.
 ///
 /// # Safety
 ///
-/// `dev` must be a valid, unregistered device whose CRTCs are the `crtc`s of `outputs`, in
-/// index order, and each output's timer must be initialised ([`VblankTimer::init_timer`]).
-/// Must be called before `drm_mode_config_reset` (the CRTC reset helper marks the vblank of
-/// each CRTC off only if the vblank core exists).
-pub(super) unsafe fn init(dev: *mut bindings::drm_device, outputs: &[&Output]) -> Result {
-    let count = u32::try_from(outputs.len())?;
+/// `dev` must be a valid, unregistered device whose CRTCs are exactly `crtcs`, in index
+/// order, each initialised with its timer ([`VblankTimer::new`]) and freed
+/// only by the mode config cleanup (so after every action registered here ran). Must be called
+/// before `drm_mode_config_reset` (the CRTC reset helper marks the vblank of each CRTC off only
+/// if the vblank core exists).
+pub(super) unsafe fn init(dev: *mut bindings::drm_device, crtcs: &[&CrtcBase]) -> Result {
+    let count = u32::try_from(crtcs.len())?;
     // SAFETY: `dev` is valid and unregistered (safety requirements); the vblank memory and
     // its release action are DRM-managed.
     to_result(unsafe { bindings::drm_vblank_init(dev, count) })?;
-    for output in outputs {
-        let data = core::ptr::from_ref::<Output>(output)
+    for crtc in crtcs {
+        let data = core::ptr::from_ref::<CrtcBase>(crtc)
             .cast_mut()
             .cast::<c_void>();
-        // SAFETY: `dev` is valid; `data` is an output of `dev`, DRM-managed memory allocated
-        // before this action, so freed after it runs (reverse order of registration). The
-        // action is registered after `drm_vblank_init`'s, so it runs before the vblank core's
-        // release and the freeing of its memory, which the timer callback uses. On failure
-        // the action runs at once, which is harmless (the timer is initialised, not started).
+        // SAFETY: `dev` is valid; `data` is a CRTC of `dev`, freed by the mode config cleanup,
+        // whose DRM-managed action was registered before this one (by
+        // `drmm_mode_config_init`), so it runs after this one (reverse order). The action is
+        // registered after `drm_vblank_init`'s, so it runs before the vblank core's release
+        // and the freeing of its memory, which the timer callback uses. On failure the action
+        // runs at once, which is harmless (the timer is initialised, not started).
         to_result(unsafe {
             bindings::vgrs_drmm_add_action_or_reset(dev, Some(stop_action), data)
         })?;
@@ -165,7 +175,7 @@ pub(super) unsafe fn init(dev: *mut bindings::drm_device, outputs: &[&Output]) -
     Ok(())
 }
 
-/// DRM-managed release action: stops the timer of the output `data` for good.
+/// DRM-managed release action: stops the timer of the CRTC `data` for good.
 ///
 /// Runs in `drm_managed_release` (process context, no locks), when no file, client or commit
 /// holds the device any more, so nothing can enable the vblank again; normally the timer was
@@ -174,22 +184,23 @@ pub(super) unsafe fn init(dev: *mut bindings::drm_device, outputs: &[&Output]) -
 ///
 /// # Safety
 ///
-/// `data` must be an [`Output`] registered by [`init`] and still allocated.
+/// `data` must be a [`CrtcBase`] registered by [`init`] and still allocated.
 unsafe extern "C" fn stop_action(_dev: *mut bindings::drm_device, data: *mut c_void) {
-    // SAFETY: By the safety requirements `data` is a live `Output` (its memory is freed after
-    // this action, registered later than the allocation).
-    let output = unsafe { &*data.cast::<Output>() };
-    output.vblank.stop_sync();
+    // SAFETY: By the safety requirements `data` is a live `CrtcBase` (its memory is freed by
+    // the mode config cleanup, after this action).
+    let base = unsafe { &*data.cast::<CrtcBase>() };
+    base.vblank.stop_sync();
 }
 
-/// Turns the emulated vblank of `output` on (CRTC `atomic_enable`): the period from the mode,
+/// Turns the emulated vblank of `base` on (CRTC `atomic_enable`): the period from the mode,
 /// then `drm_crtc_vblank_on`, which starts the timer if someone already waits.
 ///
 /// # Safety
 ///
-/// `crtc` must be the initialised CRTC of `output`, on a device whose vblank core was set up
-/// by [`init`], called from a commit (process context).
-pub(super) unsafe fn on(crtc: *mut bindings::drm_crtc, output: &Output) {
+/// `base` must be an initialised CRTC on a device whose vblank core was set up by [`init`],
+/// called from a commit (process context).
+pub(super) unsafe fn on(base: &CrtcBase) {
+    let crtc = base.as_raw();
     // SAFETY: `crtc` is an initialised CRTC of a device with vblank (safety requirements),
     // so it has a vblank structure, valid as long as the device.
     let vblank = unsafe { bindings::drm_crtc_vblank_crtc(crtc) };
@@ -202,12 +213,12 @@ pub(super) unsafe fn on(crtc: *mut bindings::drm_crtc, output: &Output) {
     } else {
         FALLBACK_PERIOD_NS
     };
-    output.vblank.period_ns.store(period, Ordering::Relaxed);
+    base.vblank.period_ns.store(period, Ordering::Relaxed);
     // SAFETY: `crtc` is an initialised CRTC with vblank, called from a commit.
     unsafe { bindings::drm_crtc_vblank_on(crtc) };
 }
 
-/// Turns the emulated vblank of `output` off (CRTC `atomic_disable`): `drm_crtc_vblank_off`
+/// Turns the emulated vblank of `base` off (CRTC `atomic_disable`): `drm_crtc_vblank_off`
 /// (which calls `disable_vblank`, sends pending events and holds the vblank off until the
 /// next [`on`], so `drm_crtc_vblank_get` fails and `enable_vblank` is not called), then a
 /// synchronous stop of the timer.
@@ -215,10 +226,10 @@ pub(super) unsafe fn on(crtc: *mut bindings::drm_crtc, output: &Output) {
 /// # Safety
 ///
 /// As for [`on`]; the caller holds no spinlock (the stop waits for a running callback).
-pub(super) unsafe fn off(crtc: *mut bindings::drm_crtc, output: &Output) {
-    // SAFETY: `crtc` is an initialised CRTC with vblank, called from a commit.
-    unsafe { bindings::drm_crtc_vblank_off(crtc) };
-    output.vblank.stop_sync();
+pub(super) unsafe fn off(base: &CrtcBase) {
+    // SAFETY: `base` is an initialised CRTC with vblank, called from a commit.
+    unsafe { bindings::drm_crtc_vblank_off(base.as_raw()) };
+    base.vblank.stop_sync();
 }
 
 /// Sends or arms the event of `crtc`'s new state (CRTC `atomic_flush`, as vkms): armed for
@@ -280,12 +291,12 @@ pub(super) unsafe fn flush_event(
 /// # Safety
 ///
 /// Called by the vblank core (under its `vblank_time_lock`, interrupts off) with an
-/// initialised CRTC of a KMS driver's device, set up by [`init`].
+/// initialised CRTC of the abstraction (so the `raw` of a [`CrtcBase`]), set up by [`init`].
 pub(super) unsafe extern "C" fn enable_vblank_callback(crtc: *mut bindings::drm_crtc) -> c_int {
-    // SAFETY: By the safety requirements `crtc` is a CRTC of a KMS driver, hence embedded in
-    // an `Output`, alive for the call.
-    let output = unsafe { Output::from_crtc(crtc) };
-    let vt = &output.vblank;
+    // SAFETY: By the safety requirements `crtc` is embedded in a `CrtcBase`, alive for the
+    // call.
+    let base = unsafe { CrtcBase::from_raw(crtc) };
+    let vt = &base.vblank;
     vt.wanted.store(true, Ordering::SeqCst);
     if vt
         .running
@@ -307,9 +318,9 @@ pub(super) unsafe extern "C" fn enable_vblank_callback(crtc: *mut bindings::drm_
 ///
 /// As for [`enable_vblank_callback`].
 pub(super) unsafe extern "C" fn disable_vblank_callback(crtc: *mut bindings::drm_crtc) {
-    // SAFETY: By the safety requirements `crtc` is embedded in a live `Output`.
-    let output = unsafe { Output::from_crtc(crtc) };
-    output.vblank.wanted.store(false, Ordering::SeqCst);
+    // SAFETY: By the safety requirements `crtc` is embedded in a live `CrtcBase`.
+    let base = unsafe { CrtcBase::from_raw(crtc) };
+    base.vblank.wanted.store(false, Ordering::SeqCst);
 }
 
 /// `drm_crtc_funcs.get_vblank_timestamp`: the time of the last tick (the timer's expiry less
@@ -317,16 +328,16 @@ pub(super) unsafe extern "C" fn disable_vblank_callback(crtc: *mut bindings::drm
 ///
 /// # Safety
 ///
-/// Called by the vblank core with an initialised CRTC of a KMS driver's device set up by
-/// [`init`] and a valid `vblank_time`.
+/// Called by the vblank core with an initialised CRTC of the abstraction (the `raw` of a
+/// [`CrtcBase`]) on a device set up by [`init`], and a valid `vblank_time`.
 pub(super) unsafe extern "C" fn get_vblank_timestamp_callback(
     crtc: *mut bindings::drm_crtc,
     _max_error: *mut c_int,
     vblank_time: *mut bindings::ktime_t,
     _in_vblank_irq: bool,
 ) -> bool {
-    // SAFETY: By the safety requirements `crtc` is embedded in a live `Output`.
-    let output = unsafe { Output::from_crtc(crtc) };
+    // SAFETY: By the safety requirements `crtc` is embedded in a live `CrtcBase`.
+    let base = unsafe { CrtcBase::from_raw(crtc) };
     // SAFETY: `crtc` is an initialised CRTC of a device with vblank.
     let vblank = unsafe { bindings::drm_crtc_vblank_crtc(crtc) };
     // SAFETY: `vblank` is valid; `enabled` is a `bool` the core writes with `WRITE_ONCE`, read
@@ -334,8 +345,8 @@ pub(super) unsafe extern "C" fn get_vblank_timestamp_callback(
     let enabled = unsafe { core::ptr::addr_of!((*vblank).enabled).read_volatile() };
     let time = if enabled {
         // SAFETY: The timer is initialised (type invariant); the read is a `READ_ONCE`.
-        let expires = unsafe { bindings::vgrs_hrtimer_get_expires(output.vblank.timer.get()) };
-        expires.saturating_sub(output.vblank.period())
+        let expires = unsafe { bindings::vgrs_hrtimer_get_expires(base.vblank.timer.get()) };
+        expires.saturating_sub(base.vblank.period())
     } else {
         // SAFETY: There are no safety requirements for this FFI call.
         unsafe { bindings::ktime_get() }

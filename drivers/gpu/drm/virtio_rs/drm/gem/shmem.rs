@@ -2,9 +2,15 @@
 
 //! GEM objects backed by shmem pages (`drm_gem_shmem_object`) with per-object driver data.
 //!
+//! Creation goes through `drm_gem_shmem_create`, which calls the driver's `gem_create_object`
+//! ([`create_object_callback`]) for the allocation and then initialises the shmem part; the
+//! driver data is built in place right after, while the object is still private to
+//! [`Object::new`]. A flag records whether it was built, so an object whose data failed to
+//! initialise is released without dropping it.
+//!
 //! C header: [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h)
 
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{cell::UnsafeCell, mem::MaybeUninit, ptr::NonNull};
 
 use kernel::{
     error::{from_err_ptr, to_result},
@@ -12,23 +18,33 @@ use kernel::{
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 
-use super::{driver::Driver, Device, File};
-use crate::glue::bindings;
+use super::{dumb_create_callback, AllocImpl, AllocOps, DriverObject};
+use crate::{
+    drm::{Device, File},
+    glue::bindings,
+};
 
-/// A shmem GEM object of driver `T`.
+/// The device type of objects with data `D`.
+type Dev<D> = Device<<D as DriverObject>::Driver>;
+
+/// A shmem GEM object whose driver data is `D`.
 ///
 /// # Invariants
 ///
 /// - Allocated (with `kmalloc`, by `KBox`) by [`create_object_callback`] for a device of
-///   driver `T`, `base` first so that the allocation starts with the `drm_gem_shmem_object`,
-///   and with `base.base.funcs` set to [`Object::FUNCS`].
+///   driver `D::Driver`, `base` first so that the allocation starts with the
+///   `drm_gem_shmem_object`, and with `base.base.funcs` set to [`Object::FUNCS`].
 /// - Valid while a reference is held (`ARef` or a DRM callback's argument); freed by
 ///   [`free_callback`] when the GEM refcount drops to zero.
+/// - `data` is initialised if and only if `data_init` is true. `data_init` is written only
+///   by [`Object::new`] before the object is shared, and read only by [`free_callback`]; every
+///   `Object` reachable through [`Object::new`], [`Object::lookup`] or
+///   [`Object::from_raw_checked`] has its data initialised.
 #[repr(C)]
-pub(crate) struct Object<T: Driver> {
+pub(crate) struct Object<D: DriverObject> {
     base: Opaque<bindings::drm_gem_shmem_object>,
-    data: T::Object,
-    _p: PhantomData<T>,
+    data: UnsafeCell<MaybeUninit<D>>,
+    data_init: UnsafeCell<bool>,
 }
 
 /// One contiguous range of an object's backing memory, as the device addresses it.
@@ -40,10 +56,10 @@ pub(crate) struct MemRange {
     pub(crate) len: u32,
 }
 
-impl<T: Driver> Object<T> {
+impl<D: DriverObject> Object<D> {
     /// The GEM functions of our objects: the shmem helpers, with our own `free`.
     const FUNCS: bindings::drm_gem_object_funcs = bindings::drm_gem_object_funcs {
-        free: Some(free_callback::<T>),
+        free: Some(free_callback::<D>),
         open: None,
         close: None,
         print_info: Some(bindings::vgrs_gem_shmem_object_print_info),
@@ -60,41 +76,54 @@ impl<T: Driver> Object<T> {
         vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
     };
 
-    /// Allocates an object of `size` bytes (rounded up to pages) on `dev`.
-    pub(crate) fn new(dev: &Device<T>, size: usize) -> Result<ARef<Self>> {
-        // SAFETY: `dev` is a valid device of driver `T`, whose `gem_create_object` callback
-        // allocates an `Object<T>`.
+    /// Creates an object of `size` bytes (rounded up to pages) on `dev`, with driver data
+    /// from `D::new(dev, size, args)`.
+    pub(crate) fn new(dev: &Dev<D>, size: usize, args: D::Args) -> Result<ARef<Self>> {
+        // SAFETY: `dev` is a valid device of driver `D::Driver`, whose `gem_create_object`
+        // callback (from `ALLOC_OPS`, see `Driver`) allocates an `Object<D>`.
         let shmem = from_err_ptr(unsafe { bindings::drm_gem_shmem_create(dev.as_raw(), size) })?;
-        // INVARIANT: `drm_gem_shmem_create` called `create_object_callback::<T>`.
-        // SAFETY: The object starts with its `drm_gem_shmem_object` (`repr(C)`, first field);
-        // the initial reference from the creation is handed to the `ARef`.
-        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(shmem.cast())) })
+        // SAFETY: The object starts with its `drm_gem_shmem_object` (`repr(C)`, first field)
+        // and was allocated as an `Object<D>` by `create_object_callback::<D>`; the initial
+        // reference from the creation is handed to the `ARef`, which releases the object if
+        // the data fails to initialise below (with `data_init` still false).
+        let obj: ARef<Self> = unsafe { ARef::from_raw(NonNull::new_unchecked(shmem.cast())) };
+        let init = D::new(dev, obj.size(), args);
+        // SAFETY: `data` is uninitialised, pinned (the object never moves) and ours alone:
+        // the object is not shared yet. On failure `__pinned_init` leaves it uninitialised.
+        unsafe { init.__pinned_init(obj.data.get().cast::<D>()) }?;
+        // INVARIANT: the data was initialised just above; the object is still not shared.
+        // SAFETY: Nobody else can reach the object yet, so the write does not race.
+        unsafe { *obj.data_init.get() = true };
+        Ok(obj)
     }
 
     /// Looks up the object behind `handle` in `file`; `ENOENT` if there is none or it is not
     /// one of ours (e.g. an imported buffer).
-    pub(crate) fn lookup(file: &File<T>, handle: u32) -> Result<ARef<Self>> {
+    pub(crate) fn lookup(file: &File<D::Driver>, handle: u32) -> Result<ARef<Self>> {
         // SAFETY: `file` is a valid open file.
         let obj = unsafe { bindings::drm_gem_object_lookup(file.as_raw(), handle) };
         let obj = NonNull::new(obj).ok_or(ENOENT)?;
         // SAFETY: `obj` is a valid GEM object: the lookup returned it with a reference.
         let funcs = unsafe { (*obj.as_ptr()).funcs };
-        if !core::ptr::eq(funcs, &Self::FUNCS) {
+        if !Self::is_ours(funcs) {
             // SAFETY: We own the reference the lookup took.
             unsafe { bindings::vgrs_drm_gem_object_put(obj.as_ptr()) };
             return Err(ENOENT);
         }
-        // SAFETY: Our `FUNCS` means `create_object_callback::<T>` allocated it, so it is an
-        // `Object<T>`; the reference from the lookup goes to the `ARef`.
+        // SAFETY: Our `FUNCS` means `create_object_callback::<D>` allocated it, so it is an
+        // `Object<D>`; a handle exists only for objects `new` returned, whose data is
+        // initialised; the reference from the lookup goes to the `ARef`.
         Ok(unsafe { ARef::from_raw(obj.cast()) })
     }
 
-    /// The object behind `obj` if it is one of driver `T`'s (its functions are ours), else
-    /// `None` (also for a null pointer).
+    /// The object behind `obj` if it is one of ours (its functions are ours), else `None`
+    /// (also for a null pointer).
     ///
     /// # Safety
     ///
-    /// `obj` must be null or a valid GEM object that stays referenced for `'a`.
+    /// `obj` must be null or a valid GEM object that stays referenced for `'a` and that
+    /// userspace or a driver holds (a handle, a framebuffer): so not one whose `new` is
+    /// still running.
     pub(crate) unsafe fn from_raw_checked<'a>(
         obj: *mut bindings::drm_gem_object,
     ) -> Option<&'a Self> {
@@ -103,12 +132,27 @@ impl<T: Driver> Object<T> {
         }
         // SAFETY: By the safety requirements `obj` is valid; `funcs` is set at creation.
         let funcs = unsafe { (*obj).funcs };
-        if !core::ptr::eq(funcs, &Self::FUNCS) {
+        if !Self::is_ours(funcs) {
             return None;
         }
-        // SAFETY: Our `FUNCS` means `create_object_callback::<T>` allocated it, so it is an
-        // `Object<T>` (which starts with its GEM object), referenced for `'a`.
+        // SAFETY: Our `FUNCS` means `create_object_callback::<D>` allocated it, so it is an
+        // `Object<D>` (which starts with its GEM object), referenced for `'a`, with its data
+        // initialised (it is held by someone `new` returned it to).
         Some(unsafe { &*obj.cast::<Self>() })
+    }
+
+    /// Whether `funcs` (a GEM object's function table) is [`Object::FUNCS`] of this `D`.
+    ///
+    /// Compared by the `free` entry, a function instantiated once per `D` (the kernel builds a
+    /// crate as one codegen unit, so the instance has one address); two uses of a promoted
+    /// `const` are not guaranteed one address.
+    fn is_ours(funcs: *const bindings::drm_gem_object_funcs) -> bool {
+        if funcs.is_null() {
+            return false;
+        }
+        // SAFETY: A GEM object's non-null `funcs` points to its (static) function table.
+        let free = unsafe { (*funcs).free };
+        free.map(|f| f as *const ()) == Some(free_callback::<D> as *const ())
     }
 
     fn gem(&self) -> *mut bindings::drm_gem_object {
@@ -124,12 +168,14 @@ impl<T: Driver> Object<T> {
     }
 
     /// The driver's data.
-    pub(crate) fn data(&self) -> &T::Object {
-        &self.data
+    pub(crate) fn data(&self) -> &D {
+        // SAFETY: By the type invariant every reachable `Object` has its data initialised;
+        // it is only dropped in `free_callback`, when no reference is left.
+        unsafe { (*self.data.get()).assume_init_ref() }
     }
 
     /// Creates a handle for the object in `file`.
-    pub(crate) fn create_handle(&self, file: &File<T>) -> Result<u32> {
+    pub(crate) fn create_handle(&self, file: &File<D::Driver>) -> Result<u32> {
         let mut handle = 0u32;
         // SAFETY: The object and the file are valid; `handle` is a valid place. The handle
         // takes its own reference.
@@ -189,39 +235,57 @@ impl<T: Driver> Object<T> {
 }
 
 // SAFETY: The reference count is the GEM object's own.
-unsafe impl<T: Driver> AlwaysRefCounted for Object<T> {
+unsafe impl<D: DriverObject> AlwaysRefCounted for Object<D> {
     fn inc_ref(&self) {
         // SAFETY: The object is valid and we hold a reference.
         unsafe { bindings::vgrs_drm_gem_object_get(self.gem()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
-        // SAFETY: `obj` is valid and the caller gives up its reference; an `Object<T>` starts
+        // SAFETY: `obj` is valid and the caller gives up its reference; an `Object<D>` starts
         // with its `drm_gem_object` (`repr(C)` first fields).
         unsafe { bindings::vgrs_drm_gem_object_put(obj.cast().as_ptr()) };
     }
 }
 
-// SAFETY: GEM objects are refcounted and freed from any thread; `T::Object: Send + Sync`.
-unsafe impl<T: Driver> Send for Object<T> {}
+// SAFETY: GEM objects are refcounted and freed from any thread; `D: Send + Sync`.
+unsafe impl<D: DriverObject> Send for Object<D> {}
 
-// SAFETY: Shared references only read immutable fields or `T::Object: Sync`.
-unsafe impl<T: Driver> Sync for Object<T> {}
+// SAFETY: Shared references only read fields that are immutable once the object is shared
+// (`data_init` is written before), or `D: Sync`.
+unsafe impl<D: DriverObject> Sync for Object<D> {}
 
-/// `drm_driver.gem_create_object`: allocates an [`Object<T>`] for the shmem helper.
+impl<D: DriverObject> AllocImpl for Object<D> {
+    const ALLOC_OPS: AllocOps = AllocOps {
+        gem_create_object: Some(create_object_callback::<D>),
+        dumb_create: if D::HAS_DUMB_CREATE {
+            Some(dumb_create_callback::<D>)
+        } else {
+            None
+        },
+    };
+
+    unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> Option<&'a Self> {
+        // SAFETY: The caller's requirements are those of `from_raw_checked`.
+        unsafe { Self::from_raw_checked(obj) }
+    }
+}
+
+/// `drm_driver.gem_create_object`: allocates an [`Object<D>`] for the shmem helper, its data
+/// not yet initialised ([`Object::new`] does that).
 ///
 /// # Safety
 ///
-/// Called by `drm_gem_shmem_create` for a device of driver `T`.
-pub(super) unsafe extern "C" fn create_object_callback<T: Driver>(
+/// Called by `drm_gem_shmem_create` for a device of driver `D::Driver`.
+unsafe extern "C" fn create_object_callback<D: DriverObject>(
     _dev: *mut bindings::drm_device,
     _size: usize,
 ) -> *mut bindings::drm_gem_object {
-    let obj = Object::<T> {
+    let obj = Object::<D> {
         // The shmem helper expects a zeroed object (the C drivers use `kzalloc`).
         base: Opaque::new(bindings::drm_gem_shmem_object::default()),
-        data: T::Object::default(),
-        _p: PhantomData,
+        data: UnsafeCell::new(MaybeUninit::uninit()),
+        data_init: UnsafeCell::new(false),
     };
     let Ok(obj) = KBox::new(obj, GFP_KERNEL) else {
         return ENOMEM.to_ptr();
@@ -229,9 +293,11 @@ pub(super) unsafe extern "C" fn create_object_callback<T: Driver>(
     let obj = KBox::into_raw(obj);
     // SAFETY: `obj` is a valid, exclusively owned allocation; `funcs` is a field of its
     // embedded GEM object.
-    unsafe { (*(*obj).base.get()).base.funcs = &Object::<T>::FUNCS };
-    // INVARIANT: allocated by `KBox` with `base` first and our `FUNCS`. From here on the
-    // shmem helper owns the allocation and frees it with `kfree` in `drm_gem_shmem_free`.
+    unsafe { (*(*obj).base.get()).base.funcs = &Object::<D>::FUNCS };
+    // INVARIANT: allocated by `KBox` with `base` first and our `FUNCS`, data not initialised
+    // and `data_init` false. From here on the shmem helper owns the allocation and frees it
+    // with `kfree` (in `drm_gem_shmem_free`, or at once if its own set-up fails, which drops
+    // nothing: the data is uninitialised then).
     // SAFETY: `base` is the first field of a valid allocation.
     unsafe { core::ptr::addr_of_mut!((*(*obj).base.get()).base) }
 }
@@ -240,18 +306,18 @@ pub(super) unsafe extern "C" fn create_object_callback<T: Driver>(
 ///
 /// # Safety
 ///
-/// Called by GEM once, for an [`Object<T>`], with no references left.
-unsafe extern "C" fn free_callback<T: Driver>(gem: *mut bindings::drm_gem_object) {
-    let obj = gem.cast::<Object<T>>();
-    // SAFETY: By the function's safety requirements `gem` is the start of an `Object<T>`
+/// Called by GEM once, for an [`Object<D>`], with no references left.
+unsafe extern "C" fn free_callback<D: DriverObject>(gem: *mut bindings::drm_gem_object) {
+    let obj = gem.cast::<Object<D>>();
+    // SAFETY: By the function's safety requirements `gem` is the start of an `Object<D>`
     // (type invariant), valid until freed below, with no other users.
-    let o = unsafe { &*obj };
-    // SAFETY: The object's device is valid: GEM objects are freed before their device.
-    let dev = unsafe { Device::<T>::from_raw((*gem).dev) };
-    T::free_object(dev, o);
-    // SAFETY: `data` is initialised and never used again; the allocation itself is freed by
-    // the shmem helper below, so the field is dropped in place.
-    unsafe { core::ptr::drop_in_place(core::ptr::addr_of_mut!((*obj).data)) };
+    let initialised = unsafe { *(*obj).data_init.get() };
+    if initialised {
+        // SAFETY: The data is initialised (type invariant: `data_init` is true) and never used
+        // again; the allocation itself is freed by the shmem helper below, so the field is
+        // dropped in place. Its `Drop` runs while the pages are still there.
+        unsafe { core::ptr::drop_in_place((*(*obj).data.get()).as_mut_ptr()) };
+    }
     // SAFETY: The object is a shmem object allocated with `kmalloc` (type invariant); this
     // releases its pages and GEM state and `kfree`s the allocation, which starts at `base`.
     unsafe { bindings::drm_gem_shmem_free((*obj).base.get()) };

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! GEM objects: the driver data every object carries, and the kinds of object.
+//!
+//! Shaped like upstream `kernel::drm::gem` (6.15+): a driver describes the data of its objects
+//! with [`DriverObject`], built in place from `(device, size, args)` when the object is
+//! created and dropped when it is freed (the place to release what the device holds of it);
+//! the object *kind* decides where the memory comes from and which `drm_driver` entries
+//! allocate it ([`AllocOps`], upstream's `AllocImpl::ALLOC_OPS`).
+//!
+//! Kinds:
+//! - [`shmem::Object`]: guest pages from shmem (`drm_gem_shmem_object`), for dumb buffers and
+//!   virtio-gpu resources with guest backing. The only kind today.
+//! - Objects whose memory the host owns (virtio-gpu VRAM/host-visible blobs, mapped through
+//!   a PCI BAR) would be a second kind beside it: a plain `drm_gem_object` with
+//!   `drm_gem_private_object_init`, no pages, an `mmap` of the BAR range. They share
+//!   [`DriverObject`] and the handle and lookup functions; nothing in `shmem.rs` assumes it
+//!   is the only kind (lookups check the object's function table, so a handle of another kind
+//!   is `ENOENT` for `shmem::Object::lookup`).
+//! - Imported dma-bufs (`gem_prime_import`) would be a third: the object wraps a foreign
+//!   `sg_table`, and the import entry points belong in [`AllocOps`].
+//!
+//! C header: [`include/drm/drm_gem.h`](srctree/include/drm/drm_gem.h)
+
+pub(crate) mod shmem;
+
+use kernel::prelude::*;
+
+use super::{driver::Driver, Device, File};
+use crate::glue::{bindings, uapi};
+
+/// The data a driver keeps in each of its GEM objects.
+///
+/// Built in place by [`DriverObject::new`] when the object is created, before anyone else
+/// can see the object; dropped when the last reference goes, before the object's memory is
+/// released (so `Drop` may still tell the device to let go of the pages). `Drop` runs in
+/// process context and may sleep; the device may be unplugged by then.
+#[vtable]
+pub(crate) trait DriverObject: Sized + Send + Sync + 'static {
+    /// The driver whose objects these are.
+    type Driver: Driver;
+    /// What the creator of an object passes to [`DriverObject::new`].
+    type Args;
+
+    /// The initialiser of the data of a new object of `size` bytes (page aligned) on `dev`.
+    /// If it fails, the object is released without its data ever being dropped.
+    fn new(dev: &Device<Self::Driver>, size: usize, args: Self::Args) -> impl PinInit<Self, Error>;
+
+    /// `DRM_IOCTL_MODE_CREATE_DUMB` (optional: without it the ioctl is `ENOSYS`): creates a
+    /// dumb buffer for `req` and a handle for it in `file`.
+    fn dumb_create(
+        dev: &Device<Self::Driver>,
+        file: &File<Self::Driver>,
+        req: &DumbRequest,
+    ) -> Result<DumbBuffer> {
+        let _ = (dev, file, req);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// An initialiser of a value computed up front, or failing with the error computing it
+/// failed with: for [`DriverObject::new`]s whose work is done before the object is shown to
+/// anyone (e.g. creating the host side of a resource).
+pub(crate) fn init_from<T>(r: Result<T>) -> impl PinInit<T, Error> {
+    let init = move |slot: *mut T| {
+        let v = r?;
+        // SAFETY: `slot` is valid for writes of a `T` (the initialiser's contract).
+        unsafe { slot.write(v) };
+        Ok(())
+    };
+    // SAFETY: The closure either writes a valid `T` to the slot and returns `Ok`, or leaves
+    // the slot untouched and returns `Err`, as `pin_init_from_closure` requires; a `T` written
+    // by value is not moved afterwards.
+    unsafe { kernel::init::pin_init_from_closure(init) }
+}
+
+/// A dumb buffer request (`struct drm_mode_create_dumb`, what userspace asked for).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DumbRequest {
+    /// Width in pixels.
+    pub(crate) width: u32,
+    /// Height in pixels.
+    pub(crate) height: u32,
+    /// Bits per pixel.
+    pub(crate) bpp: u32,
+}
+
+/// What [`DriverObject::dumb_create`] made: the handle and the layout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DumbBuffer {
+    /// The new handle in the caller's file.
+    pub(crate) handle: u32,
+    /// Bytes per row.
+    pub(crate) pitch: u32,
+    /// Size in bytes.
+    pub(crate) size: u64,
+}
+
+/// The `drm_driver` entries of one kind of GEM object (upstream: `AllocOps`).
+pub(crate) struct AllocOps {
+    /// `gem_create_object`: allocates the kind's object for the helpers that create it.
+    pub(crate) gem_create_object: Option<
+        unsafe extern "C" fn(*mut bindings::drm_device, usize) -> *mut bindings::drm_gem_object,
+    >,
+    /// `dumb_create`.
+    pub(crate) dumb_create: Option<
+        unsafe extern "C" fn(
+            *mut bindings::drm_file,
+            *mut bindings::drm_device,
+            *mut bindings::drm_mode_create_dumb,
+        ) -> kernel::ffi::c_int,
+    >,
+}
+
+/// A kind of GEM object a [`Driver`] uses as its `Object` (upstream: `AllocImpl` and
+/// `IntoGEMObject`).
+pub(crate) trait AllocImpl: Sized {
+    /// The `drm_driver` entries that allocate objects of this kind.
+    const ALLOC_OPS: AllocOps;
+
+    /// The object behind `obj` if it is of this kind and driver (its function table says so),
+    /// else `None` (also for a null pointer).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be null or a valid GEM object that stays referenced for `'a` and that
+    /// userspace or a driver holds (a handle, a framebuffer): so not one still being created.
+    unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> Option<&'a Self>;
+}
+
+/// `drm_driver.dumb_create` for objects whose data is `D`.
+///
+/// # Safety
+///
+/// Called by DRM with a valid open file of a valid device of driver `D::Driver` and a valid
+/// argument struct (a kernel copy, exclusively ours for the call).
+pub(super) unsafe extern "C" fn dumb_create_callback<D: DriverObject>(
+    raw_file: *mut bindings::drm_file,
+    raw_dev: *mut bindings::drm_device,
+    args: *mut bindings::drm_mode_create_dumb,
+) -> kernel::ffi::c_int {
+    // SAFETY: By the function's safety requirements `raw_dev` is a device of `D::Driver`,
+    // alive for the call.
+    let dev = unsafe { Device::<D::Driver>::from_raw(raw_dev) };
+    // SAFETY: As above, `raw_file` is an open file of `dev`.
+    let file = unsafe { File::<D::Driver>::from_raw(raw_file) };
+    // SAFETY: `args` points to the ioctl's kernel copy of the struct (`drm_ioctl`'s buffer,
+    // of any alignment), readable for the call; it is `FromBytes` (`glue::uapi`), so any
+    // contents are a valid value.
+    let mut a: uapi::drm_mode_create_dumb = unsafe { args.read_unaligned() };
+    let req = DumbRequest {
+        width: a.width,
+        height: a.height,
+        bpp: a.bpp,
+    };
+    let ret = match D::dumb_create(dev, file, &req) {
+        Ok(b) => {
+            a.handle = b.handle;
+            a.pitch = b.pitch;
+            a.size = b.size;
+            0
+        }
+        Err(e) => e.to_errno(),
+    };
+    // SAFETY: `args` is writable and exclusively ours for the call (as above); the struct is
+    // `AsBytes`, so the copy userspace gets back has no uninitialised bytes.
+    unsafe { args.write_unaligned(a) };
+    ret
+}
