@@ -72,13 +72,15 @@ pub(crate) fn init(drm: &ARef<GpuDrmDevice>) -> Result<Kms<GpuDrm>> {
         if crtc.index() != scanout {
             return Err(EINVAL);
         }
-        let enc = b.encoder(EncoderType::Virtual, mask)?;
-        b.connector(
+        // The connector before the encoder, as the C driver creates them: userspace sees the
+        // same object ids.
+        let conn = b.connector(
             ConnectorType::Virtual,
-            enc,
             shared.has_edid,
             GpuConnector { scanout },
         )?;
+        let enc = b.encoder(EncoderType::Virtual, mask)?;
+        b.attach_encoder(conn, enc)?;
     }
     b.finish()
 }
@@ -338,6 +340,9 @@ impl KmsDriver for GpuDrm {
         fb_modifiers: false,
         // Page flips may skip the vblank: the device shows a picture when it gets it.
         async_page_flip: true,
+        // The host copies the picture on RESOURCE_FLUSH: no scanout timing to tear against,
+        // so the commits of DIRTYFB and fbdev complete at once, as in the C driver.
+        internal_events_now: true,
     };
 
     /// `drm_atomic_helper_commit_tail`, except that it waits for the commit's page flips

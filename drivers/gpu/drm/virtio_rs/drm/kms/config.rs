@@ -231,12 +231,10 @@ impl<'a, T: KmsDriver> KmsBuilder<'a, T> {
         unsafe { Encoder::new(&**self.dev, kind, possible_crtcs) }
     }
 
-    /// A connector of `kind` with data `data`, driven by `encoder`, with an EDID property if
-    /// `edid`.
+    /// A connector of `kind` with data `data`, with an EDID property if `edid`.
     pub(crate) fn connector<K: DriverConnector<Driver = T>>(
         &self,
         kind: ConnectorType,
-        encoder: &Encoder,
         edid: bool,
         data: K,
     ) -> Result<&'a Connector<K>> {
@@ -246,8 +244,16 @@ impl<'a, T: KmsDriver> KmsBuilder<'a, T> {
         if edid {
             conn.attach_edid_property();
         }
-        conn.attach_encoder(encoder)?;
         Ok(conn)
+    }
+
+    /// Lets `conn` be driven by `encoder`.
+    pub(crate) fn attach_encoder<K: DriverConnector<Driver = T>>(
+        &self,
+        conn: &Connector<K>,
+        encoder: &Encoder,
+    ) -> Result {
+        conn.attach_encoder(encoder)
     }
 
     /// Sets up the vblank core (one emulated vblank per CRTC) and resets every object's

@@ -433,7 +433,13 @@ unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
         // SAFETY: `crtc` is an initialised CRTC of the abstraction on a device whose vblank
         // was set up by `KmsBuilder::finish`; `new` is its valid new state, owned by this
         // commit.
-        unsafe { vblank::flush_event(crtc, new) };
+        unsafe {
+            vblank::flush_event(
+                crtc,
+                new,
+                <T::Driver as KmsDriver>::CONFIG.internal_events_now,
+            )
+        };
     }
 }
 

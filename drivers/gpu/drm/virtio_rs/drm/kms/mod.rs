@@ -73,6 +73,10 @@ pub(crate) struct ModeConfigInfo {
     pub(crate) fb_modifiers: bool,
     /// Page flips may skip the vblank (`DRM_MODE_PAGE_FLIP_ASYNC`).
     pub(crate) async_page_flip: bool,
+    /// Events nobody in userspace asked for (DIRTYFB, fbdev damage, blocking commits) complete
+    /// in `atomic_flush` instead of at the next vblank: for devices that have no scanout
+    /// timing to tear against.
+    pub(crate) internal_events_now: bool,
 }
 
 /// A KMS driver: the framebuffers it accepts, its mode config, and optionally its own

@@ -234,8 +234,9 @@ pub(super) unsafe fn off(base: &CrtcBase) {
 
 /// Sends or arms the event of `crtc`'s new state (CRTC `atomic_flush`, as vkms): armed for
 /// the next vblank if a vblank reference can be taken (the CRTC is on), sent now otherwise,
-/// and sent now for an asynchronous flip (`DRM_MODE_PAGE_FLIP_ASYNC`: the device shows the new
-/// picture when it gets the commands, so nothing waits for the vblank).
+/// sent now for an asynchronous flip (`DRM_MODE_PAGE_FLIP_ASYNC`: nothing waits for the
+/// vblank), and sent now for an event no userspace file asked for if `internal_events_now`
+/// (the driver's `ModeConfigInfo`).
 ///
 /// # Safety
 ///
@@ -244,6 +245,7 @@ pub(super) unsafe fn off(base: &CrtcBase) {
 pub(super) unsafe fn flush_event(
     crtc: *mut bindings::drm_crtc,
     new: *mut bindings::drm_crtc_state,
+    internal_events_now: bool,
 ) {
     // SAFETY: `new` is valid and owned by this commit (safety requirements).
     let event = unsafe { (*new).event };
@@ -257,10 +259,10 @@ pub(super) unsafe fn flush_event(
     let file = unsafe { (*event).base.file_priv };
     // An event nobody in userspace asked for (`file_priv` null: the one the helpers add to
     // every commit, e.g. for DIRTYFB, fbdev damage or a blocking commit) only tells the next
-    // commit that this one reached the device. virtio-gpu has no scanout timing to tear
-    // against (the host copies on RESOURCE_FLUSH), so it completes at once, as in the C
-    // driver; events userspace asked for come with the next vblank.
-    let now = async_flip || file.is_null();
+    // commit that this one reached the device. A driver whose device has no scanout timing to
+    // tear against says so (`internal_events_now`) and gets it completed at once; events
+    // userspace asked for come with the next vblank.
+    let now = async_flip || (internal_events_now && file.is_null());
     // SAFETY: `crtc` is valid; `dev` is set at init and constant.
     let dev = unsafe { (*crtc).dev };
     // SAFETY: `dev` is valid (the commit holds a reference); `event_lock` is initialised by
