@@ -22,7 +22,8 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check bench host-test fmt fmt-check \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug bench host-test fmt \
+	fmt-check \
 	clean distclean guest-tools
 
 help:
@@ -31,6 +32,7 @@ help:
 	@echo "make kernel     build or reuse the cached Rust-enabled 6.12 kernel"
 	@echo "make run        boot QEMU with our driver; DISPLAY_UI=gtk opens a window"
 	@echo "make check      host tests, rustfmt, clippy -Dwarnings build, guest tests"
+	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...)"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
@@ -76,15 +78,23 @@ bench: initramfs
 check: deps
 	@$(ROOT)/tests/check.sh
 
+# The guest scenarios under the debug kernel (KASAN, KFENCE, kmemleak, lockdep, UBSAN, ...),
+# cached beside the normal kernel; `.ci/run` runs it after `make check`.
+check-debug: deps
+	@$(ROOT)/tests/check-debug.sh
+
 host-test:
 	cargo test --workspace
 
+KERNEL_CRATES := $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs \
+	$(ROOT)/tests/kasan-canary/vgrs_kasan_canary.rs
+
 fmt:
-	rustfmt --edition 2021 $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs
+	rustfmt --edition 2021 $(KERNEL_CRATES)
 	cargo fmt --all
 
 fmt-check:
-	rustfmt --check --color never --edition 2021 $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs
+	rustfmt --check --color never --edition 2021 $(KERNEL_CRATES)
 	cargo fmt --all -- --check --color never
 
 clean:

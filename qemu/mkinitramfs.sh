@@ -15,7 +15,9 @@ KDIR="$1"
 OUT="$2"
 STAGE="$(dirname "$OUT")/initramfs-root"
 KREL="$(cat "$KDIR/include/config/kernel.release")"
-MOD="$ROOT/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko"
+# VGRS_MODULE: our module to ship (default: the one `make modules` built in the tree);
+# VGRS_EXTRA_KO: more modules for extra/ (the KASAN canary of `make check-debug`).
+MOD="${VGRS_MODULE:-$ROOT/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko}"
 
 say() { printf 'initramfs: %s\n' "$*" >&2; }
 
@@ -28,6 +30,7 @@ cp /bin/busybox "$STAGE/bin/busybox"
 
 # Modules: ours under extra/, the kernel's (the C driver and its helpers) under kernel/.
 cp "$MOD" "$STAGE/lib/modules/$KREL/extra/"
+for ko in ${VGRS_EXTRA_KO:-}; do cp "$ko" "$STAGE/lib/modules/$KREL/extra/"; done
 (cd "$KDIR" && find . -name '*.ko' -printf '%P\n') | while read -r ko; do
 	mkdir -p "$STAGE/lib/modules/$KREL/kernel/$(dirname "$ko")"
 	cp "$KDIR/$ko" "$STAGE/lib/modules/$KREL/kernel/$ko"

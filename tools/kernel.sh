@@ -8,6 +8,10 @@
 #   tools/kernel.sh vars    print the make variables every kernel/module make needs
 #   tools/kernel.sh key     print the cache key
 #
+# VGRS_KERNEL=debug selects the debug kernel (`make check-debug`): qemu/kernel-debug.config
+# merged after the normal fragment (KASAN, KFENCE, kmemleak, lockdep, UBSAN, fault injection),
+# cached beside the normal kernel under its own key.
+#
 # The cache lives outside the clone, under ${VGRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-gpu-rs},
 # one directory per key. The key covers the kernel source package version, the config fragment,
 # RECIPE (bump it when the configure/build steps below change), and the rustc, bindgen and clang
@@ -21,7 +25,12 @@ RUSTC=/usr/bin/rustc
 RUSTDOC=/usr/bin/rustdoc
 BINDGEN="${CARGO_HOME:-$HOME/.cargo}/bin/bindgen"
 RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
-FRAGMENT="$ROOT/qemu/kernel.config"
+FLAVOR="${VGRS_KERNEL:-normal}"
+case "$FLAVOR" in
+normal) FRAGMENTS=("$ROOT/qemu/kernel.config") ;;
+debug) FRAGMENTS=("$ROOT/qemu/kernel.config" "$ROOT/qemu/kernel-debug.config") ;;
+*) echo "kernel: error: VGRS_KERNEL=$FLAVOR: want normal or debug" >&2; exit 1 ;;
+esac
 RECIPE=1
 JOBS="${JOBS:-$(nproc)}"
 
@@ -33,7 +42,7 @@ die() { say "error: $*"; exit 1; }
 key() {
 	{
 		dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null || echo no-source
-		cat "$FRAGMENT"
+		cat "${FRAGMENTS[@]}"
 		echo "recipe $RECIPE"
 		"$RUSTC" --version 2>/dev/null || echo no-rustc
 		"$BINDGEN" --version 2>/dev/null || echo no-bindgen
@@ -41,7 +50,9 @@ key() {
 	} | sha256sum | cut -c1-16
 }
 
-cached_dir() { echo "$CACHE/linux-6.12-$(key)"; }
+# The normal kernel keeps its old directory name; the debug kernel's says so.
+prefix() { if [ "$FLAVOR" = normal ]; then echo linux-6.12; else echo "linux-6.12-$FLAVOR"; fi; }
+cached_dir() { echo "$CACHE/$(prefix)-$(key)"; }
 
 kdir() {
 	if [ -n "${KDIR:-}" ]; then echo "$KDIR"; else echo "$(cached_dir)/linux"; fi
@@ -103,9 +114,10 @@ build() {
 	fi
 	exec 9>"$CACHE/.lock"
 	flock 9
-	# Old keys: keep the two newest trees, drop the rest (each is ~2 GiB).
+	# Old keys of this flavour: keep the two newest trees, drop the rest (each is ~2 GiB).
 	local old
-	for old in $(ls -dt "$CACHE"/linux-6.12-* 2>/dev/null | grep -vx "$dir" | tail -n +2); do
+	for old in $(ls -dt "$CACHE/$(prefix)"-* 2>/dev/null | grep -E "/$(prefix)-[0-9a-f]{16}\$" |
+		grep -vx "$dir" | tail -n +2); do
 		say "removing old kernel build $old"
 		rm -rf "$old"
 	done
@@ -121,20 +133,28 @@ build() {
 		touch "$dir/unpacked"
 	fi
 	local k="$dir/linux"
-	say "configuring: tinyconfig + kvm_guest.config + qemu/kernel.config"
+	say "configuring ($FLAVOR): tinyconfig + kvm_guest.config + ${FRAGMENTS[*]#$ROOT/}"
 	# The same variables go to the config steps, or RUST_IS_AVAILABLE is false and
 	# CONFIG_RUST is silently dropped.
 	run_logged "$log" make -C "$k" $VARS tinyconfig
 	run_logged "$log" "$k/scripts/kconfig/merge_config.sh" -m -O "$k" "$k/.config" \
-		"$k/kernel/configs/kvm_guest.config" "$FRAGMENT"
+		"$k/kernel/configs/kvm_guest.config" "${FRAGMENTS[@]}"
 	run_logged "$log" make -C "$k" $VARS olddefconfig
 	local bad=()
 	for opt in RUST=y DRM=y DRM_VIRTIO_GPU=m MODULES=y VIRTIO_PCI=y; do
 		grep -q "^CONFIG_$opt\$" "$k/.config" || bad+=("CONFIG_$opt")
 	done
 	grep -q '^CONFIG_MODVERSIONS=y' "$k/.config" && bad+=("MODVERSIONS on")
+	# The debug fragment: every option it asks for must have survived olddefconfig (a missing
+	# dependency silently drops one, and a detector that is not there reports nothing).
+	if [ "$FLAVOR" = debug ]; then
+		local line
+		while read -r line; do
+			grep -qx "$line" "$k/.config" || bad+=("$line")
+		done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$ROOT/qemu/kernel-debug.config")
+	fi
 	[ ${#bad[@]} -eq 0 ] || die "config lacks ${bad[*]} after olddefconfig (is Rust available? try: make -C $k $VARS rustavailable)"
-	say "building bzImage and modules with $JOBS jobs (about 10 min on 2 cores; progress every 20 s)"
+	say "building bzImage and modules ($FLAVOR) with $JOBS jobs (about 10 min on 2 cores, more with the debug options; progress every 20 s)"
 	run_logged "$log" make -C "$k" $VARS -j"$JOBS" bzImage modules
 	touch "$dir/built"
 	say "built in $(( $(date +%s) - t0 )) s: $k"

@@ -80,7 +80,7 @@ display_driver() {
 	fi
 	show_stop
 	fbdev_text "$label"
-	kmscube_run "$label" 120
+	kmscube_run "$label" "${KMSCUBE_FRAMES:-120}"
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the display run, unload after kmscube"
 	show_dmesg "$label"

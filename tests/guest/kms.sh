@@ -210,4 +210,7 @@ if [ -f /tmp/rs-cp.txt ] && [ -f /tmp/c-cp.txt ]; then
 		sed 's/^/[modetest -c -p diff] /' /tmp/cp.diff
 	fi
 fi
-match_dumps rs-modetest c-modetest
+drivers=$(selected_drivers kms)
+if echo " $drivers " | grep -q ' rs ' && echo " $drivers " | grep -q ' c '; then
+	match_dumps rs-modetest c-modetest
+fi

@@ -52,5 +52,9 @@ probe_driver() {
 	show_dmesg "$label"
 }
 
-probe_driver rs virtio_gpu_rs virtio_gpu_rs 3 1
-probe_driver c virtio_gpu virtio_gpu 1 0
+# probe_each LABEL MODULE STRICT: three cycles of ours, one of the C driver (each_driver).
+probe_each() {
+	if [ "$1" = rs ]; then probe_driver rs "$2" "$2" 3 "$3"; else probe_driver "$1" "$2" "$2" 1 "$3"; fi
+}
+
+each_driver probe probe_each
