@@ -3,10 +3,11 @@
 #
 # `make check-debug`: the guest scenarios under the debug kernel (qemu/kernel-debug.config:
 # KASAN, KFENCE, kmemleak, lockdep, PROVE_RCU, DEBUG_OBJECTS, UBSAN bounds, DEBUG_SG/LIST,
-# fault injection), built and cached beside the normal kernel. Three boots:
-#   kasan-canary  a Rust module reads past an allocation: KASAN must report it
-#   debug rs      our driver (debug build, with the completion-delay knob): probe, uapi, kms,
-#                 display, queue teardown under load, kmemleak; any report fails
+# fault injection), built and cached beside the normal kernel. Two boots:
+#   debug rs      first the KASAN canary (a Rust module reads past an allocation: KASAN must
+#                 report it), then our driver (debug build, with the completion-delay knob):
+#                 probe, uapi, kms, display, queue teardown under load, kmemleak; any report
+#                 fails
 #   debug c       the C driver, same scenarios: its reports are findings (NOTE), not failures
 # Ends with "N passed, N failed[, N skipped]".
 set -uo pipefail
@@ -113,9 +114,8 @@ guest() {
 # wild access in the interrupt entry, at boot, before any driver: seen once in a handful of
 # boots here; 4-level paging does not have that window).
 KPARAMS="kasan_multi_shot no5lvl"
-guest kasan-canary kasan-canary --timeout 300 --append "$KPARAMS"
 guest debug-rs debug --timeout 1200 --trace virtio_gpu_update_cursor \
-	--append "vgrs.drivers=rs $KPARAMS"
+	--append "vgrs.drivers=rs vgrs.canary=1 $KPARAMS"
 guest debug-c debug --timeout 1200 --trace virtio_gpu_update_cursor \
 	--append "vgrs.drivers=c $KPARAMS"
 

@@ -80,7 +80,11 @@ display_driver() {
 	fi
 	show_stop
 	fbdev_text "$label"
-	kmscube_run "$label" "${KMSCUBE_FRAMES:-120}"
+	# KMSCUBE_FRAMES=0 (the debug kernel's run) leaves kmscube out: it renders in software in
+	# the guest, under a frame a second under KASAN; flips are exercised by vgrs-kms-test.
+	if [ "${KMSCUBE_FRAMES:-120}" -gt 0 ]; then
+		kmscube_run "$label" "${KMSCUBE_FRAMES:-120}"
+	fi
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the display run, unload after kmscube"
 	show_dmesg "$label"

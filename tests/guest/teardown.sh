@@ -4,13 +4,13 @@
 # unload the driver while virtqueue completion work is queued or running. A client flips as
 # fast as it can (each flip queues commands whose answers the work checks); then the debug
 # build's `completion_delay_ms` parameter makes every completion work run sleep that long
-# first, the device is unbound and the module unloaded at once, three times. Teardown must wait for the work (it
+# first, the device is unbound and the module unloaded at once, twice. Teardown must wait for the work (it
 # runs on the driver's own workqueue, destroyed at unbind): on a driver that left it on the
 # system workqueue, the work would run after the module's code is gone, and KASAN (or an oops)
 # reports it. Our driver only: the knob is ours (the C driver flushes its work at remove).
 
 teardown_driver() {
-	local label=$1 module=$2 strict=$3 dev i pid cycles=3 delay=8000 bad=""
+	local label=$1 module=$2 strict=$3 dev i pid cycles=2 delay=4000 bad=""
 	[ "$label" = rs ] || return 0
 	dev=$(gpu_dev) || { result FAIL "$label.teardown" "no virtio-gpu device"; return; }
 	dmesg -c >/dev/null

@@ -9,10 +9,10 @@
 //! allocate it ([`AllocOps`], upstream's `AllocImpl::ALLOC_OPS`).
 //!
 //! Kinds:
-//! - [`shmem::Object`]: guest pages from shmem (`drm_gem_shmem_object`), for dumb buffers and
-//!   virtio-gpu resources with guest backing. The only kind today.
-//! - Objects whose memory the host owns (virtio-gpu VRAM/host-visible blobs, mapped through
-//!   a PCI BAR) would be a second kind beside it: a plain `drm_gem_object` with
+//! - [`shmem::Object`]: pages from shmem (`drm_gem_shmem_object`), for dumb buffers and any
+//!   buffer the device reads from system memory. The only kind today.
+//! - Objects whose memory the device owns (VRAM, or a paravirtual device's host-visible
+//!   memory, mapped through a PCI BAR) would be a second kind beside it: a plain `drm_gem_object` with
 //!   `drm_gem_private_object_init`, no pages, an `mmap` of the BAR range. They share
 //!   [`DriverObject`] and the handle and lookup functions; nothing in `shmem.rs` assumes it
 //!   is the only kind (lookups check the object's function table, so a handle of another kind

@@ -296,7 +296,7 @@ impl<T: DriverPlane> PlaneState<T> {
     }
 
     /// The source rectangle in the framebuffer, in whole pixels (the state holds 16.16 fixed
-    /// point; the fraction is dropped, as the C virtio-gpu driver does).
+    /// point; the fraction is dropped).
     pub(crate) fn src(&self) -> DrmRect {
         let s = self.raw();
         // A 16.16 value shifted right by 16 fits an `i32`.
