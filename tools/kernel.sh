@@ -114,10 +114,15 @@ build() {
 	fi
 	exec 9>"$CACHE/.lock"
 	flock 9
-	# Old keys of this flavour: keep the two newest trees, drop the rest (each is ~2 GiB).
-	local old
+	# Old keys of this flavour (each tree is ~2 GiB): keep the newest one that finished
+	# building (to go back to), drop the rest, unfinished ones included.
+	local old kept=""
 	for old in $(ls -dt "$CACHE/$(prefix)"-* 2>/dev/null | grep -E "/$(prefix)-[0-9a-f]{16}\$" |
-		grep -vx "$dir" | tail -n +2); do
+		grep -vx "$dir"); do
+		if [ -z "$kept" ] && [ -f "$old/built" ]; then
+			kept=$old
+			continue
+		fi
 		say "removing old kernel build $old"
 		rm -rf "$old"
 	done
@@ -145,14 +150,12 @@ build() {
 		grep -q "^CONFIG_$opt\$" "$k/.config" || bad+=("CONFIG_$opt")
 	done
 	grep -q '^CONFIG_MODVERSIONS=y' "$k/.config" && bad+=("MODVERSIONS on")
-	# The debug fragment: every option it asks for must have survived olddefconfig (a missing
-	# dependency silently drops one, and a detector that is not there reports nothing).
-	if [ "$FLAVOR" = debug ]; then
-		local line
-		while read -r line; do
-			grep -qx "$line" "$k/.config" || bad+=("$line")
-		done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$ROOT/qemu/kernel-debug.config")
-	fi
+	# Every option a fragment asks for must have survived olddefconfig: a missing dependency
+	# silently drops one, and a detector or a feature that is not there reports nothing.
+	local line
+	while read -r line; do
+		grep -qx "$line" "$k/.config" || bad+=("$line")
+	done < <(cat "${FRAGMENTS[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=')
 	[ ${#bad[@]} -eq 0 ] || die "config lacks ${bad[*]} after olddefconfig (is Rust available? try: make -C $k $VARS rustavailable)"
 	say "building bzImage and modules ($FLAVOR) with $JOBS jobs (about 10 min on 2 cores, more with the debug options; progress every 20 s)"
 	run_logged "$log" make -C "$k" $VARS -j"$JOBS" bzImage modules
