@@ -33,6 +33,16 @@ class Image:
                 break
         return len(seen)
 
+    def count_colour(self, rgb):
+        """How many pixels have exactly colour `rgb` (an (r, g, b) tuple)."""
+        want = bytes(rgb)
+        px = self.pixels
+        # Counting the 3-byte pattern in the whole buffer could match across pixel boundaries:
+        # count per pixel, by slicing each colour channel.
+        r, g, b = px[0::3], px[1::3], px[2::3]
+        return sum(1 for i in range(len(r)) if r[i] == want[0] and g[i] == want[1]
+                   and b[i] == want[2])
+
     def diff_rows(self, other):
         """Row indexes where the two images differ (same size required)."""
         if (self.width, self.height) != (other.width, other.height):

@@ -24,6 +24,15 @@ The guest talks to this runner over the serial console with lines that start wit
                                                   under Xvfb) so the UI asks the guest for a
                                                   new display size; answers "resized WxH" or
                                                   "error <why>"
+  @@VGRS share <name> <bg> <fg>                   colour shares of an earlier dump, colours as
+                                                  RRGGBB hex: "share BG_PERMILLE FG_PIXELS
+                                                  OTHER_PIXELS WxH"
+  @@VGRS expect-panic <name> <bg> <fg>            the guest is about to panic on purpose: the
+                                                  next "Kernel panic" is not a crash; the
+                                                  runner then takes screendumps <name> (for up
+                                                  to 60 s) until one shows a panic screen (at
+                                                  least half <bg>, some <fg> text), reports the
+                                                  check panic.<name> and ends the run
   @@VGRS log <text>                               a line to show even with --quiet
   @@VGRS done                                     the scenario finished
 
@@ -169,6 +178,8 @@ def query(kind, words, images, trace_file, trace_pos):
         img = images[words[0]]
         x, y = int(words[1]), int(words[2])
         return "pixel %d %d %d" % img.pixel(x, y)
+    if kind == "share":
+        return "share %d %d %d %dx%d" % colour_share(images[words[0]], words[1], words[2])
     # trace: the lines QEMU wrote since the last request (QEMU flushes its log per line).
     lines = []
     if os.path.exists(trace_file):
@@ -178,6 +189,46 @@ def query(kind, words, images, trace_file, trace_pos):
             trace_pos[0] = f.tell()
         lines = [re.sub(r"^\d+@[\d.]+:", "", ln).strip() for ln in data.splitlines() if ln]
     return "trace %d %s" % (len(lines), " | ".join(lines))
+
+
+def hex_rgb(text):
+    """(r, g, b) of an RRGGBB hex colour."""
+    v = int(text, 16)
+    return ((v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+
+
+def colour_share(img, bg, fg):
+    """(permille of pixels of colour `bg`, pixels of colour `fg`, other pixels, w, h)."""
+    total = img.width * img.height
+    nbg = img.count_colour(hex_rgb(bg))
+    nfg = img.count_colour(hex_rgb(fg))
+    return (nbg * 1000 // max(total, 1), nfg, total - nbg - nfg, img.width, img.height)
+
+
+def panic_screen(qmp, outdir, name, bg, fg, images, dumps, timeout=60):
+    """Screendumps until one shows a panic screen: (status, detail) of the check."""
+    deadline = time.time() + timeout
+    last = "no screendump taken"
+    n = 0
+    while time.time() < deadline:
+        n += 1
+        try:
+            png, img = screendump(qmp, outdir, name, None)
+        except Exception as e:  # the guest may still be drawing; try again
+            last = "screendump failed: %s" % e
+            time.sleep(1)
+            continue
+        images[name] = img
+        permille, nfg, other, w, h = colour_share(img, bg, fg)
+        last = ("%dx%d: %d.%d%% background #%s, %d text pixels #%s, %d other pixels "
+                "(dump %d, %s)" % (w, h, permille // 10, permille % 10, bg, nfg, fg, other, n,
+                                   os.path.basename(png)))
+        if permille >= 500 and nfg >= 500:
+            if png not in dumps:
+                dumps.append(png)
+            return "PASS", "panic screen after the panic: " + last
+        time.sleep(1)
+    return "FAIL", "no panic screen (want at least 50% background and 500 text pixels): " + last
 
 
 def compare_dumps(images, a, b):
@@ -268,14 +319,32 @@ def main():
 
     results, info, dumps = [], {}, []
     images, trace_pos = {}, [0]
-    done = panicked = False
+    done = panicked = panic_judged = False
+    expect_panic = None
     qmp = None
     with open(log_path, "w", errors="replace") as log:
         for raw in iter(proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             log.write(line + "\n")
             log.flush()
-            if PANIC.search(line):
+            if PANIC.search(line) and expect_panic and "Kernel panic" in line:
+                # The panic the guest announced: judge the screen, then end the run.
+                name, bg, fg = expect_panic
+                expect_panic = None
+                try:
+                    if qmp is None:
+                        qmp = Qmp(qmp_path)
+                    status, detail = panic_screen(qmp, args.outdir, name, bg, fg, images,
+                                                  dumps)
+                except Exception as e:
+                    status, detail = "FAIL", "could not check the screen: %s" % e
+                results.append((status, "panic." + name, detail))
+                print("%s panic.%s: %s" % (status, name, detail), flush=True)
+                done = panic_judged = True
+                kill_on_timeout()
+                timed_out.clear()
+                continue
+            if PANIC.search(line) and not panic_judged:
                 panicked = True
             idx = line.find(MARK)
             if idx < 0:
@@ -306,7 +375,9 @@ def main():
                     print("run: screendump %s failed: %s" % (name, e), flush=True)
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
-            elif kind in ("compare", "look", "pixel", "trace") and len(words) >= 2:
+            elif kind == "expect-panic" and len(words) >= 4:
+                expect_panic = (words[1], words[2], words[3].strip())
+            elif kind in ("compare", "look", "pixel", "trace", "share") and len(words) >= 2:
                 try:
                     answer = query(kind, words[1:], images, trace_file, trace_pos)
                 except Exception as e:  # the guest fails its check on "error"

@@ -150,5 +150,7 @@ guest display --timeout 900 --trace virtio_gpu_update_cursor
 guest heads --timeout 600 --heads 2 --append video=Virtual-2:e
 guest kms --timeout 600
 guest hotplug --timeout 400 --xvfb
+guest panic --timeout 300
+guest panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
 
 summary

@@ -58,6 +58,16 @@ bool vgrs_schedule_work(struct work_struct *work);
 /* alloc_workqueue("%s", 0, 0, name): a driver-owned workqueue (variadic in C). */
 struct workqueue_struct *vgrs_alloc_workqueue(const char *name);
 
+/*
+ * spin_lock_init() at one call site (one lockdep class for the virtqueue ring locks) and
+ * spin_trylock(): 6.12's Rust SpinLock has no try_lock (drm_panic must not wait for a lock).
+ */
+void vgrs_spin_lock_init(struct spinlock *lock);
+bool vgrs_spin_trylock(struct spinlock *lock);
+
+/* udelay(): busy-waits (drm_panic polls the device without sleeping). */
+void vgrs_udelay(unsigned long usecs);
+
 #ifdef VGRS_DEBUG
 /* Debug builds only: the completion_delay_ms module parameter (see glue/helpers.c). */
 unsigned int vgrs_debug_completion_delay_ms(void);

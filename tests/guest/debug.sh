@@ -18,7 +18,7 @@ fi
 # cycles.
 export KMSCUBE_FRAMES=0
 export VGRS_CYCLES=200
-for s in probe uapi kms display teardown; do
+for s in probe uapi kms display panic teardown; do
 	echo "@@VGRS log debug: scenario $s"
 	. "/guest/$s.sh"
 done

@@ -21,15 +21,4 @@ pub(crate) use device::{Device, Registration};
 pub(crate) use driver::{Driver, DriverInfo};
 pub(crate) use file::File;
 
-/// Errnos DRM ioctls return that the 6.12 `kernel` crate does not name.
-pub(crate) mod errno {
-    use kernel::error::Error;
-
-    use crate::glue::bindings;
-
-    /// `ENOSYS`: the function is not implemented (the C driver's answer to 3D ioctls
-    /// without 3D).
-    pub(crate) fn enosys() -> Error {
-        Error::from_errno(-(bindings::ENOSYS as i32))
-    }
-}
+pub(crate) use crate::glue::errno;

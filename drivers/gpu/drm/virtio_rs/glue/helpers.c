@@ -19,6 +19,7 @@
 #include <drm/drm_ioctl.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -247,4 +248,19 @@ void vgrs_spin_lock_irq(struct spinlock *lock)
 void vgrs_spin_unlock_irq(struct spinlock *lock)
 {
 	spin_unlock_irq(lock);
+}
+
+void vgrs_spin_lock_init(struct spinlock *lock)
+{
+	spin_lock_init(lock);
+}
+
+bool vgrs_spin_trylock(struct spinlock *lock)
+{
+	return spin_trylock(lock);
+}
+
+void vgrs_udelay(unsigned long usecs)
+{
+	udelay(usecs);
 }

@@ -89,3 +89,21 @@ same_layout! {
     RespDisplayInfo = virtio_gpu_resp_display_info { hdr, pmodes }
     RespEdid = virtio_gpu_resp_edid { hdr, size, padding, edid }
 }
+
+/// Errnos the driver returns that the 6.12 `kernel` crate does not name.
+pub(crate) mod errno {
+    use kernel::error::Error;
+
+    use super::bindings;
+
+    /// `ENOSYS`: the function is not implemented (the C driver's answer to 3D ioctls
+    /// without 3D).
+    pub(crate) fn enosys() -> Error {
+        Error::from_errno(-(bindings::ENOSYS as i32))
+    }
+
+    /// `ETIMEDOUT`: the device did not answer in time.
+    pub(crate) fn etimedout() -> Error {
+        Error::from_errno(-(bindings::ETIMEDOUT as i32))
+    }
+}

@@ -49,6 +49,16 @@ fn transfer_to_host_2d(id: u32, r: Rect, offset: u64) -> TransferToHost2d {
     }
 }
 
+/// `RESOURCE_FLUSH` of rectangle `r` of resource `id`.
+fn resource_flush(id: u32, r: Rect) -> ResourceFlush {
+    ResourceFlush {
+        hdr: CtrlHdr::new(ResourceFlush::TYPE),
+        r,
+        resource_id: id,
+        padding: 0,
+    }
+}
+
 /// `SET_SCANOUT` of rectangle `r` of resource `id` (0: none) on `scanout`.
 fn set_scanout(scanout: u32, id: u32, r: Rect) -> SetScanout {
     SetScanout {
@@ -195,7 +205,31 @@ impl Control {
         let cmd = set_scanout(scanout, id, r);
         self.call_nodata("set scanout", &cmd.hdr, &cmd)
     }
+
+    /// drm_panic's update: `TRANSFER_TO_HOST_2D` of `upload` (rectangle `r` at byte
+    /// `offset`) and `RESOURCE_FLUSH` of `flush`, then polls until the device did both, for
+    /// at most [`PANIC_POLL_US`]. Sleeps, allocates and waits for no lock: it uses the queue's
+    /// reserved requests ([`virtio::AtomicBatch`]), without answer buffers, so the answers
+    /// are not checked. `EBUSY` if another CPU holds the ring or an earlier panic update is
+    /// still with the device.
+    pub(crate) fn panic_update(
+        &self,
+        _hw: &Hw<'_>,
+        id: u32,
+        r: Rect,
+        offset: u64,
+        flush: Rect,
+    ) -> Result {
+        let mut batch = self.queue.atomic()?;
+        let transfer = transfer_to_host_2d(id, r, offset);
+        batch.submit(TransferToHost2d::SIZE, encoder(&transfer))?;
+        batch.submit(ResourceFlush::SIZE, encoder(&resource_flush(id, flush)))?;
+        batch.finish(PANIC_POLL_US)
+    }
 }
+
+/// How long [`Control::panic_update`] waits for the device, in microseconds.
+pub(crate) const PANIC_POLL_US: u32 = 200_000;
 
 /// Commands queued without waiting for the device, as the C driver queues plane updates; the
 /// device is notified once, when the batch is dropped. The control queue is handled in order,
@@ -218,12 +252,7 @@ impl Batch<'_> {
 
     /// `RESOURCE_FLUSH` of rectangle `r`.
     pub(crate) fn resource_flush(&self, id: u32, r: Rect) -> Result {
-        self.send_nodata(&ResourceFlush {
-            hdr: CtrlHdr::new(ResourceFlush::TYPE),
-            r,
-            resource_id: id,
-            padding: 0,
-        })
+        self.send_nodata(&resource_flush(id, r))
     }
 
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout`.

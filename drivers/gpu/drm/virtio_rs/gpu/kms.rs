@@ -13,6 +13,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::{prelude::*, types::ARef};
 
+use super::rect::DrmRect;
 use super::{
     driver::{GpuDrm, GpuDrmDevice, GpuShared, Hw},
     modes::{self, Preferred},
@@ -22,7 +23,7 @@ use super::{
 use crate::drm::kms::{
     format, CommitTail, Connector, ConnectorType, Crtc, DriverConnector, DriverCrtc, DriverPlane,
     EncoderType, Framebuffer, Kms, KmsBuilder, KmsDriver, Mode, ModeConfigInfo, ModeProbe, Plane,
-    PlaneCheck, PlaneType, PlaneUpdate, NO_SCALING,
+    PlaneCheck, PlaneState, PlaneType, PlaneUpdate, ScanoutBuffer, NO_SCALING,
 };
 
 /// The CRTC of a head.
@@ -249,6 +250,58 @@ impl DriverPlane for GpuPlane {
         }
         let is_cursor = plane.kind == PlaneType::Cursor;
         check.check_plane_state(NO_SCALING, NO_SCALING, is_cursor, true)
+    }
+
+    /// A primary plane's framebuffer gets a kernel mapping that lasts as long as its object,
+    /// for drm_panic to draw into (made once per object: later flips cost nothing). Without
+    /// one the panic screen is not drawn; the commit goes on.
+    fn prepare_fb(plane: &Plane<Self>, new: &mut PlaneState<Self>) -> Result {
+        if plane.kind != PlaneType::Primary {
+            return Ok(());
+        }
+        if let Some(obj) = new.fb().and_then(|fb| fb.object()) {
+            if let Err(e) = obj.map_kernel() {
+                pr_warn!("no kernel mapping for the panic screen: {:?}\n", e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The primary plane's framebuffer, through the mapping `prepare_fb` made.
+    fn get_scanout_buffer(
+        _plane: &Plane<Self>,
+        state: &PlaneState<Self>,
+        sb: &mut ScanoutBuffer,
+    ) -> Result {
+        if !state.visible() {
+            return Err(ENODEV);
+        }
+        sb.set(state.fb().ok_or(ENODEV)?)
+    }
+
+    /// Uploads and flushes the whole framebuffer with the reserved, polled requests of
+    /// [`Control::panic_update`](super::commands::Control::panic_update).
+    fn panic_flush(plane: &Plane<Self>, state: &PlaneState<Self>) {
+        let Some(fb) = state.fb() else {
+            return;
+        };
+        let Some(obj) = fb.object() else {
+            return;
+        };
+        let whole = DrmRect {
+            x1: 0,
+            y1: 0,
+            x2: i32::try_from(fb.width()).unwrap_or(i32::MAX),
+            y2: i32::try_from(fb.height()).unwrap_or(i32::MAX),
+        };
+        let Some(up) = scanout::upload(whole, layout(fb)) else {
+            return;
+        };
+        let flush = scanout::wire_rect(state.src());
+        with_hw(plane.device(), "panic flush", |hw, s| {
+            s.control
+                .panic_update(hw, obj.data().id(), up.rect, up.offset, flush)
+        });
     }
 
     fn atomic_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {

@@ -7,6 +7,7 @@
 
 mod device;
 mod driver;
+mod spin;
 mod virtqueue;
 
 pub(crate) use device::Device;

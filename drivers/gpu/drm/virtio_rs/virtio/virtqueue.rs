@@ -5,7 +5,12 @@
 //! Buffers change owner when they are queued: [`Queue::submit`] moves them into the queue
 //! (the device may DMA into them) and the completion gives them back once the device
 //! returned them, so the CPU never touches memory the device owns. Completions run in a work
-//! item, not in the interrupt handler, so every lock here is a sleeping mutex.
+//! item, not in the interrupt handler.
+//!
+//! The ring itself is behind a spinlock that can be *tried* ([`TryLock`]): drm_panic submits
+//! through [`Queue::atomic`] on a CPU that must not sleep, allocate or wait for a lock another
+//! (stopped) CPU may hold. Everything else that may wait (for room in the ring, for an
+//! answer) waits on sleeping locks outside it.
 //!
 //! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h)
 
@@ -19,8 +24,11 @@ use kernel::{
     workqueue::{self, Work, WorkItem},
 };
 
-use super::Device;
-use crate::glue::bindings;
+use super::{
+    spin::{TryGuard, TryLock},
+    Device,
+};
+use crate::glue::{bindings, errno};
 
 /// Buffers of one request: `out` is read by the device, `input` written by it.
 ///
@@ -103,6 +111,8 @@ pub(crate) enum Notify {
     Check(CheckFn),
     /// Nothing: nobody waits and there is no answer to check.
     Nothing,
+    /// A reserved request of [`AtomicBatch`]: goes back to the ring's reserve.
+    Reserved,
 }
 
 mod sealed {
@@ -175,7 +185,17 @@ const POOL_BUF: usize = 64;
 /// How many finished requests a queue keeps for reuse.
 const POOL_MAX: usize = 32;
 
-/// Sets `v` to `n` zero bytes, within its capacity.
+/// Capacity of the command buffer of a reserved request ([`AtomicBatch`]).
+const RESERVED_BUF: usize = 64;
+
+/// How many reserved requests a queue has: an [`AtomicBatch`] queues at most this many.
+const RESERVED: usize = 2;
+
+/// How many requests of others an [`AtomicBatch`] may take off the ring while it polls.
+const ORPHANS: usize = 16;
+
+/// Sets `v` to `n` zero bytes, within its capacity: never allocates (`EINVAL` if `n` does not
+/// fit), so it may run where allocating is not allowed.
 fn refill(v: &mut KVec<u8>, n: usize) -> Result {
     if n > v.capacity() {
         return Err(EINVAL);
@@ -183,8 +203,8 @@ fn refill(v: &mut KVec<u8>, n: usize) -> Result {
     // SAFETY: 0 is not more than the capacity, and `u8` needs no drop: shortening to 0
     // leaves no element behind that would have to be dropped or stay initialised.
     unsafe { v.set_len(0) };
-    // Within the capacity (checked above): no allocation.
-    v.extend_with(n, 0, GFP_KERNEL)?;
+    // Within the capacity (checked above): `reserve` returns before allocating.
+    v.extend_with(n, 0, GFP_NOWAIT)?;
     Ok(())
 }
 
@@ -219,13 +239,71 @@ impl Drop for Batch<'_> {
 /// # Invariants
 ///
 /// `0` points to a virtqueue found by [`Queues::new`] and not yet deleted; it is only used
-/// under the owning [`Queue`]'s `state` mutex, which serialises calls as the virtqueue API
-/// requires. Every token queued on it is a `KBox<InFlight>` turned into a raw pointer.
+/// under the owning [`Queue`]'s `ring` lock (or by [`Queue::kill`] after taking it out of
+/// the ring), which serialises calls as the virtqueue API requires. Every token queued on it
+/// is a `KBox<InFlight>` turned into a raw pointer.
 struct RawVq(NonNull<bindings::virtqueue>);
 
 // SAFETY: A virtqueue may be used from any thread as long as calls are serialised, which the
-// mutex around `RawVq` ensures (type invariant).
+// lock around `RawVq` ensures (type invariant).
 unsafe impl Send for RawVq {}
+
+/// The ring of a [`Queue`] and what only its lock may touch.
+struct Ring {
+    /// The virtqueue, `None` once dead.
+    vq: Option<RawVq>,
+    /// Requests an [`AtomicBatch`] took off the ring while polling that were not its own:
+    /// the next [`Queue::dequeue`] completes them first (their order among themselves is not
+    /// kept; each request's completion stands alone).
+    orphans: [Option<(KBox<InFlight>, usize)>; ORPHANS],
+    /// The reserved requests of [`AtomicBatch`], home while not in flight.
+    reserved: [Option<KBox<InFlight>>; RESERVED],
+}
+
+impl Ring {
+    /// Takes back the next request the device is done with, orphans first, with the length
+    /// of its answer; reserved requests go home on the way. `None` if there is none.
+    fn next_used(&mut self) -> Option<(KBox<InFlight>, usize)> {
+        if let Some(req) = self.orphans.iter_mut().find_map(Option::take) {
+            return Some(req);
+        }
+        loop {
+            let (req, len) = self.get_buf()?;
+            if let Err(req) = self.home(req) {
+                return Some((req, len));
+            }
+        }
+    }
+
+    /// One used buffer off the ring, if any.
+    fn get_buf(&mut self) -> Option<(KBox<InFlight>, usize)> {
+        let vq = self.vq.as_ref()?;
+        let mut len: u32 = 0;
+        // SAFETY: By the type invariant of `RawVq` the virtqueue is alive and the ring lock
+        // (held: we have `&mut Ring`) serialises us; `len` is a valid place for the length.
+        let token = unsafe { bindings::virtqueue_get_buf(vq.0.as_ptr(), &mut len) };
+        if token.is_null() {
+            return None;
+        }
+        // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer (type invariant of
+        // `RawVq`) and the device returned this one, so we own it again.
+        let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
+        // The device cannot have written more than it was given.
+        let len = (len as usize).min(req.bufs.input.len());
+        Some((req, len))
+    }
+
+    /// Puts `req` back into the reserve if it is a reserved request; gives it back if not.
+    fn home(&mut self, req: KBox<InFlight>) -> core::result::Result<(), KBox<InFlight>> {
+        if !matches!(req.notify, Notify::Reserved) {
+            return Err(req);
+        }
+        if let Some(slot) = self.reserved.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(req);
+        }
+        Ok(())
+    }
+}
 
 /// One virtqueue of a device, shared by everyone who submits to it.
 ///
@@ -233,16 +311,20 @@ unsafe impl Send for RawVq {}
 /// requests still in flight were completed with `ENODEV`.
 #[pin_data]
 pub(crate) struct Queue {
-    /// The virtqueue, `None` once dead.
+    /// The ring: the virtqueue (`None` once dead), orphans and reserved requests.
     #[pin]
-    state: Mutex<Option<RawVq>>,
+    ring: TryLock<Ring>,
+    /// Held by a submitter from finding the ring full until it waits on `space`, and taken
+    /// by [`Queue::dequeue`] before it signals `space`: no wake-up is lost in between.
+    #[pin]
+    submit: Mutex<()>,
     /// Signalled when the device returned buffers (room in the ring) or the queue died.
     #[pin]
     space: CondVar,
     /// Runs [`Queue::dequeue`] after a used-buffer interrupt.
     #[pin]
     work: Work<Queue>,
-    /// Finished small requests kept for reuse (see [`Batch::submit_checked`]).
+    /// Finished small requests kept for reuse (see [`Queue::recycled`]).
     #[pin]
     pool: Mutex<[Option<KBox<InFlight>>; POOL_MAX]>,
 }
@@ -283,6 +365,17 @@ impl Queue {
         Batch { queue: self }
     }
 
+    /// Starts an [`AtomicBatch`] (drm_panic): takes the ring lock only if it is free, since
+    /// its holder may be a CPU that will never run again. `EBUSY` if it is not free, `ENODEV`
+    /// if the queue is dead.
+    pub(crate) fn atomic(&self) -> Result<AtomicBatch<'_>> {
+        let ring = self.ring.try_lock().ok_or(EBUSY)?;
+        if ring.vq.is_none() {
+            return Err(ENODEV);
+        }
+        Ok(AtomicBatch { ring, queued: 0 })
+    }
+
     fn submit_inner<C: Completion>(
         &self,
         out_len: usize,
@@ -310,12 +403,7 @@ impl Queue {
 
     /// Notifies the device of the requests added since the last notification.
     fn notify(&self) {
-        let guard = self.state.lock();
-        if let Some(vq) = guard.as_ref() {
-            // SAFETY: By the type invariant of `RawVq` the virtqueue is alive, and the
-            // `state` lock we hold serialises this call.
-            unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
-        }
+        kick(&self.ring.lock());
     }
 
     /// A request with zeroed buffers of `out_len` and `resp_len` bytes: if `poolable` and both
@@ -360,18 +448,17 @@ impl Queue {
     }
 
     /// Adds a request to the ring, waiting for room, and notifies the device if `kick`.
-    fn queue_req(&self, mut req: KBox<InFlight>, kick: bool) -> Result {
-        let mut guard = self.state.lock();
+    fn queue_req(&self, mut req: KBox<InFlight>, notify: bool) -> Result {
+        let mut sub = self.submit.lock();
         loop {
-            let Some(vq) = guard.as_ref() else {
+            let ring = self.ring.lock();
+            let Some(vq) = ring.vq.as_ref() else {
                 return Err(ENODEV);
             };
             match Self::add(vq, req) {
                 Ok(()) => {
-                    if kick {
-                        // SAFETY: By the type invariant of `RawVq` the virtqueue is alive,
-                        // and the `state` lock we hold serialises this call.
-                        unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
+                    if notify {
+                        kick(&ring);
                     }
                     return Ok(());
                 }
@@ -379,16 +466,18 @@ impl Queue {
                     req = back;
                     // The ring may be full of requests of a batch the device has not been
                     // told about yet: tell it, or the room never comes.
-                    // SAFETY: As above.
-                    unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
-                    self.space.wait(&mut guard);
+                    kick(&ring);
+                    drop(ring);
+                    self.space.wait(&mut sub);
                 }
                 Err((e, _)) => return Err(e),
             }
         }
     }
 
-    /// Adds one request to the ring. On failure the request is handed back.
+    /// Adds one request to the ring (the caller holds the ring lock). On failure the request
+    /// is handed back. A request without an answer buffer takes one descriptor, so the ring
+    /// never allocates an indirect table for it (`virtqueue_use_indirect` wants two or more).
     fn add(vq: &RawVq, req: KBox<InFlight>) -> Result<(), (Error, KBox<InFlight>)> {
         let out_len = u32::try_from(req.bufs.out.len());
         let in_len = u32::try_from(req.bufs.input.len());
@@ -417,6 +506,7 @@ impl Queue {
         // - `sgs` holds one out and `in_sgs` in scatterlists that describe the buffers of the
         //   request behind `token`, which stays allocated until the device returns it.
         // - `token` is a non-null `KBox<InFlight>` pointer, as the invariant requires.
+        // - `GFP_ATOMIC`: we hold the ring's spinlock.
         let ret = unsafe {
             bindings::virtqueue_add_sgs(
                 vq.0.as_ptr(),
@@ -424,7 +514,7 @@ impl Queue {
                 1,
                 in_sgs,
                 token.cast(),
-                bindings::GFP_KERNEL,
+                bindings::GFP_ATOMIC,
             )
         };
         if ret < 0 {
@@ -438,38 +528,26 @@ impl Queue {
 
     /// Takes every used buffer off the ring and completes its request.
     ///
-    /// Requests are completed with the `state` lock held, which needs no list (no allocation)
-    /// and keeps their order. Lock order: `state`, then a waiter's or the pool's lock;
-    /// neither of those is held while taking `state`.
+    /// Requests come off the ring one at a time under the ring lock and are completed
+    /// outside it (a waiter's lock sleeps), in the order the device returned them. Only one
+    /// dequeue runs at a time (one work item), so that order holds.
     fn dequeue(&self) {
         #[cfg(vgrs_debug)]
         debug_delay();
-        {
-            let guard = self.state.lock();
-            let Some(vq) = guard.as_ref() else {
-                return;
+        loop {
+            let next = self.ring.lock().next_used();
+            let Some((req, len)) = next else {
+                break;
             };
-            loop {
-                let mut len: u32 = 0;
-                // SAFETY: By the type invariant of `RawVq` the virtqueue is alive and the lock
-                // serialises us; `len` is a valid place for the used length.
-                let token = unsafe { bindings::virtqueue_get_buf(vq.0.as_ptr(), &mut len) };
-                if token.is_null() {
-                    break;
-                }
-                // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer (type
-                // invariant of `RawVq`) and the device returned this one, so we own it again.
-                let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
-                self.finish(req, len as usize);
-            }
+            self.finish(req, len);
         }
+        // See `submit`: a submitter that found the ring full holds it until it waits.
+        drop(self.submit.lock());
         self.space.notify_all();
     }
 
     /// Hands a request the device returned, with `len` bytes of answer, to whoever wants it.
     fn finish(&self, mut req: KBox<InFlight>, len: usize) {
-        // The device cannot have written more than it was given.
-        let len = len.min(req.bufs.input.len());
         match core::mem::replace(&mut req.notify, Notify::Nothing) {
             Notify::Waiter(slot) => {
                 let InFlight { bufs, .. } = KBox::into_inner(req);
@@ -479,18 +557,18 @@ impl Queue {
                 check(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
                 self.recycle(req);
             }
-            Notify::Nothing => self.recycle(req),
+            Notify::Nothing | Notify::Reserved => self.recycle(req),
         }
     }
 
     /// Makes the queue dead: takes back every request the device still holds (the device
     /// must be reset already) and completes them with `ENODEV`.
     fn kill(&self) {
-        let vq = self.state.lock().take();
+        let vq = self.ring.lock().vq.take();
         if let Some(vq) = vq {
             loop {
                 // SAFETY: The virtqueue is alive (type invariant of `RawVq`), the device is
-                // reset (the caller's requirement), and we took it out of `state`, so nobody
+                // reset (the caller's requirement), and we took it out of the ring, so nobody
                 // else uses it.
                 let token = unsafe { bindings::virtqueue_detach_unused_buf(vq.0.as_ptr()) };
                 if token.is_null() {
@@ -499,11 +577,18 @@ impl Queue {
                 // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer, and
                 // detaching it gave it back to us.
                 let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
-                if let Notify::Waiter(slot) = &req.notify {
-                    slot.complete(Err(ENODEV));
-                }
+                fail(req);
             }
         }
+        // The device answered these before the reset: they complete as usual.
+        loop {
+            let orphan = self.ring.lock().orphans.iter_mut().find_map(Option::take);
+            let Some((req, len)) = orphan else {
+                break;
+            };
+            self.finish(req, len);
+        }
+        drop(self.submit.lock());
         self.space.notify_all();
     }
 
@@ -530,6 +615,102 @@ impl Queue {
             // Already queued work will see our buffers too; the extra reference is dropped.
             let _ = table.wq.queue().enqueue(queue.clone());
         }
+    }
+}
+
+/// Notifies the device of what was added to the ring since the last notification.
+fn kick(ring: &TryGuard<'_, Ring>) {
+    if let Some(vq) = ring.vq.as_ref() {
+        // SAFETY: By the type invariant of `RawVq` the virtqueue is alive, and the ring lock
+        // (the guard) serialises this call.
+        unsafe { bindings::virtqueue_kick(vq.0.as_ptr()) };
+    }
+}
+
+/// Completes a request the device never answered (the queue died) with `ENODEV`.
+fn fail(req: KBox<InFlight>) {
+    if let Notify::Waiter(slot) = &req.notify {
+        slot.complete(Err(ENODEV));
+    }
+}
+
+/// Requests queued by [`Queue::atomic`]: without sleeping, allocating or waiting for a lock,
+/// for a CPU that may do none of these (drm_panic). The batch holds the ring lock until it is
+/// dropped; dropping it without [`AtomicBatch::finish`] notifies the device all the same.
+pub(crate) struct AtomicBatch<'a> {
+    ring: TryGuard<'a, Ring>,
+    /// Reserved requests this batch queued that the device has not returned yet.
+    queued: usize,
+}
+
+impl AtomicBatch<'_> {
+    /// Queues a command of `out_len` bytes (at most [`RESERVED_BUF`]), written by `encode`
+    /// into a zeroed buffer, in a reserved request. It has no answer buffer: one descriptor,
+    /// so the ring allocates nothing (the device still runs it and reports completion on the
+    /// used ring). `EBUSY` if no reserved request is free (an earlier batch's is still with
+    /// the device).
+    pub(crate) fn submit(
+        &mut self,
+        out_len: usize,
+        encode: impl FnOnce(&mut [u8]) -> Result,
+    ) -> Result {
+        let Ring { vq, reserved, .. } = &mut *self.ring;
+        let vq = vq.as_ref().ok_or(ENODEV)?;
+        let slot = reserved.iter_mut().find(|s| s.is_some()).ok_or(EBUSY)?;
+        let mut req = slot.take().ok_or(EBUSY)?;
+        let prepared = refill(&mut req.bufs.out, out_len)
+            .and_then(|()| refill(&mut req.bufs.input, 0))
+            .and_then(|()| encode(&mut req.bufs.out));
+        if let Err(e) = prepared {
+            *slot = Some(req);
+            return Err(e);
+        }
+        if let Err((e, req)) = Queue::add(vq, req) {
+            *slot = Some(req);
+            return Err(e);
+        }
+        self.queued += 1;
+        Ok(())
+    }
+
+    /// Notifies the device and polls, busy-waiting for at most `timeout_us` microseconds,
+    /// until it returned every request of the batch. Requests of others that come back first
+    /// are kept for the next [`Queue::dequeue`]; if there is no room left for them the poll
+    /// stops (`EBUSY`). `ETIMEDOUT` if the device was not done in time (the requests then go
+    /// home when a later dequeue sees them).
+    pub(crate) fn finish(mut self, timeout_us: u32) -> Result {
+        /// Busy-wait between two looks at the ring.
+        const STEP_US: u32 = 10;
+        kick(&self.ring);
+        let mut waited = 0;
+        while self.queued > 0 {
+            if self.ring.orphans.iter().all(Option::is_some) {
+                return Err(EBUSY);
+            }
+            match self.ring.get_buf() {
+                Some((req, len)) => match self.ring.home(req) {
+                    Ok(()) => self.queued -= 1,
+                    Err(req) => {
+                        if let Some(slot) = self.ring.orphans.iter_mut().find(|s| s.is_none()) {
+                            *slot = Some((req, len));
+                        }
+                    }
+                },
+                None if waited >= timeout_us => return Err(errno::etimedout()),
+                None => {
+                    // SAFETY: `udelay` busy-waits; it may be called in any context.
+                    unsafe { bindings::vgrs_udelay(STEP_US as usize) };
+                    waited += STEP_US;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicBatch<'_> {
+    fn drop(&mut self) {
+        kick(&self.ring);
     }
 }
 
@@ -638,9 +819,27 @@ impl Queues {
         let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); MAX_QUEUES];
         let mut queues = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
+            let mut reserved = [const { None }; RESERVED];
+            for slot in reserved.iter_mut() {
+                let req = InFlight {
+                    bufs: Buffers {
+                        out: KVec::with_capacity(RESERVED_BUF, GFP_KERNEL)?,
+                        input: KVec::new(),
+                    },
+                    notify: Notify::Reserved,
+                    pooled: false,
+                };
+                *slot = Some(KBox::new(req, GFP_KERNEL)?);
+            }
+            let ring = Ring {
+                vq: None,
+                orphans: [const { None }; ORPHANS],
+                reserved,
+            };
             let q = Arc::pin_init(
                 pin_init!(Queue {
-                    state <- new_mutex!(None),
+                    ring <- TryLock::new(ring),
+                    submit <- new_mutex!(()),
                     space <- new_condvar!(),
                     work <- new_work!("virtio_gpu_rs::Queue::work"),
                     pool <- new_mutex!([const { None }; POOL_MAX]),
@@ -677,7 +876,7 @@ impl Queues {
         for (q, vq) in table.queues.iter().zip(vqs) {
             if let Some(vq) = NonNull::new(vq) {
                 // INVARIANT: `vq` is alive until `Queues::drop` deletes it after `kill`.
-                *q.state.lock() = Some(RawVq(vq));
+                q.ring.lock().vq = Some(RawVq(vq));
             }
         }
         // INVARIANT: `priv` points to the table set up above; the caller drops us in `remove`;

@@ -24,6 +24,8 @@
 
 pub(crate) mod shmem;
 
+use core::{marker::PhantomData, ptr::NonNull};
+
 use kernel::prelude::*;
 
 use super::{driver::Driver, Device, File};
@@ -126,6 +128,49 @@ pub(crate) trait AllocImpl: Sized {
     /// `obj` must be null or a valid GEM object that stays referenced for `'a` and that
     /// userspace or a driver holds (a handle, a framebuffer): so not one still being created.
     unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> Option<&'a Self>;
+
+    /// The object's kernel mapping, if it has one that lasts until it is freed; usable
+    /// without locks or sleeping (drm_panic draws through it).
+    fn kernel_map(&self) -> Option<KernelMap<'_>>;
+}
+
+/// A kernel mapping of a whole object's memory (e.g. by [`shmem::Object::map_kernel`]), kept
+/// until the object is freed: reading or writing through it needs no lock and never sleeps (what
+/// drm_panic needs).
+///
+/// # Invariants
+///
+/// `vaddr` maps `len` bytes, the object's size, for at least `'a` (the object outlives `'a`
+/// and keeps the mapping until it is freed).
+#[derive(Clone, Copy)]
+pub(crate) struct KernelMap<'a> {
+    vaddr: NonNull<u8>,
+    len: usize,
+    _object: PhantomData<&'a ()>,
+}
+
+impl KernelMap<'_> {
+    /// # Safety
+    ///
+    /// `vaddr` must map `len` bytes for as long as the returned value's lifetime.
+    pub(super) unsafe fn new(vaddr: NonNull<u8>, len: usize) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self {
+            vaddr,
+            len,
+            _object: PhantomData,
+        }
+    }
+
+    /// The start of the mapping.
+    pub(crate) fn vaddr(&self) -> NonNull<u8> {
+        self.vaddr
+    }
+
+    /// Its length in bytes (the object's size).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// `drm_driver.dumb_create` for objects whose data is `D`.

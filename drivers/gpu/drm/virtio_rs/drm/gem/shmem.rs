@@ -10,7 +10,12 @@
 //!
 //! C header: [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h)
 
-use core::{cell::UnsafeCell, mem::MaybeUninit, ptr::NonNull};
+use core::{
+    cell::UnsafeCell,
+    mem::MaybeUninit,
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 
 use kernel::{
     error::{from_err_ptr, to_result},
@@ -18,7 +23,7 @@ use kernel::{
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 
-use super::{dumb_create_callback, AllocImpl, AllocOps, DriverObject};
+use super::{dumb_create_callback, AllocImpl, AllocOps, DriverObject, KernelMap};
 use crate::{
     drm::{Device, File},
     glue::bindings,
@@ -40,11 +45,15 @@ type Dev<D> = Device<<D as DriverObject>::Driver>;
 ///   by [`Object::new`] before the object is shared, and read only by [`free_callback`]; every
 ///   `Object` reachable through [`Object::new`], [`Object::lookup`] or
 ///   [`Object::from_raw_checked`] has its data initialised.
+/// - `kmap` is null or the address of a kernel mapping of the whole object that this
+///   `Object` holds one `vmap` count of (taken by [`Object::map_kernel`]), released only by
+///   [`free_callback`].
 #[repr(C)]
 pub(crate) struct Object<D: DriverObject> {
     base: Opaque<bindings::drm_gem_shmem_object>,
     data: UnsafeCell<MaybeUninit<D>>,
     data_init: UnsafeCell<bool>,
+    kmap: AtomicPtr<u8>,
 }
 
 /// One contiguous range of an object's backing memory, as the device addresses it.
@@ -224,6 +233,48 @@ impl<D: DriverObject> Object<D> {
         Ok(out)
     }
 
+    /// Maps the object's pages into the kernel's address space (`vmap`), once: the mapping is
+    /// kept until the object is freed, and later calls return it. May sleep (allocates the
+    /// pages and the mapping, takes the reservation lock).
+    pub(crate) fn map_kernel(&self) -> Result<KernelMap<'_>> {
+        if let Some(map) = self.kernel_map() {
+            return Ok(map);
+        }
+        let mut map = bindings::iosys_map::default();
+        // SAFETY: The object is valid; `drm_gem_vmap_unlocked` takes the reservation lock and
+        // fills `map`, a valid place, taking one vmap count.
+        to_result(unsafe { bindings::drm_gem_vmap_unlocked(self.gem(), &mut map) })?;
+        // SAFETY: A shmem object's mapping is system memory: `vaddr` is the union member set.
+        let vaddr = unsafe { map.__bindgen_anon_1.vaddr }.cast::<u8>();
+        if vaddr.is_null() || map.is_iomem {
+            return Err(EINVAL);
+        }
+        // INVARIANT: the count just taken is the object's if the exchange succeeds.
+        if self
+            .kmap
+            .compare_exchange(
+                core::ptr::null_mut(),
+                vaddr,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            // Someone else mapped it first: give our count back and use theirs.
+            // SAFETY: The object is valid and `map` is the mapping we took a count of.
+            unsafe { bindings::drm_gem_vunmap_unlocked(self.gem(), &mut map) };
+        }
+        self.kernel_map().ok_or(EINVAL)
+    }
+
+    /// The kernel mapping [`Object::map_kernel`] made, if it did: no lock, no sleeping.
+    pub(crate) fn kernel_map(&self) -> Option<KernelMap<'_>> {
+        let vaddr = NonNull::new(self.kmap.load(Ordering::Acquire))?;
+        // SAFETY: By the type invariant a non-null `kmap` maps the whole object until it is
+        // freed, which cannot happen while `self` is borrowed.
+        Some(unsafe { KernelMap::new(vaddr, self.size()) })
+    }
+
     /// The fake mmap offset of the object (for `mmap` on the DRM file), created if needed.
     pub(crate) fn mmap_offset(&self) -> Result<u64> {
         // SAFETY: The object is valid.
@@ -269,6 +320,10 @@ impl<D: DriverObject> AllocImpl for Object<D> {
         // SAFETY: The caller's requirements are those of `from_raw_checked`.
         unsafe { Self::from_raw_checked(obj) }
     }
+
+    fn kernel_map(&self) -> Option<KernelMap<'_>> {
+        Object::kernel_map(self)
+    }
 }
 
 /// `drm_driver.gem_create_object`: allocates an [`Object<D>`] for the shmem helper, its data
@@ -286,6 +341,7 @@ unsafe extern "C" fn create_object_callback<D: DriverObject>(
         base: Opaque::new(bindings::drm_gem_shmem_object::default()),
         data: UnsafeCell::new(MaybeUninit::uninit()),
         data_init: UnsafeCell::new(false),
+        kmap: AtomicPtr::new(core::ptr::null_mut()),
     };
     let Ok(obj) = KBox::new(obj, GFP_KERNEL) else {
         return ENOMEM.to_ptr();
@@ -311,6 +367,17 @@ unsafe extern "C" fn free_callback<D: DriverObject>(gem: *mut bindings::drm_gem_
     let obj = gem.cast::<Object<D>>();
     // SAFETY: By the function's safety requirements `gem` is the start of an `Object<D>`
     // (type invariant), valid until freed below, with no other users.
+    let kmap = unsafe { (*obj).kmap.load(Ordering::Acquire) };
+    if !kmap.is_null() {
+        let mut map = bindings::iosys_map {
+            __bindgen_anon_1: bindings::iosys_map__bindgen_ty_1 { vaddr: kmap.cast() },
+            is_iomem: false,
+        };
+        // SAFETY: The object is valid and holds one vmap count for `kmap` (type invariant),
+        // given back here, once; the shmem helper requires none left when it frees.
+        unsafe { bindings::drm_gem_vunmap_unlocked(gem, &mut map) };
+    }
+    // SAFETY: As above.
     let initialised = unsafe { *(*obj).data_init.get() };
     if initialised {
         // SAFETY: The data is initialised (type invariant: `data_init` is true) and never used

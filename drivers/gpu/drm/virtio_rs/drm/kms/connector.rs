@@ -9,7 +9,7 @@
 
 use core::{marker::PhantomData, ops::Deref};
 
-use kernel::{ffi::c_int, prelude::*, types::Opaque};
+use kernel::{error::to_result, ffi::c_int, prelude::*, types::Opaque};
 
 use super::{encoder::Encoder, KmsDriver};
 use crate::{drm::Device, glue::bindings};
@@ -85,46 +85,35 @@ impl<T: DriverConnector> Connector<T> {
         kind: ConnectorType,
         data: T,
     ) -> Result<&'a Self> {
-        let conn = KBox::pin_init(
-            pin_init!(Self {
-                // The DRM object functions expect zeroed memory, as from `kzalloc`.
-                raw <- Opaque::ffi_init(|slot: *mut bindings::drm_connector| {
-                    // SAFETY: `slot` is valid for writes; all-zero is a valid
-                    // `drm_connector`.
-                    unsafe { slot.write_bytes(0, 1) }
-                }),
-                data,
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: The connector stays pinned: it is only used through this pointer and freed
-        // by `destroy_callback` with `KBox::from_raw`.
-        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(conn) });
-        // SAFETY: `ptr` is a valid allocation.
-        let raw = unsafe { (*ptr).raw.get() };
-        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
-        // is zeroed, pinned memory; the vtable is a `'static` constant.
-        let ret = unsafe {
-            bindings::drm_connector_init(
-                dev.as_raw(),
-                raw,
-                &ConnectorVtable::<T>::FUNCS,
-                kind.raw(),
-            )
+        let init = try_pin_init!(Self {
+            raw <- super::zeroed(),
+            data,
+        }? Error);
+        let register = |ptr: *mut Self| {
+            // SAFETY: `ptr` is the valid, pinned allocation `give_to_drm` made.
+            let raw = unsafe { (*ptr).raw.get() };
+            // SAFETY: `dev` is valid with an initialised mode config (safety requirements);
+            // `raw` is zeroed, pinned memory; the vtable is a `'static` constant.
+            to_result(unsafe {
+                bindings::drm_connector_init(
+                    dev.as_raw(),
+                    raw,
+                    &ConnectorVtable::<T>::FUNCS,
+                    kind.raw(),
+                )
+            })?;
+            // SAFETY: `raw` was initialised above; the helper functions are a `'static`
+            // constant.
+            unsafe {
+                bindings::vgrs_drm_connector_helper_add(raw, &ConnectorVtable::<T>::HELPER_FUNCS)
+            };
+            Ok(())
         };
-        if ret != 0 {
-            // SAFETY: The init failed, so DRM does not know the connector: we still own it.
-            drop(unsafe { KBox::from_raw(ptr) });
-            return Err(Error::from_errno(ret));
-        }
-        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
-        unsafe {
-            bindings::vgrs_drm_connector_helper_add(raw, &ConnectorVtable::<T>::HELPER_FUNCS)
-        };
-        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
-        // SAFETY: The connector lives until the mode config cleanup, after every borrow of
-        // `dev`.
-        Ok(unsafe { &*ptr })
+        // INVARIANT: initialised with `T`'s vtables, freed by `destroy_callback`.
+        // SAFETY: On success the connector belongs to DRM until the mode config cleanup
+        // (after every borrow of `dev`), and `destroy_callback` frees it with
+        // `KBox::from_raw`; a failed `drm_connector_init` leaves DRM without it.
+        unsafe { super::give_to_drm(init, register) }
     }
 
     /// # Safety

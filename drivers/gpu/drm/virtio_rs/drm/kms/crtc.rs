@@ -12,6 +12,7 @@
 use core::{marker::PhantomData, ops::Deref};
 
 use kernel::{
+    error::to_result,
     ffi::{c_char, c_int},
     prelude::*,
     types::Opaque,
@@ -175,48 +176,39 @@ impl<T: DriverCrtc> Crtc<T> {
         cursor: *mut bindings::drm_plane,
         data: T,
     ) -> Result<&'a Self> {
-        let crtc = KBox::pin_init(
-            pin_init!(Self {
-                base <- pin_init!(CrtcBase {
-                    // The DRM object functions expect zeroed memory, as from `kzalloc`.
-                    raw <- Opaque::ffi_init(|slot: *mut bindings::drm_crtc| {
-                        // SAFETY: `slot` is valid for writes; all-zero is a valid `drm_crtc`.
-                        unsafe { slot.write_bytes(0, 1) }
-                    }),
-                    vblank <- VblankTimer::new(),
-                }),
-                data,
+        let init = try_pin_init!(Self {
+            base <- pin_init!(CrtcBase {
+                raw <- super::zeroed(),
+                vblank <- VblankTimer::new(),
             }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: The CRTC stays pinned: it is only ever used through this pointer, and
-        // freed by `destroy_callback` with `KBox::from_raw`.
-        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(crtc) });
-        // SAFETY: `ptr` is a valid allocation; the field address is in bounds.
-        let raw = unsafe { (*ptr).base.as_raw() };
-        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
-        // is zeroed, pinned memory; the planes are initialised planes of `dev` or null; the
-        // vtables are `'static` constants; a null name makes DRM pick one.
-        let ret = unsafe {
-            bindings::drm_crtc_init_with_planes(
-                dev.as_raw(),
-                raw,
-                primary,
-                cursor,
-                &CrtcVtable::<T>::FUNCS,
-                core::ptr::null(),
-            )
+            data,
+        }? Error);
+        let register = |ptr: *mut Self| {
+            // SAFETY: `ptr` is the valid, pinned allocation `give_to_drm` made.
+            let raw = unsafe { (*ptr).base.as_raw() };
+            // SAFETY: `dev` is valid with an initialised mode config (safety requirements);
+            // `raw` is zeroed, pinned memory; the planes are initialised planes of `dev` or
+            // null; the vtables are `'static` constants; a null name makes DRM pick one.
+            to_result(unsafe {
+                bindings::drm_crtc_init_with_planes(
+                    dev.as_raw(),
+                    raw,
+                    primary,
+                    cursor,
+                    &CrtcVtable::<T>::FUNCS,
+                    core::ptr::null(),
+                )
+            })?;
+            // SAFETY: `raw` was initialised above; the helper functions are a `'static`
+            // constant.
+            unsafe { bindings::vgrs_drm_crtc_helper_add(raw, &CrtcVtable::<T>::HELPER_FUNCS) };
+            Ok(())
         };
-        if ret != 0 {
-            // SAFETY: The init failed, so DRM does not know the CRTC: we still own it.
-            drop(unsafe { KBox::from_raw(ptr) });
-            return Err(Error::from_errno(ret));
-        }
-        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
-        unsafe { bindings::vgrs_drm_crtc_helper_add(raw, &CrtcVtable::<T>::HELPER_FUNCS) };
-        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
-        // SAFETY: The CRTC lives until the mode config cleanup, after every borrow of `dev`.
-        Ok(unsafe { &*ptr })
+        // INVARIANT: initialised with `T`'s vtables, freed by `destroy_callback`.
+        // SAFETY: On success the CRTC belongs to DRM until the mode config cleanup (after
+        // every borrow of `dev`), and `destroy_callback` frees it with `KBox::from_raw`; a
+        // failed `drm_crtc_init_with_planes` leaves DRM without it.
+        unsafe { super::give_to_drm(init, register) }
     }
 
     /// The CRTC behind `crtc` if it is a `Crtc<T>` (its functions are `T`'s), else `None`.

@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/drm/drm_encoder.h`](srctree/include/drm/drm_encoder.h)
 
-use kernel::{prelude::*, types::Opaque};
+use kernel::{error::to_result, prelude::*, types::Opaque};
 
 use crate::{
     drm::{Device, Driver},
@@ -56,39 +56,26 @@ impl Encoder {
         let kind = match kind {
             EncoderType::Virtual => bindings::DRM_MODE_ENCODER_VIRTUAL as i32,
         };
-        let enc = KBox::pin_init(
-            pin_init!(Self {
-                // The DRM object functions expect zeroed memory, as from `kzalloc`.
-                raw <- Opaque::ffi_init(|slot: *mut bindings::drm_encoder| {
-                    // SAFETY: `slot` is valid for writes; all-zero is a valid `drm_encoder`.
-                    unsafe { slot.write_bytes(0, 1) }
-                }),
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: The encoder stays pinned: it is only used through this pointer and freed by
-        // `destroy_callback` with `KBox::from_raw`.
-        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(enc) });
-        // SAFETY: `ptr` is a valid allocation.
-        let raw = unsafe { (*ptr).raw.get() };
-        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
-        // is zeroed, pinned memory; `FUNCS` is a `'static` constant; a null name makes DRM
-        // pick one.
-        let ret = unsafe {
-            bindings::drm_encoder_init(dev.as_raw(), raw, &FUNCS, kind, core::ptr::null())
+        let init = try_pin_init!(Self { raw <- super::zeroed() }? Error);
+        let register = |ptr: *mut Self| {
+            // SAFETY: `ptr` is the valid, pinned allocation `give_to_drm` made.
+            let raw = unsafe { (*ptr).raw.get() };
+            // SAFETY: `dev` is valid with an initialised mode config (safety requirements);
+            // `raw` is zeroed, pinned memory; `FUNCS` is a `'static` constant; a null name
+            // makes DRM pick one.
+            to_result(unsafe {
+                bindings::drm_encoder_init(dev.as_raw(), raw, &FUNCS, kind, core::ptr::null())
+            })?;
+            // SAFETY: `raw` is initialised and not visible to userspace yet (the device is
+            // not registered), so nothing reads `possible_crtcs` concurrently.
+            unsafe { (*raw).possible_crtcs = possible_crtcs };
+            Ok(())
         };
-        if ret != 0 {
-            // SAFETY: The init failed, so DRM does not know the encoder: we still own it.
-            drop(unsafe { KBox::from_raw(ptr) });
-            return Err(Error::from_errno(ret));
-        }
-        // SAFETY: `raw` is initialised and not visible to userspace yet (the device is not
-        // registered), so nothing reads `possible_crtcs` concurrently.
-        unsafe { (*raw).possible_crtcs = possible_crtcs };
-        // INVARIANT: initialised with `FUNCS`; freed by `destroy_callback`.
-        // SAFETY: The encoder lives until the mode config cleanup, after every borrow of
-        // `dev`.
-        Ok(unsafe { &*ptr })
+        // INVARIANT: initialised with `FUNCS`, freed by `destroy_callback`.
+        // SAFETY: On success the encoder belongs to DRM until the mode config cleanup (after
+        // every borrow of `dev`), and `destroy_callback` frees it with `KBox::from_raw`; a
+        // failed `drm_encoder_init` leaves DRM without it.
+        unsafe { super::give_to_drm(init, register) }
     }
 
     /// The `drm_encoder`.

@@ -73,6 +73,13 @@ impl<T: Driver> Framebuffer<T> {
         unsafe { (*self.0.get()).offsets[0] }
     }
 
+    /// The format description (a static table entry; null only for a framebuffer DRM did not
+    /// create, which a `Framebuffer` never is).
+    pub(super) fn format_info(&self) -> *const bindings::drm_format_info {
+        // SAFETY: The framebuffer is valid (type invariant); `format` is constant.
+        unsafe { (*self.0.get()).format }
+    }
+
     /// Bytes per pixel of the first plane.
     pub(crate) fn cpp(&self) -> u32 {
         // SAFETY: The framebuffer is valid (type invariant); `format` is constant.

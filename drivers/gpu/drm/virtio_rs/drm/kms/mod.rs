@@ -43,11 +43,49 @@ pub(crate) use connector::{Connector, ConnectorType, DriverConnector, Mode, Mode
 pub(crate) use crtc::{Crtc, DriverCrtc};
 pub(crate) use encoder::EncoderType;
 pub(crate) use framebuffer::Framebuffer;
-pub(crate) use plane::{DriverPlane, Plane, PlaneCheck, PlaneType, PlaneUpdate};
+pub(crate) use plane::{
+    DriverPlane, Plane, PlaneCheck, PlaneState, PlaneType, PlaneUpdate, ScanoutBuffer,
+};
 
-use kernel::prelude::*;
+use kernel::{prelude::*, types::Opaque};
 
 use crate::{drm::Driver, glue::bindings};
+
+/// The initialiser of a KMS object's C struct: zeroed, as from `kzalloc`, which is what the
+/// `drm_*_init` functions expect.
+fn zeroed<T>() -> impl PinInit<Opaque<T>> {
+    // SAFETY: `slot` is valid for writes of a `T` (the initialiser's contract), and the C
+    // structs of KMS objects are plain data for which all-zero is a valid value.
+    Opaque::ffi_init(|slot: *mut T| unsafe { slot.write_bytes(0, 1) })
+}
+
+/// Allocates a KMS object from `init`, hands its address to `register` (its `drm_*_init`
+/// and helper set-up), and leaves it to DRM. If `register` fails, DRM does not know the object
+/// and it is freed here.
+///
+/// # Safety
+///
+/// When `register` succeeds, DRM must own the object from then on: it stays where it is until
+/// the mode config cleanup, which comes after `'a` ends, and its `destroy` callback frees it
+/// with `KBox::<T>::from_raw`, once. When `register` fails, DRM must not know the object.
+unsafe fn give_to_drm<'a, T>(
+    init: impl PinInit<T, Error>,
+    register: impl FnOnce(*mut T) -> Result,
+) -> Result<&'a T> {
+    let obj = KBox::pin_init(init, GFP_KERNEL)?;
+    // SAFETY: The object stays pinned: from here on it is only used through `ptr` and freed
+    // with `KBox::from_raw` (below, or by its `destroy` callback).
+    let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(obj) });
+    if let Err(e) = register(ptr) {
+        // SAFETY: `register` failed, so DRM does not know the object (safety requirements)
+        // and we still own the allocation from `KBox::into_raw`.
+        drop(unsafe { KBox::from_raw(ptr) });
+        return Err(e);
+    }
+    // SAFETY: DRM keeps the object in place until the mode config cleanup, after `'a`
+    // (safety requirements), and only its `destroy` frees it.
+    Ok(unsafe { &*ptr })
+}
 
 /// Pixel formats (`DRM_FORMAT_*` fourccs).
 pub(crate) mod format {

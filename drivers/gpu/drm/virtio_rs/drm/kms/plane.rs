@@ -18,7 +18,10 @@ use kernel::{
 };
 
 use super::{crtc::Crtc, rect::DrmRect, DriverCrtc, Framebuffer, KmsDriver};
-use crate::{drm::Device, glue::bindings};
+use crate::{
+    drm::{gem, Device, Driver},
+    glue::bindings,
+};
 
 /// The kind of a plane (`enum drm_plane_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +69,8 @@ pub(crate) trait DriverPlane: Send + Sync + Sized + 'static {
     }
 
     /// `prepare_fb`: prepares the new state's framebuffer for scanout, before the commit can
-    /// no longer fail. Without it the helpers wait for the framebuffer's implicit fences.
+    /// no longer fail. The abstraction first sets up the wait for the framebuffer's implicit
+    /// fences (`drm_gem_plane_helper_prepare_fb`), as the helpers do without the hook.
     fn prepare_fb(plane: &Plane<Self>, new: &mut PlaneState<Self>) -> Result {
         let _ = (plane, new);
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -98,15 +102,23 @@ pub(crate) trait DriverPlane: Send + Sync + Sized + 'static {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// `get_scanout_buffer` (drm_panic): describes the buffer the panic screen is drawn into.
-    fn get_scanout_buffer(plane: &Plane<Self>, sb: &mut ScanoutBuffer) -> Result {
-        let _ = (plane, sb);
+    /// `get_scanout_buffer` (drm_panic): describes the buffer of the plane's current state
+    /// `state` that the panic screen is drawn into (see [`ScanoutBuffer::set`]). Runs on a
+    /// panicking CPU, with interrupts off: no sleeping, allocating or waiting for a lock.
+    /// Installed on primary planes only.
+    fn get_scanout_buffer(
+        plane: &Plane<Self>,
+        state: &PlaneState<Self>,
+        sb: &mut ScanoutBuffer,
+    ) -> Result {
+        let _ = (plane, state, sb);
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// `panic_flush` (drm_panic): shows what was drawn, without sleeping or allocating.
-    fn panic_flush(plane: &Plane<Self>) {
-        let _ = plane;
+    /// `panic_flush` (drm_panic): shows what was drawn into the current state `state`'s
+    /// buffer, under the same rules as `get_scanout_buffer`.
+    fn panic_flush(plane: &Plane<Self>, state: &PlaneState<Self>) {
+        let _ = (plane, state);
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 }
@@ -145,48 +157,45 @@ impl<T: DriverPlane> Plane<T> {
         data: T,
     ) -> Result<&'a Self> {
         let count = u32::try_from(formats.len())?;
-        let plane = KBox::pin_init(
-            pin_init!(Self {
-                // The DRM object functions expect zeroed memory, as from `kzalloc`.
-                raw <- Opaque::ffi_init(|slot: *mut bindings::drm_plane| {
-                    // SAFETY: `slot` is valid for writes; all-zero is a valid `drm_plane`.
-                    unsafe { slot.write_bytes(0, 1) }
-                }),
-                data,
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: The plane stays pinned: it is only used through this pointer and freed by
-        // `destroy_callback` with `KBox::from_raw`.
-        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(plane) });
-        // SAFETY: `ptr` is a valid allocation.
-        let raw = unsafe { (*ptr).raw.get() };
-        // SAFETY: `dev` is valid with an initialised mode config (safety requirements); `raw`
-        // is zeroed, pinned memory; `formats` is copied; no modifiers; a null name makes DRM
-        // pick one; the vtable is a `'static` constant.
-        let ret = unsafe {
-            bindings::drm_universal_plane_init(
-                dev.as_raw(),
-                raw,
-                possible_crtcs,
-                &PlaneVtable::<T>::FUNCS,
-                formats.as_ptr(),
-                count,
-                core::ptr::null(),
-                kind.raw(),
-                core::ptr::null(),
-            )
+        let init = try_pin_init!(Self {
+            raw <- super::zeroed(),
+            data,
+        }? Error);
+        // drm_panic draws a whole screen into the buffer it gets: only a primary plane covers
+        // the screen, so only primary planes get the panic hooks (and a panic handler).
+        let helpers = match kind {
+            PlaneType::Primary => &PlaneVtable::<T>::HELPER_FUNCS,
+            _ => &PlaneVtable::<T>::HELPER_FUNCS_NO_PANIC,
         };
-        if ret != 0 {
-            // SAFETY: The init failed, so DRM does not know the plane: we still own it.
-            drop(unsafe { KBox::from_raw(ptr) });
-            return Err(Error::from_errno(ret));
-        }
-        // SAFETY: `raw` was initialised above; the helper functions are a `'static` constant.
-        unsafe { bindings::vgrs_drm_plane_helper_add(raw, &PlaneVtable::<T>::HELPER_FUNCS) };
-        // INVARIANT: initialised with `T`'s vtables; freed by `destroy_callback`.
-        // SAFETY: The plane lives until the mode config cleanup, after every borrow of `dev`.
-        Ok(unsafe { &*ptr })
+        let register = |ptr: *mut Self| {
+            // SAFETY: `ptr` is the valid, pinned allocation `give_to_drm` made.
+            let raw = unsafe { (*ptr).raw.get() };
+            // SAFETY: `dev` is valid with an initialised mode config (safety requirements);
+            // `raw` is zeroed, pinned memory; `formats` is copied; no modifiers; a null name
+            // makes DRM pick one; the vtable is a `'static` constant.
+            to_result(unsafe {
+                bindings::drm_universal_plane_init(
+                    dev.as_raw(),
+                    raw,
+                    possible_crtcs,
+                    &PlaneVtable::<T>::FUNCS,
+                    formats.as_ptr(),
+                    count,
+                    core::ptr::null(),
+                    kind.raw(),
+                    core::ptr::null(),
+                )
+            })?;
+            // SAFETY: `raw` was initialised above; the helper functions are a `'static`
+            // constant.
+            unsafe { bindings::vgrs_drm_plane_helper_add(raw, helpers) };
+            Ok(())
+        };
+        // INVARIANT: initialised with `T`'s vtables, freed by `destroy_callback`.
+        // SAFETY: On success the plane belongs to DRM until the mode config cleanup (after
+        // every borrow of `dev`), and `destroy_callback` frees it with `KBox::from_raw`; a
+        // failed `drm_universal_plane_init` leaves DRM without it.
+        unsafe { super::give_to_drm(init, register) }
     }
 
     /// # Safety
@@ -335,7 +344,6 @@ impl<T: DriverPlane> PlaneState<T> {
     }
 
     /// After `check_plane_state`: the plane is visible on its CRTC.
-    #[allow(dead_code)] // For async checks and drm_panic (which needs a visible plane).
     pub(crate) fn visible(&self) -> bool {
         self.raw().visible
     }
@@ -474,27 +482,41 @@ impl<T: DriverPlane> PlaneUpdate<'_, T> {
 pub(crate) struct ScanoutBuffer(Opaque<bindings::drm_scanout_buffer>);
 
 impl ScanoutBuffer {
-    /// Sets the size and pitch (first plane) and the pixel format (`DRM_FORMAT_*`); `EINVAL`
-    /// for a format DRM does not know.
-    #[allow(dead_code)] // For `get_scanout_buffer` (drm_panic), which comes with issue 12.
-    pub(crate) fn set_layout(
-        &mut self,
-        format: u32,
-        width: u32,
-        height: u32,
-        pitch: u32,
-    ) -> Result {
-        // SAFETY: `drm_format_info` only reads its static tables.
-        let info = unsafe { bindings::drm_format_info(format) };
+    /// Describes the first plane of `fb` as the buffer to draw into: its format, size, pitch,
+    /// and its address in the kernel mapping of its object ([`gem::AllocImpl::kernel_map`]).
+    /// `ENODEV` if the object has no such mapping, `EINVAL` if the plane does not fit in it.
+    pub(crate) fn set<D: Driver>(&mut self, fb: &Framebuffer<D>) -> Result {
+        let obj = fb.object().ok_or(ENODEV)?;
+        let map = gem::AllocImpl::kernel_map(obj).ok_or(ENODEV)?;
+        let (width, height, pitch) = (fb.width(), fb.height(), fb.pitch());
+        let offset = fb.offset() as usize;
+        // The last byte of the last row must lie in the mapping.
+        let end = (height.checked_sub(1).ok_or(EINVAL)? as usize)
+            .checked_mul(pitch as usize)
+            .and_then(|rows| rows.checked_add(width as usize * fb.cpp() as usize))
+            .and_then(|n| n.checked_add(offset))
+            .ok_or(EINVAL)?;
+        if end > map.len() || width == 0 {
+            return Err(EINVAL);
+        }
+        let info = fb.format_info();
         if info.is_null() {
             return Err(EINVAL);
         }
+        // `offset` is within the mapping (checked above).
+        let vaddr = map.vaddr().as_ptr().wrapping_add(offset);
         // SAFETY: By the type invariant the buffer is exclusively ours for the call.
         let sb = unsafe { &mut *self.0.get() };
         sb.format = info;
         sb.width = width;
         sb.height = height;
         sb.pitch[0] = pitch;
+        sb.map[0] = bindings::iosys_map {
+            __bindgen_anon_1: bindings::iosys_map__bindgen_ty_1 {
+                vaddr: vaddr.cast(),
+            },
+            is_iomem: false,
+        };
         Ok(())
     }
 }
@@ -563,6 +585,14 @@ impl<T: DriverPlane> PlaneVtable<T> {
             } else {
                 None
             },
+        };
+
+    /// As [`Self::HELPER_FUNCS`], without the panic hooks (for planes other than primary).
+    pub(super) const HELPER_FUNCS_NO_PANIC: bindings::drm_plane_helper_funcs =
+        bindings::drm_plane_helper_funcs {
+            get_scanout_buffer: None,
+            panic_flush: None,
+            ..Self::HELPER_FUNCS
         };
 }
 
@@ -756,6 +786,12 @@ unsafe extern "C" fn prepare_fb_callback<T: DriverPlane>(
     plane: *mut bindings::drm_plane,
     new: *mut bindings::drm_plane_state,
 ) -> c_int {
+    // The implicit-fence wait the helpers set up when a driver has no `prepare_fb`.
+    // SAFETY: `plane` and its state `new` are valid for the call (safety requirements).
+    let ret = unsafe { bindings::drm_gem_plane_helper_prepare_fb(plane, new) };
+    if ret != 0 {
+        return ret;
+    }
     // SAFETY: By the function's safety requirements.
     let this = unsafe { Plane::<T>::from_raw(plane) };
     // SAFETY: `new` is a state of `this`, exclusively ours for the call.
@@ -901,21 +937,44 @@ unsafe extern "C" fn atomic_async_update_callback<T: DriverPlane>(
     unsafe { run_update::<T>(plane, before.base.get(), cur, T::atomic_async_update) };
 }
 
+/// The plane's current state, for the panic hooks.
+///
+/// # Safety
+///
+/// `plane` is a `Plane<T>` and the caller holds its device's panic lock
+/// (`drm_panic_trylock`), which a commit takes to swap plane states: the current state
+/// stays valid and unchanged for `'a`.
+unsafe fn panic_state<'a, T: DriverPlane>(
+    plane: *const bindings::drm_plane,
+) -> Option<&'a PlaneState<T>> {
+    // SAFETY: `plane` is valid (safety requirements); `state` is only written by the state
+    // swap, which the panic lock excludes.
+    let state = unsafe { (*plane).state };
+    // SAFETY: A non-null current state of a `Plane<T>` is a `PlaneState<T>` (type invariant
+    // of `Plane`), valid and unchanged for `'a` (safety requirements).
+    (!state.is_null()).then(|| unsafe { PlaneState::<T>::from_raw(state) })
+}
+
 /// `drm_plane_helper_funcs.get_scanout_buffer`.
 ///
 /// # Safety
 ///
-/// Called by drm_panic with a `Plane<T>` and a scanout buffer exclusively its for the call.
+/// Called by drm_panic with a `Plane<T>`, holding the device's panic lock, and a scanout
+/// buffer exclusively its for the call.
 unsafe extern "C" fn get_scanout_buffer_callback<T: DriverPlane>(
     plane: *mut bindings::drm_plane,
     sb: *mut bindings::drm_scanout_buffer,
 ) -> c_int {
     // SAFETY: By the function's safety requirements.
     let this = unsafe { Plane::<T>::from_raw(plane) };
+    // SAFETY: A `Plane<T>`, under the panic lock (safety requirements).
+    let Some(state) = (unsafe { panic_state::<T>(plane) }) else {
+        return ENODEV.to_errno();
+    };
     // SAFETY: `sb` is valid and exclusively ours (safety requirements); `ScanoutBuffer` is
     // `repr(transparent)` over it.
     let sb = unsafe { &mut *sb.cast::<ScanoutBuffer>() };
-    match T::get_scanout_buffer(this, sb) {
+    match T::get_scanout_buffer(this, state, sb) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -925,9 +984,13 @@ unsafe extern "C" fn get_scanout_buffer_callback<T: DriverPlane>(
 ///
 /// # Safety
 ///
-/// Called by drm_panic with a `Plane<T>` after `get_scanout_buffer` succeeded.
+/// Called by drm_panic with a `Plane<T>`, holding the device's panic lock, after
+/// `get_scanout_buffer` succeeded.
 unsafe extern "C" fn panic_flush_callback<T: DriverPlane>(plane: *mut bindings::drm_plane) {
     // SAFETY: By the function's safety requirements.
     let this = unsafe { Plane::<T>::from_raw(plane) };
-    T::panic_flush(this);
+    // SAFETY: A `Plane<T>`, under the panic lock (safety requirements).
+    if let Some(state) = unsafe { panic_state::<T>(plane) } {
+        T::panic_flush(this, state);
+    }
 }
