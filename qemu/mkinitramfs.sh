@@ -63,12 +63,23 @@ for prog in "$ROOT"/target/release/vgrs-*; do
 	copy_elf "$prog"
 done
 
-# Mesa for kmscube's software GBM/EGL path: the DRI driver, libEGL_mesa and the glvnd vendor
-# file; each library with its dependencies (libLLVM is the big one, ~110 MB).
+# Mesa for kmscube's GBM/EGL paths: the DRI drivers (software, and virgl for the 3D device),
+# libEGL_mesa and the glvnd vendor file; each library with its dependencies (libLLVM is the
+# big one, ~110 MB). Debian's DRI drivers are one file under several names: hard links here
+# too, so the image holds it once.
 if [ "${VGRS_MESA:-1}" = 1 ]; then
-	for f in /usr/lib/x86_64-linux-gnu/dri/kms_swrast_dri.so /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so \
-		/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0 /usr/lib/x86_64-linux-gnu/libgbm.so.1; do
+	dri=/usr/lib/x86_64-linux-gnu/dri
+	for f in $dri/kms_swrast_dri.so /usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0 \
+		/usr/lib/x86_64-linux-gnu/libgbm.so.1; do
 		[ -e "$f" ] && copy_elf "$f"
+	done
+	for f in swrast_dri.so virtio_gpu_dri.so; do
+		[ -e "$dri/$f" ] || continue
+		if [ "$dri/$f" -ef "$dri/kms_swrast_dri.so" ]; then
+			ln -f "$STAGE$dri/kms_swrast_dri.so" "$STAGE$dri/$f"
+		else
+			copy_elf "$dri/$f"
+		fi
 	done
 	for f in /usr/share/glvnd/egl_vendor.d/50_mesa.json; do
 		[ -e "$f" ] && copy_file "$f"

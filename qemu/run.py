@@ -109,12 +109,14 @@ def qemu_command(args, kernel, qmp_path, trace_file):
                                                                           args.append)
     cmd += ["-kernel", kernel, "-initrd", args.initrd, "-append", append.strip()]
     cmd += ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
-    gpu = "virtio-gpu-pci,id=gpu0"
+    gpu = "virtio-vga-gl,id=gpu0" if args.gl else "virtio-gpu-pci,id=gpu0"
     if args.heads > 1:
         gpu += ",max_outputs=%d" % args.heads
     cmd += ["-device", gpu]
     if args.display == "none":
         cmd += ["-display", "none"]
+    elif args.gl:
+        cmd += ["-display", args.display + ",gl=on"]
     else:
         cmd += ["-display", args.display]
     for ev in args.trace:
@@ -149,8 +151,25 @@ def resize_window(size):
     return "resized %sx%s" % (m.group(1), m.group(2))
 
 
-def screendump(qmp, outdir, name, head):
+def screendump(qmp, outdir, name, head, x_screen=False):
     ppm_path = os.path.join(outdir, name + ".ppm")
+    if x_screen:
+        # QMP screendump blocks with a GL display: take the X screen QEMU's window is on.
+        with open(ppm_path, "wb") as out:
+            xwd = subprocess.Popen(["xwd", "-root", "-silent"], stdout=subprocess.PIPE)
+            topnm = subprocess.Popen(["xwdtopnm"], stdin=xwd.stdout, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+            # 8 bits per channel (xwdtopnm writes 16 for a 24-bit screen).
+            subprocess.run(["pamdepth", "255"], stdin=topnm.stdout, stdout=out,
+                           stderr=subprocess.DEVNULL, check=True)
+            if topnm.wait() != 0:
+                raise RuntimeError("xwdtopnm failed")
+            if xwd.wait() != 0:
+                raise RuntimeError("xwd failed")
+        img = ppm.read_ppm(ppm_path)
+        png_path = os.path.join(outdir, name + ".png")
+        ppm.write_png(img, png_path)
+        return png_path, img
     kw = {"filename": ppm_path, "device": "gpu0"}
     if head is not None:
         kw["head"] = head
@@ -205,7 +224,7 @@ def colour_share(img, bg, fg):
     return (nbg * 1000 // max(total, 1), nfg, total - nbg - nfg, img.width, img.height)
 
 
-def panic_screen(qmp, outdir, name, bg, fg, images, dumps, timeout=60):
+def panic_screen(qmp, outdir, name, bg, fg, images, dumps, timeout=60, x_screen=False):
     """Screendumps until one shows a panic screen: (status, detail) of the check."""
     deadline = time.time() + timeout
     last = "no screendump taken"
@@ -213,7 +232,7 @@ def panic_screen(qmp, outdir, name, bg, fg, images, dumps, timeout=60):
     while time.time() < deadline:
         n += 1
         try:
-            png, img = screendump(qmp, outdir, name, None)
+            png, img = screendump(qmp, outdir, name, None, x_screen)
         except Exception as e:  # the guest may still be drawing; try again
             last = "screendump failed: %s" % e
             time.sleep(1)
@@ -264,6 +283,9 @@ def main():
     ap.add_argument("--display", default="none", help="QEMU display: none, gtk, sdl, ...")
     ap.add_argument("--xvfb", action="store_true",
                     help="run QEMU with the gtk UI under xvfb-run (for `@@VGRS resize`)")
+    ap.add_argument("--gl", action="store_true",
+                    help="the 3D device (virtio-vga-gl, virgl) with a GL display under Xvfb; "
+                    "screendumps are pictures of the X screen")
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--trace", action="append", default=[], help="QEMU trace event pattern")
     ap.add_argument("--kvm", action="store_true", help="use KVM (hangs on some hosts)")
@@ -282,6 +304,10 @@ def main():
         os.unlink(trace_file)
     tmp = tempfile.mkdtemp(prefix="vgrs-qmp-")
     qmp_path = os.path.join(tmp, "qmp.sock")
+    if args.gl:
+        args.xvfb = True
+        if not shutil.which("xwd"):
+            sys.exit("run: --gl needs xwd (make deps)")
     if args.xvfb:
         if args.display == "none":
             args.display = "gtk"
@@ -335,7 +361,7 @@ def main():
                     if qmp is None:
                         qmp = Qmp(qmp_path)
                     status, detail = panic_screen(qmp, args.outdir, name, bg, fg, images,
-                                                  dumps)
+                                                  dumps, x_screen=args.gl)
                 except Exception as e:
                     status, detail = "FAIL", "could not check the screen: %s" % e
                 results.append((status, "panic." + name, detail))
@@ -366,7 +392,7 @@ def main():
                 try:
                     if qmp is None:
                         qmp = Qmp(qmp_path)
-                    png, img = screendump(qmp, args.outdir, name, head)
+                    png, img = screendump(qmp, args.outdir, name, head, args.gl)
                     dumps.append(png)
                     images[name] = img
                     answer = "dumped %s %dx%d" % (name, img.width, img.height)

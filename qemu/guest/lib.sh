@@ -251,7 +251,13 @@ kmscube_run() {
 	fi
 	rm -f /tmp/cube.fifo
 	mkfifo /tmp/cube.fifo
-	GBM_ALWAYS_SOFTWARE=1 kmscube -c "$frames" </tmp/cube.fifo >/tmp/cube.out 2>&1 &
+	# KMSCUBE_GBM=hw: Mesa picks the GPU driver itself (virgl on the 3D device); else
+	# software rendering in the guest (GBM_ALWAYS_SOFTWARE).
+	if [ "${KMSCUBE_GBM:-sw}" = hw ]; then
+		kmscube -c "$frames" </tmp/cube.fifo >/tmp/cube.out 2>&1 &
+	else
+		GBM_ALWAYS_SOFTWARE=1 kmscube -c "$frames" </tmp/cube.fifo >/tmp/cube.out 2>&1 &
+	fi
 	pid=$!
 	exec 5>/tmp/cube.fifo
 	# GL comes up after ~20 s under TCG; then it flips at ~15 fps.

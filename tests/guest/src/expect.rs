@@ -6,8 +6,29 @@
 
 use rustix::io::Errno;
 
-/// The errno the C driver returns, per check name, with where it comes from.
+/// The errno the C driver returns, per check name, with where it comes from. The `virgl/`
+/// checks are made on the 3D device (`virtio-vga-gl`), whose host offers capsets.
 pub const C_ERRNO: &[(&str, Errno, &str)] = &[
+    (
+        "virgl/get-caps-size0",
+        Errno::INVAL,
+        "virtio_gpu_get_caps_ioctl: size == 0",
+    ),
+    (
+        "virgl/get-caps-bad-id",
+        Errno::INVAL,
+        "virtio_gpu_get_caps_ioctl: no capset with this id",
+    ),
+    (
+        "virgl/get-caps-bad-version",
+        Errno::INVAL,
+        "virtio_gpu_get_caps_ioctl: max_version < cap_set_ver",
+    ),
+    (
+        "virgl/get-caps-efault",
+        Errno::FAULT,
+        "virtio_gpu_get_caps_ioctl: copy_to_user fails",
+    ),
     (
         "hold/ioctl-after-unbind",
         Errno::NODEV,

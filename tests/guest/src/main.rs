@@ -49,6 +49,8 @@ struct Args {
     label: String,
     /// `--hold-until FILE`: hold the device (see [`hold`]) until FILE exists.
     hold_until: Option<PathBuf>,
+    /// `--virgl`: only the checks of the 3D device (see [`check_virgl`]).
+    virgl: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         render: "/dev/dri/renderD128".into(),
         label: "?".into(),
         hold_until: None,
+        virgl: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -66,10 +69,11 @@ fn parse_args() -> Result<Args, String> {
             "--render" => args.render = val()?.into(),
             "--label" => args.label = val()?,
             "--hold-until" => args.hold_until = Some(val()?.into()),
+            "--virgl" => args.virgl = true,
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
-                            [--hold-until FILE]"
+                            [--hold-until FILE] [--virgl]"
                     .into())
             }
             _ => return Err(format!("unknown argument {a}")),
@@ -857,6 +861,14 @@ fn main() {
     );
     if let Some(until) = &args.hold_until {
         hold(&mut r, &args.device, until);
+    } else if args.virgl {
+        match open_rw(&args.render) {
+            Ok(f) => check_virgl(&mut r, f.as_fd()),
+            Err(e) => r.fail(
+                "open",
+                format!("{}: {}", args.render.display(), err_name(&e)),
+            ),
+        }
     } else {
         run_all(&mut r, &args);
     }
@@ -865,6 +877,93 @@ fn main() {
         r.passed, r.failed, r.skipped
     );
     std::process::exit(if r.failed == 0 { 0 } else { 1 });
+}
+
+/// 64-bit FNV-1a of `data`: a short fingerprint to compare capsets between drivers.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The 3D device (`virtio-vga-gl`): the capset ids GETPARAM reports, each capset's data (a
+/// fingerprint the scenario compares between the drivers), a short copy being the start of
+/// the whole, and GET_CAPS's errnos.
+fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>) {
+    let mask = r.ok(
+        "virgl/capset-ids",
+        "GETPARAM SUPPORTED_CAPSET_IDs",
+        virtgpu::getparam(fd, 7),
+    );
+    if let Some(mask) = mask {
+        r.check(
+            "virgl/capset-ids",
+            mask & 0b110 == 0b110,
+            format!("mask {mask:#x} (QEMU's virgl offers capsets 1 and 2)"),
+        );
+    }
+    // QEMU 7.2: VIRGL (id 1) is 308 bytes, VIRGL2 (id 2) 1376; ask for more, get the size.
+    let mut full = vec![0u8; 4096];
+    for (id, size) in [(1u32, 308usize), (2, 1376)] {
+        let name = format!("virgl/get-caps-{id}");
+        full.fill(0);
+        if r.ok(
+            &name,
+            &format!("GET_CAPS {id} v0 4096 bytes"),
+            virtgpu::get_caps(fd, id, 0, &mut full),
+        )
+        .is_some()
+        {
+            let data = &full[..size];
+            let nonzero = data.iter().filter(|&&b| b != 0).count();
+            let tail_zero = full[size..].iter().all(|&b| b == 0);
+            r.check(
+                &name,
+                nonzero > 0 && tail_zero,
+                format!(
+                    "capset {id} v0: {size} bytes, fnv {:#018x}, {nonzero} nonzero, nothing past {size}: {tail_zero}",
+                    fnv(data)
+                ),
+            );
+        }
+    }
+    let mut small = [0u8; 16];
+    if r.ok(
+        "virgl/get-caps-short",
+        "GET_CAPS 2 v0 16 bytes",
+        virtgpu::get_caps(fd, 2, 0, &mut small),
+    )
+    .is_some()
+    {
+        let mut whole = vec![0u8; 1376];
+        let same = virtgpu::get_caps(fd, 2, 0, &mut whole).is_ok() && whole[..16] == small;
+        r.check(
+            "virgl/get-caps-short",
+            same,
+            format!("16 bytes, the start of the whole capset: {same}"),
+        );
+    }
+    let mut buf = [0u8; 64];
+    r.errno(
+        "virgl/get-caps-size0",
+        "GET_CAPS 2 v0 size 0",
+        virtgpu::get_caps(fd, 2, 0, &mut buf[..0]),
+    );
+    r.errno(
+        "virgl/get-caps-bad-id",
+        "GET_CAPS id 9",
+        virtgpu::get_caps(fd, 9, 0, &mut buf),
+    );
+    r.errno(
+        "virgl/get-caps-bad-version",
+        "GET_CAPS 2 v99",
+        virtgpu::get_caps(fd, 2, 99, &mut buf),
+    );
+    r.errno(
+        "virgl/get-caps-efault",
+        "GET_CAPS 2 v0 to an unmapped address",
+        virtgpu::get_caps_unmapped(fd, 2, 0, 64),
+    );
 }
 
 fn run_all(r: &mut Report, args: &Args) {

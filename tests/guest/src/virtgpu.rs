@@ -289,6 +289,27 @@ pub fn get_caps(fd: BorrowedFd<'_>, cap_set_id: u32, ver: u32, buf: &mut [u8]) -
     unsafe { iowr::<OP, GetCaps>(fd, &mut arg) }
 }
 
+/// DRM_IOCTL_VIRTGPU_GET_CAPS with `size` bytes to be written at the first page of the
+/// address space (never mapped: `vm.mmap_min_addr`), so the kernel's copy must fail.
+pub fn get_caps_unmapped(
+    fd: BorrowedFd<'_>,
+    cap_set_id: u32,
+    ver: u32,
+    size: u32,
+) -> io::Result<()> {
+    let mut arg = GetCaps {
+        cap_set_id,
+        cap_set_ver: ver,
+        addr: 8,
+        size,
+        pad: 0,
+    };
+    const OP: Opcode = op::<GetCaps>(0x09);
+    // SAFETY: OP matches GetCaps; `addr` lies in the first page, which is never mapped in a
+    // user process, so the kernel's copy faults (EFAULT) and no memory of ours changes.
+    unsafe { iowr::<OP, GetCaps>(fd, &mut arg) }
+}
+
 /// DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB without a command buffer; returns the
 /// (bo handle, resource handle).
 pub fn resource_create_blob(

@@ -31,6 +31,11 @@ pub mod dumb;
 #[allow(dead_code)]
 pub mod idalloc;
 
+/// `gpu/capsets.rs`: capset lookup and the capset id mask (`VIRTGPU_GET_CAPS`).
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/capsets.rs"]
+#[allow(dead_code)]
+pub mod capsets;
+
 /// `gpu/params.rs`: `VIRTGPU_GETPARAM` values.
 #[path = "../../../drivers/gpu/drm/virtio_rs/gpu/params.rs"]
 #[allow(dead_code)]
@@ -69,3 +74,5 @@ mod kms_tests;
 mod protocol_proptests;
 #[cfg(test)]
 mod protocol_tests;
+#[cfg(test)]
+mod virgl_tests;

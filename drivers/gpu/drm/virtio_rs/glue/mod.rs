@@ -88,6 +88,27 @@ same_layout! {
     DisplayOne = virtio_gpu_resp_display_info_virtio_gpu_display_one { r, enabled, flags }
     RespDisplayInfo = virtio_gpu_resp_display_info { hdr, pmodes }
     RespEdid = virtio_gpu_resp_edid { hdr, size, padding, edid }
+    Box3d = virtio_gpu_box { x, y, z, w, h, d }
+    GetCapsetInfo = virtio_gpu_get_capset_info { hdr, capset_index, padding }
+    GetCapset = virtio_gpu_get_capset { hdr, capset_id, capset_version }
+    RespCapsetInfo = virtio_gpu_resp_capset_info {
+        hdr, capset_id, capset_max_version, capset_max_size, padding
+    }
+    CtxCreate = virtio_gpu_ctx_create { hdr, nlen, context_init, debug_name }
+    CtxDestroy = virtio_gpu_ctx_destroy { hdr }
+    CtxAttachResource = virtio_gpu_ctx_resource { hdr, resource_id, padding }
+    CtxDetachResource = virtio_gpu_ctx_resource { hdr, resource_id, padding }
+    ResourceCreate3d = virtio_gpu_resource_create_3d {
+        hdr, resource_id, target, format, bind, width, height, depth, array_size, last_level,
+        nr_samples, flags, padding
+    }
+    TransferToHost3d = virtio_gpu_transfer_host_3d {
+        hdr, box_, offset, resource_id, level, stride, layer_stride
+    }
+    TransferFromHost3d = virtio_gpu_transfer_host_3d {
+        hdr, box_, offset, resource_id, level, stride, layer_stride
+    }
+    Submit3d = virtio_gpu_cmd_submit { hdr, size, padding }
 }
 
 /// Errnos the driver returns that the 6.12 `kernel` crate does not name.

@@ -7,11 +7,12 @@
 
 use kernel::{prelude::*, sync::Arc};
 
+use super::capsets::CapsetInfo;
 use super::driver::Hw;
 use super::protocol::{
-    self, CtrlHdr, CtrlType, Encode, GetDisplayInfo, GetEdid, MemEntry, ProtoError, Rect,
-    ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespDisplayInfo,
-    RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
+    self, CtrlHdr, CtrlType, Encode, GetCapset, GetCapsetInfo, GetDisplayInfo, GetEdid, MemEntry,
+    ProtoError, Rect, ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref,
+    RespCapsetInfo, RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
 };
 use crate::virtio::{self, Check, Forget, Queue, Wait};
 
@@ -128,6 +129,44 @@ impl Control {
         let resp = self.call(&cmd, RespEdid::SIZE)?;
         let edid = RespEdid::parse(&resp, &cmd.hdr).map_err(|e| to_errno("get edid", e))?;
         Ok(KBox::new(edid, GFP_KERNEL)?)
+    }
+
+    /// `GET_CAPSET_INFO` for capset `index`.
+    pub(crate) fn get_capset_info(&self, _hw: &Hw<'_>, index: u32) -> Result<CapsetInfo> {
+        let cmd = GetCapsetInfo {
+            hdr: CtrlHdr::new(GetCapsetInfo::TYPE),
+            capset_index: index,
+            padding: 0,
+        };
+        let resp = self.call(&cmd, RespCapsetInfo::SIZE)?;
+        let info =
+            RespCapsetInfo::parse(&resp, &cmd.hdr).map_err(|e| to_errno("capset info", e))?;
+        Ok(CapsetInfo {
+            id: info.capset_id,
+            max_version: info.capset_max_version,
+            max_size: info.capset_max_size,
+        })
+    }
+
+    /// `GET_CAPSET`: the data of capset `info.id` at `version` (`info.max_size` bytes).
+    pub(crate) fn get_capset(
+        &self,
+        _hw: &Hw<'_>,
+        info: &CapsetInfo,
+        version: u32,
+    ) -> Result<KVec<u8>> {
+        let cmd = GetCapset {
+            hdr: CtrlHdr::new(GetCapset::TYPE),
+            capset_id: info.id,
+            capset_version: version,
+        };
+        let size = info.max_size as usize;
+        let resp = self.call(&cmd, CtrlHdr::SIZE + size)?;
+        let data =
+            protocol::parse_capset(&resp, &cmd.hdr, size).map_err(|e| to_errno("capset", e))?;
+        let mut out = KVec::with_capacity(data.len(), GFP_KERNEL)?;
+        out.extend_from_slice(data, GFP_KERNEL)?;
+        Ok(out)
     }
 
     /// `RESOURCE_CREATE_2D`.

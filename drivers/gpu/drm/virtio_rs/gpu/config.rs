@@ -46,9 +46,10 @@ pub(crate) const MAX_SCANOUTS: u32 = super::protocol::MAX_SCANOUTS as u32;
 
 /// Device features the driver understands (offered to the device at probe).
 ///
-/// 3D (`VIRGL`), blobs and context init are not offered until the driver implements them, so
-/// that what userspace is told through `GETPARAM` stays truthful.
-pub(crate) const DRIVER_FEATURES: [u32; 1] = [F_EDID];
+/// `VIRGL` lets the driver read the host's capsets (`GET_CAPS` answers as the C driver's);
+/// userspace is offered 3D through `GETPARAM` only once the driver submits 3D work. Blobs and
+/// context init are not offered until the driver implements them.
+pub(crate) const DRIVER_FEATURES: [u32; 2] = [F_VIRGL, F_EDID];
 
 /// Names of the device feature bits, in the order the C driver prints them.
 const FEATURE_NAMES: [(u32, &str); 5] = [

@@ -144,6 +144,7 @@ impl virtio::Driver for VirtioGpuDriver {
             num_scanouts,
             num_capsets,
             has_edid: features.has(config::F_EDID),
+            has_virgl: features.has(config::F_VIRGL),
             use_dma: !dev.has_dma_quirk(),
             control: queues.get(CONTROL_QUEUE).ok_or(EINVAL)?.clone(),
             cursor: queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone(),
@@ -163,7 +164,17 @@ impl virtio::Driver for VirtioGpuDriver {
     fn ready(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
         {
             let hw = gpu.drm.enter().ok_or(ENODEV)?;
-            read_displays(&hw, &gpu.drm.data(), dev.name())?;
+            let shared = gpu.drm.data();
+            read_displays(&hw, &shared, dev.name())?;
+            // Without capsets the driver works on (as the C driver does): only GET_CAPS and
+            // 3D need them.
+            if let Err(e) = shared.read_capsets(&hw) {
+                pr_warn!(
+                    "{}: reading the capsets: {:?}; none offered\n",
+                    dev.name(),
+                    e
+                );
+            }
         }
         let reg = drm::Registration::new(gpu.drm.clone())?;
         gpu.kms.fbdev_shmem_setup(&reg, FBDEV_BPP);

@@ -12,6 +12,7 @@ use kernel::{
 };
 
 use super::{
+    capsets::{self, CapsetInfo},
     commands::{Control, Cursor},
     display::Displays,
     dumb,
@@ -22,7 +23,7 @@ use super::{
 };
 use crate::{
     drm::{
-        self, driver as drv,
+        self, driver as drv, errno,
         gem::{shmem, DriverObject, DumbBuffer, DumbRequest},
         ioctl::RENDER_ALLOW,
     },
@@ -57,6 +58,9 @@ pub(crate) struct GpuShared {
     pub(crate) num_capsets: u32,
     /// The device answers `GET_EDID`.
     pub(crate) has_edid: bool,
+    /// `VIRGL` was negotiated: the host runs 3D commands (the driver does not offer 3D to
+    /// userspace yet: `caps.virgl` stays false until submission and fences are there).
+    pub(crate) has_virgl: bool,
     /// Give the device DMA addresses (it uses the DMA API) rather than physical ones.
     pub(crate) use_dma: bool,
     /// What userspace is told through `GETPARAM`.
@@ -71,6 +75,20 @@ pub(crate) struct GpuShared {
     /// Host resource ids in use.
     #[pin]
     ids: Mutex<IdAllocator<KVec<u64>>>,
+    /// The capsets the host offers (read once the device is ready) and the capset data
+    /// fetched so far.
+    #[pin]
+    capsets: Mutex<Capsets>,
+}
+
+/// The host's capsets and a cache of their data, per id and requested version (as the C
+/// driver keys it).
+#[derive(Default)]
+pub(crate) struct Capsets {
+    /// What `GET_CAPSET_INFO` said, one entry per capset; empty if it failed.
+    infos: KVec<CapsetInfo>,
+    /// Capset data fetched for `VIRTGPU_GET_CAPS`: (id, version, data).
+    cache: KVec<(u32, u32, KVec<u8>)>,
 }
 
 /// What [`GpuShared::new`] needs to know about the device.
@@ -81,6 +99,8 @@ pub(crate) struct SharedInit {
     pub(crate) num_capsets: u32,
     /// `GET_EDID` supported.
     pub(crate) has_edid: bool,
+    /// `VIRGL` negotiated.
+    pub(crate) has_virgl: bool,
     /// Use DMA addresses.
     pub(crate) use_dma: bool,
     /// The control queue.
@@ -97,14 +117,77 @@ impl GpuShared {
         Ok(try_pin_init!(Self {
             displays <- displays,
             ids <- new_mutex!(IdAllocator::new(bits)),
+            capsets <- new_mutex!(Capsets::default()),
             num_scanouts: i.num_scanouts,
             num_capsets: i.num_capsets,
             has_edid: i.has_edid,
+            has_virgl: i.has_virgl,
             use_dma: i.use_dma,
             caps: Caps::default(),
             control: Control::new(i.control),
             cursor: Cursor::new(i.cursor),
         }))
+    }
+
+    /// Reads the host's capsets (`GET_CAPSET_INFO` for each), as the C driver does once the
+    /// device is ready; if one fails, none is offered.
+    pub(crate) fn read_capsets(&self, hw: &Hw<'_>) -> Result {
+        if !self.has_virgl || self.num_capsets == 0 {
+            return Ok(());
+        }
+        let mut infos = KVec::with_capacity(self.num_capsets as usize, GFP_KERNEL)?;
+        for i in 0..self.num_capsets {
+            let info = self.control.get_capset_info(hw, i)?;
+            pr_info!(
+                "capset {}: id {}, max version {}, size {}\n",
+                i,
+                info.id,
+                info.max_version,
+                info.max_size
+            );
+            infos.push(info, GFP_KERNEL)?;
+        }
+        self.capsets.lock().infos = infos;
+        Ok(())
+    }
+
+    /// What userspace is told through `GETPARAM`: the driver's capabilities and the capset
+    /// ids the host offers.
+    pub(crate) fn params(&self) -> Caps {
+        Caps {
+            capset_mask: capsets::id_mask(&self.capsets.lock().infos),
+            ..self.caps
+        }
+    }
+
+    /// `VIRTGPU_GET_CAPS`: copies up to `size` bytes of capset `id` at `version` with
+    /// `copy`, fetching it from the host the first time (`GET_CAPSET`, waited for).
+    pub(crate) fn get_caps(
+        &self,
+        hw: &Hw<'_>,
+        id: u32,
+        version: u32,
+        size: u32,
+        copy: impl FnOnce(&[u8]) -> Result,
+    ) -> Result {
+        let lookup = capsets::lookup(&self.capsets.lock().infos, id, version, size);
+        let (info, len) = lookup.map_err(|e| match e {
+            capsets::CapsError::NoCapsets => errno::enosys(),
+            capsets::CapsError::Invalid => EINVAL,
+        })?;
+        let cached = |c: &Capsets| c.cache.iter().position(|e| e.0 == id && e.1 == version);
+        if cached(&self.capsets.lock()).is_none() {
+            // Not under the lock: the host's answer is waited for.
+            let data = self.control.get_capset(hw, &info, version)?;
+            let mut c = self.capsets.lock();
+            if cached(&c).is_none() {
+                c.cache.push((id, version, data), GFP_KERNEL)?;
+            }
+        }
+        let c = self.capsets.lock();
+        let i = cached(&c).ok_or(EINVAL)?;
+        let data = &c.cache[i].2;
+        copy(data.get(..len).ok_or(EINVAL)?)
     }
 }
 

@@ -49,7 +49,7 @@ pub(crate) struct GetParam;
 impl Ioctl<GpuDrm> for GetParam {
     type Arg = uapi::drm_virtgpu_getparam;
     fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
-        let value = params::getparam(&dev.data().caps, arg.param).ok_or(EINVAL)?;
+        let value = params::getparam(&dev.data().params(), arg.param).ok_or(EINVAL)?;
         let ptr = usize::try_from(arg.value).map_err(|_| EFAULT)?;
         let mut writer = UserSlice::new(ptr, core::mem::size_of::<i32>()).writer();
         writer.write_slice(&value.to_ne_bytes())?;
@@ -151,17 +151,21 @@ impl Ioctl<GpuDrm> for Wait {
     }
 }
 
-/// IOCTL: `VIRTGPU_GET_CAPS`: a capset; `ENOSYS` when the host has none.
+/// IOCTL: `VIRTGPU_GET_CAPS`: copies a capset to `addr` (at most `size` bytes); `ENOSYS`
+/// when the host has none, `EINVAL` for a zero size or a capset id and version the host does
+/// not offer (C order).
 pub(crate) struct GetCaps;
 
 impl Ioctl<GpuDrm> for GetCaps {
     type Arg = uapi::drm_virtgpu_get_caps;
-    fn handle(dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
-        if dev.data().num_capsets == 0 {
-            return Err(errno::enosys());
-        }
-        // Capsets are only useful with 3D, which the driver does not offer yet.
-        Err(errno::enosys())
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
+        let hw = dev.enter().ok_or(ENODEV)?;
+        let addr = usize::try_from(arg.addr).map_err(|_| EFAULT)?;
+        dev.data()
+            .get_caps(&hw, arg.cap_set_id, arg.cap_set_ver, arg.size, |data| {
+                UserSlice::new(addr, data.len()).writer().write_slice(data)
+            })?;
+        Ok(0)
     }
 }
 

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod capsets;
 pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod device;

@@ -39,6 +39,22 @@ impl CtrlType {
     pub(crate) const GET_CAPSET: Self = Self(0x0109);
     /// Get a scanout's EDID blob.
     pub(crate) const GET_EDID: Self = Self(0x010a);
+    /// 3D: create a rendering context.
+    pub(crate) const CTX_CREATE: Self = Self(0x0200);
+    /// 3D: destroy a rendering context.
+    pub(crate) const CTX_DESTROY: Self = Self(0x0201);
+    /// 3D: let a context use a resource.
+    pub(crate) const CTX_ATTACH_RESOURCE: Self = Self(0x0202);
+    /// 3D: take a resource away from a context.
+    pub(crate) const CTX_DETACH_RESOURCE: Self = Self(0x0203);
+    /// 3D: create a host resource (texture or buffer).
+    pub(crate) const RESOURCE_CREATE_3D: Self = Self(0x0204);
+    /// 3D: copy a box from guest backing memory to the host resource.
+    pub(crate) const TRANSFER_TO_HOST_3D: Self = Self(0x0205);
+    /// 3D: copy a box from the host resource to guest backing memory.
+    pub(crate) const TRANSFER_FROM_HOST_3D: Self = Self(0x0206);
+    /// 3D: submit a command stream to a context.
+    pub(crate) const SUBMIT_3D: Self = Self(0x0207);
     /// Cursor queue: set the cursor image and position.
     pub(crate) const UPDATE_CURSOR: Self = Self(0x0300);
     /// Cursor queue: move the cursor.
@@ -69,6 +85,8 @@ impl CtrlType {
 
 /// Header flag: the command carries a fence id the response must echo.
 pub(crate) const FLAG_FENCE: u32 = 1;
+/// Header flag: `ring_idx` names the context's ring the fence belongs to (context init).
+pub(crate) const FLAG_INFO_RING_IDX: u32 = 2;
 
 /// Pixel formats (`enum virtio_gpu_formats`).
 pub(crate) mod format {
@@ -342,6 +360,33 @@ macro_rules! command {
     (@write $w:ident, $v:expr, u32) => { $w.u32($v) };
     (@write $w:ident, $v:expr, u64) => { $w.u64($v) };
     (@write $w:ident, $v:expr, Rect) => { $v.write(&mut $w) };
+    (@write $w:ident, $v:expr, Box3d) => { $v.write(&mut $w) };
+}
+
+/// `struct virtio_gpu_box`: a 3D box of a resource.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Box3d {
+    /// Left edge.
+    pub(crate) x: u32,
+    /// Top edge.
+    pub(crate) y: u32,
+    /// Front (first layer or slice).
+    pub(crate) z: u32,
+    /// Width.
+    pub(crate) w: u32,
+    /// Height.
+    pub(crate) h: u32,
+    /// Depth (layers or slices).
+    pub(crate) d: u32,
+}
+
+impl Box3d {
+    fn write(&self, w: &mut Writer<'_>) {
+        for v in [self.x, self.y, self.z, self.w, self.h, self.d] {
+            w.u32(v);
+        }
+    }
 }
 
 command! {
@@ -440,6 +485,265 @@ command! {
         /// Padding.
         padding: u32,
     }
+}
+
+command! {
+    /// `struct virtio_gpu_get_capset_info`.
+    GetCapsetInfo = GET_CAPSET_INFO {
+        /// Index of the capset (0 to `num_capsets` - 1).
+        capset_index: u32,
+        /// Padding.
+        padding: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_get_capset`.
+    GetCapset = GET_CAPSET {
+        /// Capset id (`VIRTIO_GPU_CAPSET_*`).
+        capset_id: u32,
+        /// Version wanted (at most the capset's `max_version`).
+        capset_version: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_ctx_destroy`.
+    CtxDestroy = CTX_DESTROY {}
+}
+
+command! {
+    /// `struct virtio_gpu_ctx_resource` for `CTX_ATTACH_RESOURCE`.
+    CtxAttachResource = CTX_ATTACH_RESOURCE {
+        /// Resource the context may use from now on.
+        resource_id: u32,
+        /// Padding.
+        padding: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_ctx_resource` for `CTX_DETACH_RESOURCE`.
+    CtxDetachResource = CTX_DETACH_RESOURCE {
+        /// Resource the context may no longer use.
+        resource_id: u32,
+        /// Padding.
+        padding: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_resource_create_3d`.
+    ResourceCreate3d = RESOURCE_CREATE_3D {
+        /// New resource id.
+        resource_id: u32,
+        /// Gallium texture target (`PIPE_BUFFER`, `PIPE_TEXTURE_2D`, ...).
+        target: u32,
+        /// Gallium format.
+        format: u32,
+        /// Bind flags (render target, sampler view, scanout, ...).
+        bind: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Depth.
+        depth: u32,
+        /// Array size.
+        array_size: u32,
+        /// Last mipmap level.
+        last_level: u32,
+        /// Samples.
+        nr_samples: u32,
+        /// Flags (`VIRTIO_GPU_RESOURCE_FLAG_Y_0_TOP`).
+        flags: u32,
+        /// Padding.
+        padding: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_transfer_host_3d` for `TRANSFER_TO_HOST_3D`.
+    TransferToHost3d = TRANSFER_TO_HOST_3D {
+        /// The box to copy.
+        box_: Box3d,
+        /// Byte offset in the backing memory.
+        offset: u64,
+        /// Resource.
+        resource_id: u32,
+        /// Mipmap level.
+        level: u32,
+        /// Bytes per row in the backing memory (0: packed).
+        stride: u32,
+        /// Bytes per layer in the backing memory (0: packed).
+        layer_stride: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_transfer_host_3d` for `TRANSFER_FROM_HOST_3D`.
+    TransferFromHost3d = TRANSFER_FROM_HOST_3D {
+        /// The box to copy.
+        box_: Box3d,
+        /// Byte offset in the backing memory.
+        offset: u64,
+        /// Resource.
+        resource_id: u32,
+        /// Mipmap level.
+        level: u32,
+        /// Bytes per row in the backing memory (0: packed).
+        stride: u32,
+        /// Bytes per layer in the backing memory (0: packed).
+        layer_stride: u32,
+    }
+}
+
+command! {
+    /// `struct virtio_gpu_cmd_submit`, followed on the wire by `size` bytes of commands.
+    Submit3d = SUBMIT_3D {
+        /// Bytes of command stream that follow.
+        size: u32,
+        /// Padding.
+        padding: u32,
+    }
+}
+
+/// Bytes of a context's debug name in `CTX_CREATE`.
+pub(crate) const CTX_NAME_MAX: usize = 64;
+
+/// `struct virtio_gpu_ctx_create`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CtxCreate {
+    /// Command header (its `ctx_id` is the new context).
+    pub(crate) hdr: CtrlHdr,
+    /// Length of the debug name.
+    pub(crate) nlen: u32,
+    /// Capset id in the low byte (context init), 0 for the default (virgl).
+    pub(crate) context_init: u32,
+    /// Debug name, NUL-padded.
+    pub(crate) debug_name: [u8; CTX_NAME_MAX],
+}
+
+impl CtxCreate {
+    /// The command type.
+    pub(crate) const TYPE: CtrlType = CtrlType::CTX_CREATE;
+
+    /// `CTX_CREATE` of context `ctx_id` for capset `capset_id` (0: the default), named
+    /// `name` (cut to the 63 bytes that fit before a NUL; `nlen` is the length sent).
+    pub(crate) fn new(ctx_id: u32, capset_id: u32, name: &[u8]) -> Self {
+        let mut debug_name = [0u8; CTX_NAME_MAX];
+        let n = name.len().min(CTX_NAME_MAX - 1);
+        debug_name[..n].copy_from_slice(&name[..n]);
+        let mut hdr = CtrlHdr::new(Self::TYPE);
+        hdr.ctx_id = ctx_id;
+        Self {
+            hdr,
+            nlen: n as u32,
+            context_init: capset_id,
+            debug_name,
+        }
+    }
+}
+
+impl Encode for CtxCreate {
+    const SIZE: usize = size_of::<Self>();
+    fn encode(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        self.hdr.write(&mut w);
+        w.u32(self.nlen);
+        w.u32(self.context_init);
+        w.bytes(&self.debug_name);
+    }
+}
+
+/// `struct virtio_gpu_resp_capset_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RespCapsetInfo {
+    /// Response header.
+    pub(crate) hdr: CtrlHdr,
+    /// Capset id (1 to 63).
+    pub(crate) capset_id: u32,
+    /// Highest version the host offers.
+    pub(crate) capset_max_version: u32,
+    /// Size of the capset data, in bytes.
+    pub(crate) capset_max_size: u32,
+    /// Padding.
+    pub(crate) padding: u32,
+}
+
+/// Largest capset size the driver accepts from the device (QEMU's VIRGL2 is 1376 bytes).
+pub(crate) const CAPSET_MAX_SIZE: u32 = 64 * 1024;
+
+impl RespCapsetInfo {
+    /// Size on the wire.
+    pub(crate) const SIZE: usize = size_of::<Self>();
+
+    /// Parses and validates the response to `cmd` (a `GET_CAPSET_INFO`): the id must be a
+    /// valid capset id (1 to 63, as the C driver requires) and the size at most
+    /// [`CAPSET_MAX_SIZE`].
+    pub(crate) fn parse(resp: &[u8], cmd: &CtrlHdr) -> Result<Self, ProtoError> {
+        let hdr = CtrlHdr::parse_response(resp, cmd, CtrlType::RESP_OK_CAPSET_INFO, Self::SIZE)?;
+        let mut r = Reader::new(resp);
+        r.pos = size_of::<CtrlHdr>();
+        let info = Self {
+            hdr,
+            capset_id: r.u32(),
+            capset_max_version: r.u32(),
+            capset_max_size: r.u32(),
+            padding: r.u32(),
+        };
+        if info.capset_id == 0 || info.capset_id > 63 || info.capset_max_size > CAPSET_MAX_SIZE {
+            return Err(ProtoError::BadValue);
+        }
+        Ok(info)
+    }
+}
+
+/// Checks the response to `cmd` (a `GET_CAPSET` of a capset of `size` bytes) and returns the
+/// capset data.
+pub(crate) fn parse_capset<'a>(
+    resp: &'a [u8],
+    cmd: &CtrlHdr,
+    size: usize,
+) -> Result<&'a [u8], ProtoError> {
+    let need = size_of::<CtrlHdr>()
+        .checked_add(size)
+        .ok_or(ProtoError::BadValue)?;
+    CtrlHdr::parse_response(resp, cmd, CtrlType::RESP_OK_CAPSET, need)?;
+    resp.get(size_of::<CtrlHdr>()..need)
+        .ok_or(ProtoError::Short {
+            got: resp.len(),
+            need,
+        })
+}
+
+/// Encodes `SUBMIT_3D` for context `ctx_id` with the command stream `cmds` into `out`, which
+/// must hold [`submit_3d_size`]`(cmds.len())` bytes; `hdr` gives the fence fields.
+pub(crate) fn encode_submit_3d(
+    hdr: CtrlHdr,
+    cmds: &[u8],
+    out: &mut [u8],
+) -> Result<(), ProtoError> {
+    let size = u32::try_from(cmds.len()).map_err(|_| ProtoError::BadValue)?;
+    let total = submit_3d_size(cmds.len()).ok_or(ProtoError::BadValue)?;
+    let out = out.get_mut(..total).ok_or(ProtoError::BadValue)?;
+    let cmd = Submit3d {
+        hdr,
+        size,
+        padding: 0,
+    };
+    cmd.encode(out);
+    out.get_mut(Submit3d::SIZE..)
+        .ok_or(ProtoError::BadValue)?
+        .copy_from_slice(cmds);
+    Ok(())
+}
+
+/// Wire size of a `SUBMIT_3D` with `n` bytes of commands, `None` on overflow.
+pub(crate) fn submit_3d_size(n: usize) -> Option<usize> {
+    n.checked_add(Submit3d::SIZE)
 }
 
 /// `struct virtio_gpu_mem_entry`: one guest memory range of a resource's backing.

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest scenario "virgl" (`qemu/run.py --gl`: the 3D device virtio-vga-gl, virgl on the host
+# with a GL display under Xvfb; screendumps are pictures of the X screen). Per driver:
+#
+#   features   the driver negotiated VIRGL (its probe message shows +virgl)
+#   virgl/*    vgrs-uapi-test --virgl on the render node: the capset ids, each capset's data
+#              (a fingerprint, compared between the drivers at the end), GET_CAPS errnos
+#   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
+#              pictures and N frames; the renderer it reports is recorded (virgl means Mesa
+#              renders through the host, llvmpipe that it fell back to software in the guest)
+
+virgl_driver() {
+	local label=$1 module=$2 strict=$3 feat renderer
+	dmesg -c >/dev/null
+	load "$label" "$module" || return
+	# The C driver prints its features on two lines.
+	feat=$(dmesg | grep -o 'features: .*' | tr '\n' ' ')
+	case "$feat" in
+	*+virgl*) result PASS "$label.virgl-features" "$feat" ;;
+	*) result FAIL "$label.virgl-features" "VIRGL not negotiated: ${feat:-no features line}" ;;
+	esac
+	run_test "$label" virgl 120 vgrs-uapi-test --virgl --label "$label"
+	grep '^PASS virgl/get-caps-[12] ' /tmp/virgl.out | cut -d' ' -f2- >"/tmp/caps-$label.txt"
+	KMSCUBE_GBM=hw kmscube_run "$label" "$frames"
+	renderer=$(sed -n 's/^ *renderer: "\(.*\)"/\1/p' /tmp/cube.out | head -n1)
+	info "$label.renderer" "${renderer:-unknown}"
+	echo "@@VGRS log $label: kmscube renderer: ${renderer:-unknown}"
+	unload "$label" "$module"
+	problems "$label" clean "$strict" "no kernel warnings over the virgl run"
+	show_dmesg "$label"
+}
+
+# vgrs.kmscube_frames=N on the command line: frames per kmscube run (default 300).
+frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
+frames=${KMSCUBE_FRAMES:-${frames:-300}}
+each_driver virgl virgl_driver
+if [ -s /tmp/caps-rs.txt ] && [ -s /tmp/caps-c.txt ]; then
+	if cmp -s /tmp/caps-rs.txt /tmp/caps-c.txt; then
+		result PASS virgl-caps-rs-vs-c "the same capset data on both drivers: $(tr '\n' ' ' </tmp/caps-rs.txt)"
+	else
+		result FAIL virgl-caps-rs-vs-c "capsets differ: rs: $(tr '\n' ' ' </tmp/caps-rs.txt) c: $(tr '\n' ' ' </tmp/caps-c.txt)"
+	fi
+fi
