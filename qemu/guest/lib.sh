@@ -346,3 +346,19 @@ run_test() {
 	*) result FAIL "$label.$tag-run" "$prog exited $rc: $(tail -n1 "/tmp/$tag.err")" ;;
 	esac
 }
+
+# expect_trace LABEL CHECK ANSWER PATTERN...: the trace lines of ANSWER (from `ask trace`)
+# must contain lines matching each PATTERN (an extended regexp), in this order.
+expect_trace() {
+	local label=$1 check=$2 ans=$3 miss
+	shift 3
+	miss=$(echo "${ans#trace * }" | sed 's/ | /\n/g' | awk -v pats="$(printf '%s\n' "$@")" '
+		BEGIN { n = split(pats, p, "\n"); if (p[n] == "") n--; i = 1 }
+		i <= n && $0 ~ p[i] { i++ }
+		END { if (i <= n) print p[i] }')
+	if [ -n "$miss" ]; then
+		result FAIL "$label.$check" "no trace line matching '$miss' (in order) in: $(echo "$ans" | cut -c1-400)"
+	else
+		result PASS "$label.$check" "$(echo "$ans" | cut -d' ' -f2) trace lines: $(echo "${ans#trace * }" | cut -c1-400)"
+	fi
+}

@@ -5,7 +5,9 @@
 #
 #   features   the driver negotiated VIRGL (its probe message shows +virgl)
 #   virgl/*    vgrs-uapi-test --virgl on the render node: the capset ids, each capset's data
-#              (a fingerprint, compared between the drivers at the end), GET_CAPS errnos
+#              (a fingerprint, compared between the drivers at the end), GET_CAPS errnos,
+#              and a file's context: QEMU's trace (run.py --trace 'virtio_gpu_cmd_ctx*') must
+#              show it created, a resource attached and detached, and it destroyed
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
 #              pictures and N frames; the renderer it reports is recorded (virgl means Mesa
 #              renders through the host, llvmpipe that it fell back to software in the guest)
@@ -20,7 +22,12 @@ virgl_driver() {
 	*+virgl*) result PASS "$label.virgl-features" "$feat" ;;
 	*) result FAIL "$label.virgl-features" "VIRGL not negotiated: ${feat:-no features line}" ;;
 	esac
+	ask trace skip >/dev/null
 	run_test "$label" virgl 120 vgrs-uapi-test --virgl --label "$label"
+	# virgl/context: the new file's context created (named after the program), the resource
+	# attached to it and detached, the context destroyed, in this order.
+	expect_trace "$label" virgl-context-trace "$(ask trace ctx)" \
+		'ctx_create.*vgrs-uapi-test' 'ctx_res_attach' 'ctx_res_detach' 'ctx_destroy'
 	grep '^PASS virgl/get-caps-[12] ' /tmp/virgl.out | cut -d' ' -f2- >"/tmp/caps-$label.txt"
 	KMSCUBE_GBM=hw kmscube_run "$label" "$frames"
 	renderer=$(sed -n 's/^ *renderer: "\(.*\)"/\1/p' /tmp/cube.out | head -n1)

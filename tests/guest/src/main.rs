@@ -863,7 +863,7 @@ fn main() {
         hold(&mut r, &args.device, until);
     } else if args.virgl {
         match open_rw(&args.render) {
-            Ok(f) => check_virgl(&mut r, f.as_fd()),
+            Ok(f) => check_virgl(&mut r, f.as_fd(), &args.render),
             Err(e) => r.fail(
                 "open",
                 format!("{}: {}", args.render.display(), err_name(&e)),
@@ -889,7 +889,7 @@ fn fnv(data: &[u8]) -> u64 {
 /// The 3D device (`virtio-vga-gl`): the capset ids GETPARAM reports, each capset's data (a
 /// fingerprint the scenario compares between the drivers), a short copy being the start of
 /// the whole, and GET_CAPS's errnos.
-fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>) {
+fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
     let mask = r.ok(
         "virgl/capset-ids",
         "GETPARAM SUPPORTED_CAPSET_IDs",
@@ -943,6 +943,7 @@ fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>) {
             format!("16 bytes, the start of the whole capset: {same}"),
         );
     }
+    check_virgl_context(r, render);
     let mut buf = [0u8; 64];
     r.errno(
         "virgl/get-caps-size0",
@@ -963,6 +964,37 @@ fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>) {
         "virgl/get-caps-efault",
         "GET_CAPS 2 v0 to an unmapped address",
         virtgpu::get_caps_unmapped(fd, 2, 0, 64),
+    );
+}
+
+/// A file's 3D context, as the host sees it (the scenario reads QEMU's trace afterwards): a
+/// new file creates a buffer object (its context is created and the object attached), closes
+/// the handle (detached) and is closed (the context destroyed).
+fn check_virgl_context(r: &mut Report, render: &Path) {
+    let name = "virgl/context";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let mut rc = resource_2d();
+    if r.ok(
+        name,
+        "RESOURCE_CREATE 64x64",
+        virtgpu::resource_create(f.as_fd(), &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let closed = drm_ffi::gem::close(f.as_fd(), rc.bo_handle);
+    drop(f);
+    r.check(
+        name,
+        closed.is_ok(),
+        format!(
+            "new file: resource {} created, handle closed ({}), file closed",
+            rc.res_handle,
+            closed.map_or_else(|e| err_name(&e), |_| "ok".into())
+        ),
     );
 }
 

@@ -44,7 +44,6 @@ impl<T: Driver> File<T> {
     }
 
     /// Returns the driver's per-file data.
-    #[allow(dead_code)] // For the per-file 3D contexts, which come with virgl.
     pub(crate) fn inner(&self) -> Pin<&T::File> {
         // SAFETY: By the type invariant the file is open, so `driver_priv` holds the data.
         let ptr = unsafe { (*self.as_raw()).driver_priv };

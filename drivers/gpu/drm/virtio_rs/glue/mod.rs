@@ -128,3 +128,16 @@ pub(crate) mod errno {
         Error::from_errno(-(bindings::ETIMEDOUT as i32))
     }
 }
+
+/// The name of the calling task (`current->comm`, at most 15 bytes), NUL-padded: what the C
+/// driver names a 3D context after.
+pub(crate) fn current_comm() -> [u8; 16] {
+    let mut buf = [0u8; 16];
+    // SAFETY: `get_current` has no requirements; its task is valid while it runs, which
+    // covers this call.
+    let task = unsafe { kernel::bindings::get_current() };
+    // SAFETY: `task` is the running task (valid, above); `buf` has room for the 16 bytes
+    // `__get_task_comm` may write (it NUL-terminates within `len`).
+    unsafe { kernel::bindings::__get_task_comm(buf.as_mut_ptr().cast(), buf.len(), task) };
+    buf
+}

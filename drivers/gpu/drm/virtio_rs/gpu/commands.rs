@@ -10,9 +10,10 @@ use kernel::{prelude::*, sync::Arc};
 use super::capsets::CapsetInfo;
 use super::driver::Hw;
 use super::protocol::{
-    self, CtrlHdr, CtrlType, Encode, GetCapset, GetCapsetInfo, GetDisplayInfo, GetEdid, MemEntry,
-    ProtoError, Rect, ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref,
-    RespCapsetInfo, RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
+    self, CtrlHdr, CtrlType, CtxAttachResource, CtxCreate, CtxDestroy, CtxDetachResource, Encode,
+    GetCapset, GetCapsetInfo, GetDisplayInfo, GetEdid, MemEntry, ProtoError, Rect,
+    ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespCapsetInfo,
+    RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
 };
 use crate::virtio::{self, Check, Forget, Queue, Wait};
 
@@ -167,6 +168,49 @@ impl Control {
         let mut out = KVec::with_capacity(data.len(), GFP_KERNEL)?;
         out.extend_from_slice(data, GFP_KERNEL)?;
         Ok(out)
+    }
+
+    /// Queues a command that answers `RESP_OK_NODATA` without waiting for it (the answer is
+    /// checked when it comes back): for commands whose failure the caller could do nothing
+    /// about, as the C driver queues them.
+    fn queue_nodata<C: Encode>(&self, cmd: &C) -> Result {
+        self.queue
+            .submit(C::SIZE, CtrlHdr::SIZE, encoder(cmd), Check(check_reply))
+    }
+
+    /// `CTX_CREATE` of 3D context `ctx` for capset `capset_id` (0: the default), named
+    /// `name` (queued).
+    pub(crate) fn ctx_create(&self, _hw: &Hw<'_>, ctx: u32, capset_id: u32, name: &[u8]) -> Result {
+        self.queue_nodata(&CtxCreate::new(ctx, capset_id, name))
+    }
+
+    /// `CTX_DESTROY` of 3D context `ctx` (queued).
+    pub(crate) fn ctx_destroy(&self, _hw: &Hw<'_>, ctx: u32) -> Result {
+        let mut hdr = CtrlHdr::new(CtxDestroy::TYPE);
+        hdr.ctx_id = ctx;
+        self.queue_nodata(&CtxDestroy { hdr })
+    }
+
+    /// `CTX_ATTACH_RESOURCE`: context `ctx` may use resource `id` (queued).
+    pub(crate) fn ctx_attach(&self, _hw: &Hw<'_>, ctx: u32, id: u32) -> Result {
+        let mut hdr = CtrlHdr::new(CtxAttachResource::TYPE);
+        hdr.ctx_id = ctx;
+        self.queue_nodata(&CtxAttachResource {
+            hdr,
+            resource_id: id,
+            padding: 0,
+        })
+    }
+
+    /// `CTX_DETACH_RESOURCE`: context `ctx` may no longer use resource `id` (queued).
+    pub(crate) fn ctx_detach(&self, _hw: &Hw<'_>, ctx: u32, id: u32) -> Result {
+        let mut hdr = CtrlHdr::new(CtxDetachResource::TYPE);
+        hdr.ctx_id = ctx;
+        self.queue_nodata(&CtxDetachResource {
+            hdr,
+            resource_id: id,
+            padding: 0,
+        })
     }
 
     /// `RESOURCE_CREATE_2D`.

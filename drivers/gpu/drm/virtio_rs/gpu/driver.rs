@@ -14,6 +14,7 @@ use kernel::{
 use super::{
     capsets::{self, CapsetInfo},
     commands::{Control, Cursor},
+    context::GpuFile,
     display::Displays,
     dumb,
     idalloc::IdAllocator,
@@ -46,6 +47,9 @@ pub(crate) type GpuObject = shmem::Object<Resource>;
 /// Words of the resource id bitmap: 2048 * 64 = 131072 ids.
 const ID_WORDS: usize = 2048;
 
+/// Words of the 3D context id bitmap: 1024 * 64 = 65536 contexts (one per open file).
+const CTX_ID_WORDS: usize = 1024;
+
 /// Largest buffer object the driver creates (its pages are pinned for the host).
 pub(crate) const MAX_OBJECT_SIZE: u64 = 1 << 30;
 
@@ -75,6 +79,9 @@ pub(crate) struct GpuShared {
     /// Host resource ids in use.
     #[pin]
     ids: Mutex<IdAllocator<KVec<u64>>>,
+    /// 3D context ids in use (one per open file, with VIRGL).
+    #[pin]
+    ctx_ids: Mutex<IdAllocator<KVec<u64>>>,
     /// The capsets the host offers (read once the device is ready) and the capset data
     /// fetched so far.
     #[pin]
@@ -114,9 +121,11 @@ impl GpuShared {
     pub(crate) fn new(i: SharedInit) -> Result<impl PinInit<Self, Error>> {
         let displays = Displays::new(i.num_scanouts)?;
         let bits = KVec::from_elem(0u64, ID_WORDS, GFP_KERNEL)?;
+        let ctx_bits = KVec::from_elem(0u64, CTX_ID_WORDS, GFP_KERNEL)?;
         Ok(try_pin_init!(Self {
             displays <- displays,
             ids <- new_mutex!(IdAllocator::new(bits)),
+            ctx_ids <- new_mutex!(IdAllocator::new(ctx_bits)),
             capsets <- new_mutex!(Capsets::default()),
             num_scanouts: i.num_scanouts,
             num_capsets: i.num_capsets,
@@ -127,6 +136,18 @@ impl GpuShared {
             control: Control::new(i.control),
             cursor: Cursor::new(i.cursor),
         }))
+    }
+
+    /// A 3D context id, or `None` if all are in use.
+    pub(crate) fn alloc_ctx_id(&self) -> Option<u32> {
+        self.ctx_ids.lock().alloc()
+    }
+
+    /// Frees a context id from [`GpuShared::alloc_ctx_id`].
+    pub(crate) fn free_ctx_id(&self, id: u32) {
+        if !self.ctx_ids.lock().free(id) {
+            pr_warn!("context {}: id was not allocated\n", id);
+        }
     }
 
     /// Reads the host's capsets (`GET_CAPSET_INFO` for each), as the C driver does once the
@@ -191,9 +212,6 @@ impl GpuShared {
     }
 }
 
-/// Per-open-file state (contexts come with 3D).
-pub(crate) struct GpuFile;
-
 /// The host resource behind a GEM object (the object's driver data).
 ///
 /// # Invariants
@@ -249,6 +267,38 @@ impl DriverObject for Resource {
             dev: ARef::from(dev),
             id,
         }))
+    }
+
+    /// With 3D, the file's context may use the object: created if needed, then attached.
+    fn open(obj: &GpuObject, file: &drm::File<GpuDrm>) -> Result {
+        let f = file.inner();
+        if f.ctx_id() == 0 {
+            return Ok(());
+        }
+        let dev = &obj.data().dev;
+        let hw = dev.enter().ok_or(ENODEV)?;
+        f.ensure_context(&hw)?;
+        dev.data()
+            .control
+            .ctx_attach(&hw, f.ctx_id(), obj.data().id())
+    }
+
+    /// With 3D, the file's context may no longer use the object.
+    fn close(obj: &GpuObject, file: &drm::File<GpuDrm>) {
+        let f = file.inner();
+        if !f.has_context() {
+            return;
+        }
+        let dev = &obj.data().dev;
+        if let Some(hw) = dev.enter() {
+            if let Err(e) = dev
+                .data()
+                .control
+                .ctx_detach(&hw, f.ctx_id(), obj.data().id())
+            {
+                pr_warn!("resource {}: detach failed: {:?}\n", obj.data().id(), e);
+            }
+        }
     }
 
     fn dumb_create(
@@ -357,7 +407,7 @@ impl drm::Driver for GpuDrm {
         (VIRTGPU_CONTEXT_INIT, ioctl::ContextInit, RENDER_ALLOW),
     );
 
-    fn open(_dev: &GpuDrmDevice) -> Result<Pin<KBox<GpuFile>>> {
-        Ok(KBox::pin(GpuFile, GFP_KERNEL)?)
+    fn open(dev: &GpuDrmDevice) -> Result<Pin<KBox<GpuFile>>> {
+        KBox::pin_init(GpuFile::new(dev)?, GFP_KERNEL)
     }
 }

@@ -48,6 +48,20 @@ pub(crate) trait DriverObject: Sized + Send + Sync + 'static {
     /// If it fails, the object is released without its data ever being dropped.
     fn new(dev: &Device<Self::Driver>, size: usize, args: Self::Args) -> impl PinInit<Self, Error>;
 
+    /// `drm_gem_object_funcs.open` (optional): `file` got a handle to `obj` (it may already
+    /// have had one). An error fails the handle's creation.
+    fn open(obj: &<Self::Driver as Driver>::Object, file: &File<Self::Driver>) -> Result {
+        let _ = (obj, file);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `drm_gem_object_funcs.close` (optional): one of `file`'s handles to `obj` is gone (the
+    /// file may be closing). Runs in process context.
+    fn close(obj: &<Self::Driver as Driver>::Object, file: &File<Self::Driver>) {
+        let _ = (obj, file);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// `DRM_IOCTL_MODE_CREATE_DUMB` (optional: without it the ioctl is `ENOSYS`): creates a
     /// dumb buffer for `req` and a handle for it in `file`.
     fn dumb_create(
@@ -170,6 +184,46 @@ impl KernelMap<'_> {
     /// Its length in bytes (the object's size).
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+}
+
+/// `drm_gem_object_funcs.open` for objects whose data is `D`.
+///
+/// # Safety
+///
+/// Called by GEM with a valid object of driver `D::Driver` (one that has a handle being
+/// created, so fully created) and a valid open file of the same device.
+pub(super) unsafe extern "C" fn open_callback<D: DriverObject>(
+    obj: *mut bindings::drm_gem_object,
+    raw_file: *mut bindings::drm_file,
+) -> kernel::ffi::c_int {
+    // SAFETY: `obj` is a valid, fully created object the handle being created keeps
+    // referenced for the call (safety requirements).
+    let Some(obj) = (unsafe { <<D::Driver as Driver>::Object as AllocImpl>::from_gem(obj) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: `raw_file` is a valid, open file of a device of `D::Driver`.
+    let file = unsafe { File::<D::Driver>::from_raw(raw_file) };
+    match D::open(obj, file) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_gem_object_funcs.close` for objects whose data is `D`.
+///
+/// # Safety
+///
+/// As for [`open_callback`], for a handle being deleted.
+pub(super) unsafe extern "C" fn close_callback<D: DriverObject>(
+    obj: *mut bindings::drm_gem_object,
+    raw_file: *mut bindings::drm_file,
+) {
+    // SAFETY: `obj` is a valid object with a handle (being deleted), referenced for the call.
+    if let Some(obj) = unsafe { <<D::Driver as Driver>::Object as AllocImpl>::from_gem(obj) } {
+        // SAFETY: `raw_file` is a valid, open file of a device of `D::Driver`.
+        let file = unsafe { File::<D::Driver>::from_raw(raw_file) };
+        D::close(obj, file);
     }
 }
 

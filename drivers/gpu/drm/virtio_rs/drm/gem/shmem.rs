@@ -23,7 +23,10 @@ use kernel::{
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 
-use super::{dumb_create_callback, AllocImpl, AllocOps, DriverObject, KernelMap};
+use super::{
+    close_callback, dumb_create_callback, open_callback, AllocImpl, AllocOps, DriverObject,
+    KernelMap,
+};
 use crate::{
     drm::{Device, File},
     glue::bindings,
@@ -69,8 +72,16 @@ impl<D: DriverObject> Object<D> {
     /// The GEM functions of our objects: the shmem helpers, with our own `free`.
     const FUNCS: bindings::drm_gem_object_funcs = bindings::drm_gem_object_funcs {
         free: Some(free_callback::<D>),
-        open: None,
-        close: None,
+        open: if D::HAS_OPEN {
+            Some(open_callback::<D>)
+        } else {
+            None
+        },
+        close: if D::HAS_CLOSE {
+            Some(close_callback::<D>)
+        } else {
+            None
+        },
         print_info: Some(bindings::vgrs_gem_shmem_object_print_info),
         export: None,
         pin: Some(bindings::vgrs_gem_shmem_object_pin),
