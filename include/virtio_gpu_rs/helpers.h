@@ -65,6 +65,19 @@ struct workqueue_struct *vgrs_alloc_workqueue(const char *name);
 void vgrs_spin_lock_init(struct spinlock *lock);
 bool vgrs_spin_trylock(struct spinlock *lock);
 
+/*
+ * DMA fences (static inlines in C): references, state, and what a driver's fence needs of
+ * its module (a reference per live fence, see drm/fence.rs).
+ */
+struct dma_fence;
+struct dma_fence *vgrs_dma_fence_get(struct dma_fence *fence);
+void vgrs_dma_fence_put(struct dma_fence *fence);
+bool vgrs_dma_fence_is_signaled(struct dma_fence *fence);
+void vgrs_dma_fence_set_error(struct dma_fence *fence, int error);
+void vgrs_fence_lock_init(struct spinlock *lock);
+void vgrs_module_get(void);
+void vgrs_module_put(void);
+
 /* udelay(): busy-waits (drm_panic polls the device without sleeping). */
 void vgrs_udelay(unsigned long usecs);
 

@@ -9,8 +9,9 @@
 #              and a file's context: QEMU's trace (run.py --trace 'virtio_gpu_cmd_ctx*') must
 #              show it created, a resource attached and detached, and it destroyed
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
-#              pictures and N frames; the renderer it reports is recorded (virgl means Mesa
-#              renders through the host, llvmpipe that it fell back to software in the guest)
+#              pictures and N frames, and the renderer must be virgl (Mesa renders through
+#              the host: RESOURCE_CREATE_3D, EXECBUFFER with fences, scanout of host-rendered
+#              buffers), not llvmpipe (a fall-back to software in the guest)
 
 virgl_driver() {
 	local label=$1 module=$2 strict=$3 feat renderer
@@ -32,7 +33,10 @@ virgl_driver() {
 	KMSCUBE_GBM=hw kmscube_run "$label" "$frames"
 	renderer=$(sed -n 's/^ *renderer: "\(.*\)"/\1/p' /tmp/cube.out | head -n1)
 	info "$label.renderer" "${renderer:-unknown}"
-	echo "@@VGRS log $label: kmscube renderer: ${renderer:-unknown}"
+	case "$renderer" in
+	virgl*) result PASS "$label.kmscube-virgl" "Mesa rendered through the host: renderer '$renderer', $(grep -o 'Rendered.*' /tmp/cube.out | tail -n1)" ;;
+	*) result FAIL "$label.kmscube-virgl" "Mesa did not use virgl: renderer '${renderer:-unknown}'" ;;
+	esac
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the virgl run"
 	show_dmesg "$label"

@@ -23,13 +23,22 @@ module! {
 
 /// The module: holds the virtio driver registration while loaded.
 struct VirtioGpuModule {
-    _driver: virtio::Registration<gpu::device::VirtioGpuDriver>,
+    driver: Option<virtio::Registration<gpu::device::VirtioGpuDriver>>,
 }
 
 impl kernel::Module for VirtioGpuModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
-            _driver: virtio::Registration::new(module)?,
+            driver: Some(virtio::Registration::new(module)?),
         })
+    }
+}
+
+impl Drop for VirtioGpuModule {
+    fn drop(&mut self) {
+        drop(self.driver.take());
+        // Every fence holds a module reference until its RCU callback frees it, so none is
+        // left by now but those callbacks' last instructions: wait for them to return.
+        drm::fence::wait_for_freed_fences();
     }
 }

@@ -32,6 +32,11 @@
 #include <drm/drm_probe_helper.h>
 #include <drm/drm_simple_kms_helper.h>
 #include <drm/drm_vblank.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/rcupdate.h>
+#include <linux/sync_file.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <uapi/drm/virtgpu_drm.h>

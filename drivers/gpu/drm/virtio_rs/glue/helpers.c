@@ -20,6 +20,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/delay.h>
+#include <linux/dma-fence.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -263,4 +264,41 @@ bool vgrs_spin_trylock(struct spinlock *lock)
 void vgrs_udelay(unsigned long usecs)
 {
 	udelay(usecs);
+}
+
+struct dma_fence *vgrs_dma_fence_get(struct dma_fence *fence)
+{
+	return dma_fence_get(fence);
+}
+
+void vgrs_dma_fence_put(struct dma_fence *fence)
+{
+	dma_fence_put(fence);
+}
+
+bool vgrs_dma_fence_is_signaled(struct dma_fence *fence)
+{
+	return dma_fence_is_signaled(fence);
+}
+
+void vgrs_dma_fence_set_error(struct dma_fence *fence, int error)
+{
+	dma_fence_set_error(fence, error);
+}
+
+/* A lockdep class of its own for the fences' locks. */
+void vgrs_fence_lock_init(struct spinlock *lock)
+{
+	spin_lock_init(lock);
+}
+
+/* THIS_MODULE is this module here: the glue is linked into it. */
+void vgrs_module_get(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+void vgrs_module_put(void)
+{
+	module_put(THIS_MODULE);
 }

@@ -123,6 +123,11 @@ pub(crate) mod errno {
         Error::from_errno(-(bindings::ENOSYS as i32))
     }
 
+    /// `ECANCELED`: what a fence dropped unsignalled signals with.
+    pub(crate) fn ecanceled() -> Error {
+        Error::from_errno(-(bindings::ECANCELED as i32))
+    }
+
     /// `ETIMEDOUT`: the device did not answer in time.
     pub(crate) fn etimedout() -> Error {
         Error::from_errno(-(bindings::ETIMEDOUT as i32))

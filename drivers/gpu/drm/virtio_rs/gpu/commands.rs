@@ -12,8 +12,8 @@ use super::driver::Hw;
 use super::protocol::{
     self, CtrlHdr, CtrlType, CtxAttachResource, CtxCreate, CtxDestroy, CtxDetachResource, Encode,
     GetCapset, GetCapsetInfo, GetDisplayInfo, GetEdid, MemEntry, ProtoError, Rect,
-    ResourceCreate2d, ResourceDetachBacking, ResourceFlush, ResourceUnref, RespCapsetInfo,
-    RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
+    ResourceCreate2d, ResourceCreate3d, ResourceDetachBacking, ResourceFlush, ResourceUnref,
+    RespCapsetInfo, RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
 };
 use crate::virtio::{self, Check, Forget, Queue, Wait};
 
@@ -211,6 +211,16 @@ impl Control {
             resource_id: id,
             padding: 0,
         })
+    }
+
+    /// `RESOURCE_CREATE_3D` (`cmd` complete, header included), waited for.
+    pub(crate) fn resource_create_3d(&self, _hw: &Hw<'_>, cmd: &ResourceCreate3d) -> Result {
+        self.call_nodata("resource create 3d", &cmd.hdr, cmd)
+    }
+
+    /// The control queue (for fenced submissions, see [`super::fence::FenceDriver`]).
+    pub(crate) fn queue(&self, _hw: &Hw<'_>) -> &Queue {
+        &self.queue
     }
 
     /// `RESOURCE_CREATE_2D`.

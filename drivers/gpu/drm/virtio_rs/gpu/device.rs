@@ -193,6 +193,8 @@ impl virtio::Driver for VirtioGpuDriver {
         // holds a framebuffer when the device is released.
         gpu.kms.shutdown();
         let shared = gpu.drm.data();
+        // No answer comes any more (the queues are reset next): nobody may wait for one.
+        shared.fences.fail_all();
         pr_info!(
             "{}: unbound ({} scanouts, {} capsets)\n",
             dev.name(),

@@ -17,10 +17,11 @@ use super::{
     context::GpuFile,
     display::Displays,
     dumb,
+    fence::FenceDriver,
     idalloc::IdAllocator,
     ioctl,
     params::Caps,
-    protocol::{format, MemEntry},
+    protocol::{format, CtrlHdr, MemEntry, ResourceCreate3d},
 };
 use crate::{
     drm::{
@@ -62,8 +63,7 @@ pub(crate) struct GpuShared {
     pub(crate) num_capsets: u32,
     /// The device answers `GET_EDID`.
     pub(crate) has_edid: bool,
-    /// `VIRGL` was negotiated: the host runs 3D commands (the driver does not offer 3D to
-    /// userspace yet: `caps.virgl` stays false until submission and fences are there).
+    /// `VIRGL` was negotiated: the host runs 3D commands, and userspace is offered them.
     pub(crate) has_virgl: bool,
     /// Give the device DMA addresses (it uses the DMA API) rather than physical ones.
     pub(crate) use_dma: bool,
@@ -73,6 +73,8 @@ pub(crate) struct GpuShared {
     pub(crate) control: Control,
     /// The cursor queue.
     pub(crate) cursor: Cursor,
+    /// The fences of fenced control-queue commands.
+    pub(crate) fences: Arc<FenceDriver>,
     /// What the host reported about its displays.
     #[pin]
     pub(crate) displays: Displays,
@@ -135,6 +137,7 @@ impl GpuShared {
             caps: Caps::default(),
             control: Control::new(i.control),
             cursor: Cursor::new(i.cursor),
+            fences: FenceDriver::new()?,
         }))
     }
 
@@ -176,6 +179,7 @@ impl GpuShared {
     /// ids the host offers.
     pub(crate) fn params(&self) -> Caps {
         Caps {
+            virgl: self.has_virgl,
             capset_mask: capsets::id_mask(&self.capsets.lock().infos),
             ..self.caps
         }
@@ -222,22 +226,38 @@ impl GpuShared {
 pub(crate) struct Resource {
     dev: ARef<GpuDrmDevice>,
     id: u32,
+    /// A dumb buffer: the CPU draws into its pages, so a scanout update uploads them
+    /// (`TRANSFER_TO_HOST_2D`) first; the host renders other resources itself.
+    dumb: bool,
 }
 
-/// What a new [`Resource`] is created with: a 2D resource of `format`, `width` x `height`.
-pub(crate) struct ResourceArgs {
-    /// The virtio-gpu format (`protocol::format`).
-    pub(crate) format: u32,
-    /// Width in pixels.
-    pub(crate) width: u32,
-    /// Height in pixels.
-    pub(crate) height: u32,
+/// What a new [`Resource`] is created with.
+pub(crate) enum ResourceArgs {
+    /// A 2D resource (`RESOURCE_CREATE_2D`) of a virtio-gpu `format`, `width` x `height`;
+    /// `dumb`: a dumb buffer.
+    Simple {
+        /// The virtio-gpu format (`protocol::format`).
+        format: u32,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// A dumb buffer.
+        dumb: bool,
+    },
+    /// A 3D resource (`RESOURCE_CREATE_3D`, with VIRGL), as userspace describes it.
+    Virgl(ResourceCreate3d),
 }
 
 impl Resource {
     /// The host resource id.
     pub(crate) fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Whether this is a dumb buffer (uploaded before it is shown).
+    pub(crate) fn is_dumb(&self) -> bool {
+        self.dumb
     }
 }
 
@@ -246,10 +266,23 @@ fn create_host_resource(dev: &GpuDrmDevice, a: &ResourceArgs) -> Result<u32> {
     let hw = dev.enter().ok_or(ENODEV)?;
     let shared = dev.data();
     let id = shared.ids.lock().alloc().ok_or(ENOSPC)?;
-    if let Err(e) = shared
-        .control
-        .resource_create_2d(&hw, id, a.format, a.width, a.height)
-    {
+    let created = match a {
+        ResourceArgs::Simple {
+            format,
+            width,
+            height,
+            ..
+        } => shared
+            .control
+            .resource_create_2d(&hw, id, *format, *width, *height),
+        ResourceArgs::Virgl(c) => {
+            let mut cmd = *c;
+            cmd.hdr = CtrlHdr::new(ResourceCreate3d::TYPE);
+            cmd.resource_id = id;
+            shared.control.resource_create_3d(&hw, &cmd)
+        }
+    };
+    if let Err(e) = created {
         shared.ids.lock().free(id);
         return Err(e);
     }
@@ -263,9 +296,11 @@ impl DriverObject for Resource {
 
     fn new(dev: &GpuDrmDevice, _size: usize, args: ResourceArgs) -> impl PinInit<Self, Error> {
         // INVARIANT: `create_host_resource` allocated the id and created the resource.
+        let dumb = matches!(args, ResourceArgs::Simple { dumb: true, .. });
         drm::gem::init_from(create_host_resource(dev, &args).map(|id| Self {
             dev: ARef::from(dev),
             id,
+            dumb,
         }))
     }
 
@@ -311,10 +346,11 @@ impl DriverObject for Resource {
         let obj = create_resource(
             dev,
             layout.size,
-            ResourceArgs {
+            ResourceArgs::Simple {
                 format: format::B8G8R8X8_UNORM,
                 width: req.width,
                 height: req.height,
+                dumb: true,
             },
         )?;
         Ok(DumbBuffer {

@@ -1,20 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The virtgpu ioctls (`include/uapi/drm/virtgpu_drm.h`), as the C driver behaves without 3D.
+//! The virtgpu ioctls (`include/uapi/drm/virtgpu_drm.h`), with the 6.12 C driver's checks,
+//! in its order, and its errnos.
 
 #![forbid(unsafe_code)]
 
-use kernel::{prelude::*, uaccess::UserSlice};
+use kernel::{prelude::*, time::msecs_to_jiffies, types::ARef, uaccess::UserSlice};
 
 use super::{
     driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, ResourceArgs},
     dumb, params,
-    protocol::Rect,
+    protocol::{self, Box3d, CtrlHdr, Rect, ResourceCreate3d, FLAG_FENCE},
 };
 use crate::{
-    drm::{errno, ioctl::Ioctl, File},
+    drm::{
+        errno,
+        fence::{FdReservation, FenceRef},
+        gem::{AllocImpl, Reservations},
+        ioctl::Ioctl,
+        File,
+    },
     glue::uapi,
 };
+
+/// `VIRTGPU_EXECBUF_FENCE_FD_IN`: wait for the sync_file in `fence_fd` first.
+const EXECBUF_FENCE_FD_IN: u32 = 0x1;
+/// `VIRTGPU_EXECBUF_FENCE_FD_OUT`: return a sync_file of the submission's fence.
+const EXECBUF_FENCE_FD_OUT: u32 = 0x2;
+/// `VIRTGPU_EXECBUF_RING_IDX`: submit to ring `ring_idx` (context init only).
+const EXECBUF_RING_IDX: u32 = 0x4;
+/// `VIRTGPU_EXECBUF_FLAGS`: every flag there is.
+const EXECBUF_FLAGS: u32 = EXECBUF_FENCE_FD_IN | EXECBUF_FENCE_FD_OUT | EXECBUF_RING_IDX;
+
+/// `VIRTGPU_WAIT_NOWAIT`: only ask whether the object is idle.
+const WAIT_NOWAIT: u32 = 0x1;
+/// How long `VIRTGPU_WAIT` waits (the C driver's 15 s); then `EBUSY`.
+const WAIT_TIMEOUT_MS: u32 = 15_000;
+
+/// Largest EXECBUFFER command stream: one `kmalloc` buffer holds the command (the C driver
+/// takes up to `INT_MAX` bytes through `vmalloc`; Mesa's virgl writes at most 256 KiB).
+/// Larger gets `ENOMEM`, the C driver's answer above `INT_MAX`.
+const MAX_EXECBUF_SIZE: usize = 4 * 1024 * 1024 - Submit3dHeader::SIZE;
+
+/// Most buffer objects one EXECBUFFER may list; more gets `ENOMEM` (the C driver's answer
+/// when its handle array cannot be allocated).
+const MAX_EXECBUF_BOS: u32 = 1 << 16;
+
+use protocol::Encode as _;
+use protocol::Submit3d as Submit3dHeader;
 
 /// Texture target of a 2D resource (`PIPE_TEXTURE_2D`).
 const TARGET_2D: u32 = 2;
@@ -33,14 +66,97 @@ impl Ioctl<GpuDrm> for Map {
     }
 }
 
-/// IOCTL: `VIRTGPU_EXECBUFFER`: 3D command submission; `ENOSYS` without 3D.
+/// IOCTL: `VIRTGPU_EXECBUFFER`: submits a command stream to the file's 3D context
+/// (`SUBMIT_3D`, fenced), after the fence in `fence_fd` if asked; the fence goes into every
+/// listed buffer object's reservation object and, if asked, into a new sync_file returned in
+/// `fence_fd`. `ENOSYS` without 3D. Syncobjs are not supported yet: `EINVAL` if any is given.
 pub(crate) struct ExecBuffer;
 
 impl Ioctl<GpuDrm> for ExecBuffer {
     type Arg = uapi::drm_virtgpu_execbuffer;
-    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
-        Err(errno::enosys())
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        let shared = dev.data();
+        if !shared.has_virgl {
+            return Err(errno::enosys());
+        }
+        if arg.flags & !EXECBUF_FLAGS != 0 {
+            return Err(EINVAL);
+        }
+        // Rings come with context init, which the driver does not offer: no ring exists.
+        if arg.flags & EXECBUF_RING_IDX != 0 {
+            return Err(EINVAL);
+        }
+        let f = file.inner();
+        let hw = dev.enter().ok_or(ENODEV)?;
+        f.ensure_context(&hw)?;
+        let objs = lookup_all(file, arg.bo_handles, arg.num_bo_handles)?;
+        let size = arg.size as usize;
+        if size > MAX_EXECBUF_SIZE {
+            return Err(ENOMEM);
+        }
+        let cmd_ptr = usize::try_from(arg.command).map_err(|_| EFAULT)?;
+        let mut cmds = KVec::with_capacity(size, GFP_KERNEL)?;
+        UserSlice::new(cmd_ptr, size)
+            .reader()
+            .read_all(&mut cmds, GFP_KERNEL)?;
+        let out_fd = if arg.flags & EXECBUF_FENCE_FD_OUT != 0 {
+            Some(FdReservation::new()?)
+        } else {
+            None
+        };
+        if arg.num_in_syncobjs != 0 || arg.num_out_syncobjs != 0 {
+            return Err(EINVAL);
+        }
+        if arg.flags & EXECBUF_FENCE_FD_IN != 0 {
+            let fence = FenceRef::from_sync_file(arg.fence_fd)?;
+            // Our own timeline runs in order on the host: no need to wait for it here.
+            if fence.context() != shared.fences.context() {
+                fence.wait(true)?;
+            }
+        }
+        let mut resv = Reservations::lock(&objs)?;
+        let ctx = f.ctx_id();
+        let fence = shared.fences.submit(
+            shared.control.queue(&hw),
+            protocol::submit_3d_size(cmds.len()).ok_or(ENOMEM)?,
+            |out, id| {
+                let mut hdr = CtrlHdr::new(Submit3dHeader::TYPE);
+                hdr.ctx_id = ctx;
+                hdr.flags = FLAG_FENCE;
+                hdr.fence_id = id;
+                protocol::encode_submit_3d(hdr, &cmds, out).map_err(|_| EINVAL)
+            },
+        )?;
+        resv.add_fence(&fence);
+        drop(resv);
+        if let Some(fd) = out_fd {
+            arg.fence_fd = fd.install(&fence)?;
+        }
+        Ok(0)
     }
+}
+
+/// Looks up `count` buffer object handles at user address `ptr` (`u32`s): `EFAULT` if they
+/// cannot be read, `ENOENT` if one is not an object of the file (the C driver's errnos).
+fn lookup_all(file: &GpuFileRef, ptr: u64, count: u32) -> Result<KVec<ARef<GpuObject>>> {
+    if count == 0 {
+        return Ok(KVec::new());
+    }
+    if count > MAX_EXECBUF_BOS {
+        return Err(ENOMEM);
+    }
+    let n = count as usize;
+    let mut raw = KVec::with_capacity(n * 4, GFP_KERNEL)?;
+    let ptr = usize::try_from(ptr).map_err(|_| EFAULT)?;
+    UserSlice::new(ptr, n * 4)
+        .reader()
+        .read_all(&mut raw, GFP_KERNEL)?;
+    let mut objs = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| ENOENT)?;
+    for h in raw.chunks_exact(4) {
+        let handle = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]);
+        objs.push(GpuObject::lookup(file, handle)?, GFP_KERNEL)?;
+    }
+    Ok(objs)
 }
 
 /// IOCTL: `VIRTGPU_GETPARAM`: writes one capability value (an `int`) to `arg.value`.
@@ -64,6 +180,9 @@ pub(crate) struct ResourceCreate;
 impl Ioctl<GpuDrm> for ResourceCreate {
     type Arg = uapi::drm_virtgpu_resource_create;
     fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        if dev.data().has_virgl {
+            return resource_create_3d(dev, arg, file);
+        }
         if arg.depth > 1
             || arg.nr_samples > 1
             || arg.last_level > 1
@@ -80,16 +199,54 @@ impl Ioctl<GpuDrm> for ResourceCreate {
         let obj = create_resource(
             dev,
             size,
-            ResourceArgs {
+            ResourceArgs::Simple {
                 format: arg.format,
                 width: arg.width,
                 height: arg.height,
+                dumb: false,
             },
         )?;
         arg.bo_handle = obj.create_handle(file)?;
         arg.res_handle = obj.data().id();
         Ok(0)
     }
+}
+
+/// `VIRTGPU_RESOURCE_CREATE` with VIRGL: the host checks the description (the C driver
+/// passes it on unchecked), `RESOURCE_CREATE_3D` with the object's pages as backing.
+fn resource_create_3d(
+    dev: &GpuDrmDevice,
+    arg: &mut uapi::drm_virtgpu_resource_create,
+    file: &GpuFileRef,
+) -> Result<u32> {
+    {
+        let hw = dev.enter().ok_or(ENODEV)?;
+        file.inner().ensure_context(&hw)?;
+    }
+    let size = if arg.size == 0 {
+        dumb::PAGE_SIZE
+    } else {
+        u64::from(arg.size)
+    };
+    let cmd = ResourceCreate3d {
+        hdr: CtrlHdr::default(),
+        resource_id: 0,
+        target: arg.target,
+        format: arg.format,
+        bind: arg.bind,
+        width: arg.width,
+        height: arg.height,
+        depth: arg.depth,
+        array_size: arg.array_size,
+        last_level: arg.last_level,
+        nr_samples: arg.nr_samples,
+        flags: arg.flags,
+        padding: 0,
+    };
+    let obj = create_resource(dev, size, ResourceArgs::Virgl(cmd))?;
+    arg.bo_handle = obj.create_handle(file)?;
+    arg.res_handle = obj.data().id();
+    Ok(0)
 }
 
 /// IOCTL: `VIRTGPU_RESOURCE_INFO`: size and host resource id of a buffer object.
@@ -106,14 +263,97 @@ impl Ioctl<GpuDrm> for ResourceInfo {
     }
 }
 
-/// IOCTL: `VIRTGPU_TRANSFER_FROM_HOST`: 3D only; `ENOSYS` without 3D.
+/// IOCTL: `VIRTGPU_TRANSFER_FROM_HOST`: copies a box of the host resource into the object's
+/// pages (`TRANSFER_FROM_HOST_3D`, fenced: `VIRTGPU_WAIT` waits for it). `ENOSYS` without 3D.
 pub(crate) struct TransferFromHost;
 
 impl Ioctl<GpuDrm> for TransferFromHost {
     type Arg = uapi::drm_virtgpu_3d_transfer_from_host;
-    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
-        Err(errno::enosys())
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        if !dev.data().has_virgl {
+            return Err(errno::enosys());
+        }
+        let hw = dev.enter().ok_or(ENODEV)?;
+        file.inner().ensure_context(&hw)?;
+        let obj = GpuObject::lookup(file, arg.bo_handle)?;
+        // Only host-3D blobs take strides (the driver has no blobs).
+        if arg.stride != 0 || arg.layer_stride != 0 {
+            return Err(EINVAL);
+        }
+        let t = Transfer3d::from_uapi(&arg.box_, arg.level, arg.offset);
+        transfer_3d(
+            dev,
+            &hw,
+            file,
+            obj,
+            t,
+            protocol::CtrlType::TRANSFER_FROM_HOST_3D,
+        )
     }
+}
+
+/// The fields of a 3D transfer.
+struct Transfer3d {
+    box_: Box3d,
+    level: u32,
+    offset: u64,
+}
+
+impl Transfer3d {
+    fn from_uapi(b: &uapi::drm_virtgpu_3d_box, level: u32, offset: u32) -> Self {
+        Self {
+            box_: Box3d {
+                x: b.x,
+                y: b.y,
+                z: b.z,
+                w: b.w,
+                h: b.h,
+                d: b.d,
+            },
+            level,
+            offset: u64::from(offset),
+        }
+    }
+}
+
+/// Sends a fenced 3D transfer (`TRANSFER_TO_HOST_3D` or `TRANSFER_FROM_HOST_3D`, type `t`)
+/// of `obj` for the file's context, the fence in the object's reservation object.
+fn transfer_3d(
+    dev: &GpuDrmDevice,
+    hw: &super::driver::Hw<'_>,
+    file: &GpuFileRef,
+    obj: ARef<GpuObject>,
+    tr: Transfer3d,
+    t: protocol::CtrlType,
+) -> Result<u32> {
+    let shared = dev.data();
+    let objs = [obj];
+    let mut resv = Reservations::lock(&objs)?;
+    let mut hdr = CtrlHdr::new(t);
+    hdr.ctx_id = file.inner().ctx_id();
+    hdr.flags = FLAG_FENCE;
+    let cmd = protocol::TransferToHost3d {
+        hdr,
+        box_: tr.box_,
+        offset: tr.offset,
+        resource_id: objs[0].data().id(),
+        level: tr.level,
+        stride: 0,
+        layer_stride: 0,
+    };
+    let fence = shared.fences.submit(
+        shared.control.queue(hw),
+        protocol::TransferToHost3d::SIZE,
+        |out, id| {
+            let mut c = cmd;
+            c.hdr.fence_id = id;
+            // Both transfers have this layout; the header's type says which.
+            c.encode(out);
+            Ok(())
+        },
+    )?;
+    resv.add_fence(&fence);
+    Ok(0)
 }
 
 /// IOCTL: `VIRTGPU_TRANSFER_TO_HOST`: copies a box of the object's memory to its host
@@ -124,7 +364,23 @@ impl Ioctl<GpuDrm> for TransferToHost {
     type Arg = uapi::drm_virtgpu_3d_transfer_to_host;
     fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
         let obj = GpuObject::lookup(file, arg.bo_handle)?;
+        // Only host-3D blobs take strides (the driver has no blobs).
+        if arg.stride != 0 || arg.layer_stride != 0 {
+            return Err(EINVAL);
+        }
         let hw = dev.enter().ok_or(ENODEV)?;
+        if dev.data().has_virgl {
+            file.inner().ensure_context(&hw)?;
+            let t = Transfer3d::from_uapi(&arg.box_, arg.level, arg.offset);
+            return transfer_3d(
+                dev,
+                &hw,
+                file,
+                obj,
+                t,
+                protocol::CtrlType::TRANSFER_TO_HOST_3D,
+            );
+        }
         let r = Rect {
             x: arg.box_.x,
             y: arg.box_.y,
@@ -138,16 +394,22 @@ impl Ioctl<GpuDrm> for TransferToHost {
     }
 }
 
-/// IOCTL: `VIRTGPU_WAIT`: waits until the object is idle. Every command the driver sends
-/// completes before its ioctl returns, so objects are always idle.
+/// IOCTL: `VIRTGPU_WAIT`: waits (interruptibly, 15 s at most, then `EBUSY`) until the
+/// object's fences signalled; with `NOWAIT`, `EBUSY` at once if it is busy. Other flags are
+/// ignored, as by the C driver.
 pub(crate) struct Wait;
 
 impl Ioctl<GpuDrm> for Wait {
     type Arg = uapi::drm_virtgpu_3d_wait;
     fn handle(_dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
-        // Idle either way, so `VIRTGPU_WAIT_NOWAIT` makes no difference.
-        let _obj = GpuObject::lookup(file, arg.handle)?;
-        Ok(0)
+        let obj = GpuObject::lookup(file, arg.handle)?;
+        if arg.flags & WAIT_NOWAIT != 0 {
+            return if obj.is_idle() { Ok(0) } else { Err(EBUSY) };
+        }
+        match obj.wait_idle(msecs_to_jiffies(WAIT_TIMEOUT_MS))? {
+            true => Ok(0),
+            false => Err(EBUSY),
+        }
     }
 }
 

@@ -172,7 +172,9 @@ fn primary_update(
     // One notification of the device for the whole update, when `batch` is dropped.
     let batch = s.control.batch(hw);
     let upload = scanout::upload(damage, layout(fb));
-    if let Some(u) = upload {
+    // Only a dumb buffer's pages hold the picture; the host renders other resources itself
+    // (as in the C driver): they are flushed, not uploaded.
+    if let Some(u) = upload.filter(|_| obj.data().is_dumb()) {
         batch.transfer_to_host_2d(id, u.rect, u.offset)?;
     }
     let modeset = up

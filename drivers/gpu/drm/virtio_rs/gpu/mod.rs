@@ -16,6 +16,7 @@ pub(crate) mod device;
 pub(crate) mod display;
 pub(crate) mod driver;
 pub(crate) mod dumb;
+pub(crate) mod fence;
 pub(crate) mod hotplug;
 pub(crate) mod idalloc;
 pub(crate) mod ioctl;

@@ -909,6 +909,15 @@ impl RespEdid {
     }
 }
 
+/// The header of a response, if it is long enough to have one (for the fence id of an answer
+/// nobody waited for; the type and fence checks are [`CtrlHdr::parse_response`]'s).
+pub(crate) fn response_header(resp: &[u8]) -> Option<CtrlHdr> {
+    if resp.len() < size_of::<CtrlHdr>() {
+        return None;
+    }
+    Some(CtrlHdr::read(&mut Reader::new(resp)))
+}
+
 /// Checks a response that carries no data (`RESP_OK_NODATA`) for command `cmd`.
 pub(crate) fn parse_nodata(resp: &[u8], cmd: &CtrlHdr) -> Result<(), ProtoError> {
     CtrlHdr::parse_response(resp, cmd, CtrlType::RESP_OK_NODATA, size_of::<CtrlHdr>()).map(|_| ())

@@ -12,4 +12,4 @@ mod virtqueue;
 
 pub(crate) use device::Device;
 pub(crate) use driver::{Driver, Registration};
-pub(crate) use virtqueue::{Batch, Check, Forget, Queue, Queues, Reply, Wait};
+pub(crate) use virtqueue::{Batch, Check, Forget, Handled, Handler, Queue, Queues, Reply, Wait};

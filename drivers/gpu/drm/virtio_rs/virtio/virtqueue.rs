@@ -113,6 +113,16 @@ pub(crate) enum Notify {
     Nothing,
     /// A reserved request of [`AtomicBatch`]: goes back to the ring's reserve.
     Reserved,
+    /// Hand the command and the answer to a shared handler.
+    Handler(Arc<dyn Handler>),
+}
+
+/// Hears of the completion of many requests (e.g. a fence driver, which signals the fences
+/// the answers name): gets each request's command and the bytes the device wrote. Runs in
+/// the completion work item; must not wait for an answer of the same queue.
+pub(crate) trait Handler: Send + Sync {
+    /// The device returned a request: `out` is its command, `resp` its answer.
+    fn done(&self, out: &[u8], resp: &[u8]);
 }
 
 mod sealed {
@@ -141,9 +151,13 @@ pub(crate) struct Check(pub(crate) CheckFn);
 /// Nobody waits and nothing is checked (commands the device answers with nothing).
 pub(crate) struct Forget;
 
+/// Nobody waits; the shared handler gets the command and the answer; `submit` returns `()`.
+pub(crate) struct Handled(pub(crate) Arc<dyn Handler>);
+
 impl sealed::Sealed for Wait {}
 impl sealed::Sealed for Check {}
 impl sealed::Sealed for Forget {}
+impl sealed::Sealed for Handled {}
 
 impl Completion for Wait {
     type Handle = Pending;
@@ -160,6 +174,14 @@ impl Completion for Check {
     const POOLED: bool = true;
     fn prepare(self) -> Result<(Notify, ())> {
         Ok((Notify::Check(self.0), ()))
+    }
+}
+
+impl Completion for Handled {
+    type Handle = ();
+    const POOLED: bool = true;
+    fn prepare(self) -> Result<(Notify, ())> {
+        Ok((Notify::Handler(self.0), ()))
     }
 }
 
@@ -555,6 +577,10 @@ impl Queue {
             }
             Notify::Check(check) => {
                 check(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
+                self.recycle(req);
+            }
+            Notify::Handler(h) => {
+                h.done(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
                 self.recycle(req);
             }
             Notify::Nothing | Notify::Reserved => self.recycle(req),

@@ -26,7 +26,11 @@ pub(crate) mod shmem;
 
 use core::{marker::PhantomData, ptr::NonNull};
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    time::Jiffies,
+    types::{ARef, AlwaysRefCounted, Opaque},
+};
 
 use super::{driver::Driver, Device, File};
 use crate::glue::{bindings, uapi};
@@ -146,6 +150,112 @@ pub(crate) trait AllocImpl: Sized {
     /// The object's kernel mapping, if it has one that lasts until it is freed; usable
     /// without locks or sleeping (drm_panic draws through it).
     fn kernel_map(&self) -> Option<KernelMap<'_>>;
+
+    /// The object's `drm_gem_object`, valid while `self` is.
+    fn as_gem(&self) -> *mut bindings::drm_gem_object;
+
+    /// Whether every fence in the object's reservation object signalled, reads included
+    /// (`VIRTGPU_WAIT` with `NOWAIT`).
+    fn is_idle(&self) -> bool {
+        // SAFETY: The object is valid while `self` is; its `resv` is set at init and lives as
+        // long as the object; the test takes no lock that could be held here.
+        unsafe {
+            bindings::dma_resv_test_signaled(
+                (*self.as_gem()).resv,
+                bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
+            )
+        }
+    }
+
+    /// Waits, interruptibly and for at most `timeout`, until every fence in the object's
+    /// reservation object signalled; `Ok(false)` if the time ran out.
+    fn wait_idle(&self, timeout: Jiffies) -> Result<bool> {
+        // SAFETY: As in `is_idle`; waiting may sleep, which callers of this process-context
+        // function allow.
+        let r = unsafe {
+            bindings::dma_resv_wait_timeout(
+                (*self.as_gem()).resv,
+                bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
+                true,
+                timeout as _,
+            )
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        Ok(r > 0)
+    }
+}
+
+/// The reservation locks (`dma_resv`) of a set of objects, taken together the way
+/// `drm_gem_lock_reservations` does (wound/wait, with one ticket; `EALREADY` if an object is
+/// listed twice), each with room for one more fence; unlocked when dropped.
+///
+/// # Invariants
+///
+/// While this exists, the reservation lock of every object in `objs` is held with `ticket`
+/// (initialised and pinned) and the objects are kept alive by the slice this borrows from.
+pub(crate) struct Reservations<'a> {
+    objs: KVec<*mut bindings::drm_gem_object>,
+    ticket: Pin<KBox<Opaque<bindings::ww_acquire_ctx>>>,
+    _objs: PhantomData<&'a ()>,
+}
+
+impl<'a> Reservations<'a> {
+    /// Locks the reservation objects of `objs` and reserves a fence slot in each.
+    pub(crate) fn lock<O: AllocImpl + AlwaysRefCounted>(objs: &'a [ARef<O>]) -> Result<Self> {
+        let mut raw = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
+        for o in objs {
+            raw.push(o.as_gem(), GFP_KERNEL)?;
+        }
+        let count = kernel::ffi::c_int::try_from(raw.len())?;
+        let ticket = KBox::pin(Opaque::uninit(), GFP_KERNEL)?;
+        // SAFETY: `raw` holds `count` valid objects, kept alive by `objs` for `'a`; `ticket`
+        // is pinned memory that `drm_gem_lock_reservations` initialises (and finishes again
+        // if it fails).
+        kernel::error::to_result(unsafe {
+            bindings::drm_gem_lock_reservations(raw.as_mut_ptr(), count, ticket.get())
+        })?;
+        // INVARIANT: every lock is held with `ticket`.
+        let this = Self {
+            objs: raw,
+            ticket,
+            _objs: PhantomData,
+        };
+        for &o in this.objs.iter() {
+            // SAFETY: `o` is valid and its reservation lock is held (type invariant), as
+            // `dma_resv_reserve_fences` requires. On failure `this` drops: all are unlocked.
+            kernel::error::to_result(unsafe { bindings::dma_resv_reserve_fences((*o).resv, 1) })?;
+        }
+        Ok(this)
+    }
+
+    /// Adds `fence` to every object's reservation object, as a write (what later readers and
+    /// writers, and the scanout, wait for).
+    pub(crate) fn add_fence(&mut self, fence: &crate::drm::fence::FenceRef) {
+        for &o in self.objs.iter() {
+            // SAFETY: `o` is valid, its reservation lock is held and a fence slot reserved
+            // (type invariant, `lock`); `dma_resv_add_fence` takes its own fence reference.
+            unsafe {
+                bindings::dma_resv_add_fence(
+                    (*o).resv,
+                    fence.as_raw(),
+                    bindings::dma_resv_usage_DMA_RESV_USAGE_WRITE,
+                )
+            };
+        }
+    }
+}
+
+impl Drop for Reservations<'_> {
+    fn drop(&mut self) {
+        let count = self.objs.len() as kernel::ffi::c_int;
+        // SAFETY: Every lock is held with `ticket` (type invariant); this releases them all
+        // and finishes the ticket, once.
+        unsafe {
+            bindings::drm_gem_unlock_reservations(self.objs.as_mut_ptr(), count, self.ticket.get())
+        };
+    }
 }
 
 /// A kernel mapping of a whole object's memory (e.g. by [`shmem::Object::map_kernel`]), kept

@@ -335,6 +335,10 @@ impl<D: DriverObject> AllocImpl for Object<D> {
     fn kernel_map(&self) -> Option<KernelMap<'_>> {
         Object::kernel_map(self)
     }
+
+    fn as_gem(&self) -> *mut bindings::drm_gem_object {
+        self.gem()
+    }
 }
 
 /// `drm_driver.gem_create_object`: allocates an [`Object<D>`] for the shmem helper, its data

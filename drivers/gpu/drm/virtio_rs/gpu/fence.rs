@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fences of the control queue, as the C driver has them without context init: one timeline
+//! (`controlq`) whose sequence numbers are the fence ids sent in fenced commands' headers.
+//!
+//! A fenced command gets the next fence id and is queued while the submission lock is held,
+//! so ids reach the ring in increasing order. The host answers a fenced command when its work
+//! is done, echoing the id; QEMU may answer several at once, and answers unfenced commands
+//! queued later first. An answer signals the fence with its id and every earlier one still
+//! pending, in order, but only if a pending fence has exactly that id (the C driver's rule:
+//! an id the driver never sent signals nothing). At remove, whatever is pending is signalled
+//! with `ENODEV`.
+
+#![forbid(unsafe_code)]
+
+use kernel::{c_str, new_mutex, prelude::*, sync::Arc, sync::Mutex};
+
+use super::protocol::{self, CtrlHdr, Encode, FLAG_FENCE};
+use crate::{
+    drm::fence::{self, Fence, FenceNames, FenceRef},
+    virtio::{Handled, Handler, Queue},
+};
+
+/// What the driver's fences are called (as the C driver's).
+pub(crate) struct GpuFenceNames;
+
+impl FenceNames for GpuFenceNames {
+    const DRIVER: &'static CStr = c_str!("virtio_gpu");
+    const TIMELINE: &'static CStr = c_str!("controlq");
+}
+
+/// The fences of fenced control-queue commands.
+#[pin_data]
+pub(crate) struct FenceDriver {
+    /// The fence context (timeline).
+    context: u64,
+    /// The next fence id; held while a fenced command is given its id and queued.
+    #[pin]
+    next: Mutex<u64>,
+    /// Fences not yet signalled (`None`: a free slot).
+    #[pin]
+    pending: Mutex<KVec<Option<Fence>>>,
+}
+
+impl FenceDriver {
+    /// A fence driver with a timeline of its own.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                context: fence::alloc_contexts(1),
+                next <- new_mutex!(1),
+                pending <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The timeline's context: fences of another context are waited for before submission.
+    pub(crate) fn context(&self) -> u64 {
+        self.context
+    }
+
+    /// Queues a fenced command of `out_len` bytes on `queue`: `encode` writes it, given the
+    /// fence id to put in its header (with [`FLAG_FENCE`]). Returns the command's fence,
+    /// signalled when the host answers it.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        queue: &Queue,
+        out_len: usize,
+        encode: impl FnOnce(&mut [u8], u64) -> Result,
+    ) -> Result<FenceRef> {
+        let mut next = self.next.lock();
+        let id = *next;
+        let fence = Fence::new::<GpuFenceNames>(self.context, id)?;
+        let shared = fence.get();
+        self.add(fence)?;
+        let handler: Arc<dyn Handler> = self.clone();
+        match queue.submit(
+            out_len,
+            CtrlHdr::SIZE,
+            |out| encode(out, id),
+            Handled(handler),
+        ) {
+            Ok(()) => {
+                *next = id.wrapping_add(1);
+                Ok(shared)
+            }
+            Err(e) => {
+                // Never queued: nobody will answer it.
+                if let Some(f) = self.take(id) {
+                    f.signal_error(e);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps `fence` until its answer comes.
+    fn add(&self, fence: Fence) -> Result {
+        let mut p = self.pending.lock();
+        if let Some(slot) = p.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(fence);
+        } else {
+            p.push(Some(fence), GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the pending fence with id `id`, if any.
+    fn take(&self, id: u64) -> Option<Fence> {
+        let mut p = self.pending.lock();
+        p.iter_mut()
+            .find(|s| s.as_ref().is_some_and(|f| f.seqno() == id))?
+            .take()
+    }
+
+    /// The host finished the fenced command with id `id`: signals its fence and every earlier
+    /// pending one, oldest first; nothing if no pending fence has this id.
+    pub(crate) fn signal_upto(&self, id: u64) {
+        let mut p = self.pending.lock();
+        if !p.iter().flatten().any(|f| f.seqno() == id) {
+            return;
+        }
+        loop {
+            let oldest = p
+                .iter_mut()
+                .filter(|s| s.as_ref().is_some_and(|f| f.seqno() <= id))
+                .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
+            let Some(fence) = oldest.and_then(Option::take) else {
+                break;
+            };
+            fence.signal();
+        }
+    }
+
+    /// The device is gone: signals every pending fence with `ENODEV`, oldest first.
+    pub(crate) fn fail_all(&self) {
+        let mut p = self.pending.lock();
+        loop {
+            let oldest = p
+                .iter_mut()
+                .filter(|s| s.is_some())
+                .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
+            let Some(fence) = oldest.and_then(Option::take) else {
+                break;
+            };
+            fence.signal_error(ENODEV);
+        }
+    }
+}
+
+impl Handler for FenceDriver {
+    /// An answer to a fenced command: logs a device error, signals by the echoed fence id.
+    fn done(&self, out: &[u8], resp: &[u8]) {
+        let (t, verdict) = protocol::check_nodata_reply(out, resp);
+        if let Err(e) = verdict {
+            pr_warn!("fenced command {:#x}: {:?}\n", t, e);
+        }
+        // An error answer ends the command too: its fence must not wait forever.
+        if let Some(hdr) = protocol::response_header(resp) {
+            if hdr.flags & FLAG_FENCE != 0 {
+                self.signal_upto(hdr.fence_id);
+            }
+        }
+    }
+}
