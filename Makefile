@@ -38,6 +38,7 @@ help:
 	@echo "make -s print-kdir   print the kernel build directory in use"
 	@echo "KDIR=/path      use your own Rust-enabled 6.12 tree instead of the cached one"
 	@echo "KVM=1           use KVM instead of TCG (hangs on some machines)"
+	@echo "GL=1            make run on QEMU's 3D device (virgl, GL display under Xvfb)"
 
 deps:
 	@$(ROOT)/tools/deps.sh
@@ -64,7 +65,7 @@ initramfs: modules guest-tools
 run: initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario run --outdir $(BUILD)/run \
-		$(if $(DISPLAY_UI),--display $(DISPLAY_UI)) $(if $(KVM),--kvm) --summary \
+		$(if $(DISPLAY_UI),--display $(DISPLAY_UI)) $(if $(KVM),--kvm) $(if $(GL),--gl) --summary \
 		$(if $(VERBOSE),,--quiet)
 
 # Benchmarks: the C driver and ours measured in the same boot, side by side (BENCH_SECS per

@@ -53,7 +53,7 @@ copy_elf() {
 	done
 }
 
-for prog in /usr/bin/modetest /usr/bin/kmscube; do
+for prog in /usr/bin/modetest /usr/bin/kmscube /usr/bin/glmark2-es2-drm; do
 	if [ -x "$prog" ]; then copy_elf "$prog"; else say "warning: $prog missing (make deps)"; fi
 done
 for prog in "$ROOT"/target/release/vgrs-*; do
@@ -85,6 +85,12 @@ if [ "${VGRS_MESA:-1}" = 1 ]; then
 		[ -e "$f" ] && copy_file "$f"
 	done
 	[ -d /usr/lib/x86_64-linux-gnu/gbm ] && for f in /usr/lib/x86_64-linux-gnu/gbm/*.so; do copy_elf "$f"; done
+fi
+
+# glmark2's models, shaders and textures (~10 MB), for the 3D scenario.
+if [ -d /usr/share/glmark2 ]; then
+	mkdir -p "$STAGE/usr/share"
+	cp -r /usr/share/glmark2 "$STAGE/usr/share/"
 fi
 
 cp "$ROOT/qemu/guest/"*.sh "$STAGE/guest/"

@@ -75,6 +75,13 @@ void vgrs_dma_fence_put(struct dma_fence *fence);
 bool vgrs_dma_fence_is_signaled(struct dma_fence *fence);
 void vgrs_dma_fence_set_error(struct dma_fence *fence, int error);
 void vgrs_fence_lock_init(struct spinlock *lock);
+
+/* DRM sync objects and fence chain nodes (static inlines in C). */
+struct drm_syncobj;
+struct dma_fence_chain;
+void vgrs_drm_syncobj_put(struct drm_syncobj *obj);
+struct dma_fence_chain *vgrs_dma_fence_chain_alloc(void);
+void vgrs_dma_fence_chain_free(struct dma_fence_chain *chain);
 void vgrs_module_get(void);
 void vgrs_module_put(void);
 

@@ -19,12 +19,23 @@ if [ -e /sys/bus/virtio/drivers/virtio_gpu_rs/$dev ]; then
 else
 	result FAIL bind "$dev not bound to virtio_gpu_rs"
 fi
-info features "$(dmesg | grep -o 'features: .*' | head -n1 | cut -d' ' -f2-)"
+features=$(dmesg | grep -o 'features: .*' | head -n1 | cut -d' ' -f2-)
+info features "$features"
 info scanouts "$(dmesg | grep -o 'number of scanouts: [0-9]*, capsets: [0-9]*' | head -n1 | cut -d' ' -f4-)"
 ls /dev/dri >/dev/null 2>&1 && info dri-nodes "$(ls /dev/dri | tr '\n' ' ')"
 if [ -e /dev/dri/card0 ] && modetest -M virtio_gpu -c 2>/dev/null | grep -q '	connected'; then
-	info picture "kmscube on virtio_gpu_rs (Mesa software GBM on dumb buffers)"
-	kmscube_run rs 300
+	case "$features" in
+	*+virgl*)
+		# The 3D device (make run GL=1): Mesa renders through the host.
+		info picture "kmscube on virtio_gpu_rs through Mesa virgl"
+		KMSCUBE_GBM=hw kmscube_run rs 300
+		info renderer "$(sed -n 's/^ *renderer: "\(.*\)"/\1/p' /tmp/cube.out | head -n1)"
+		;;
+	*)
+		info picture "kmscube on virtio_gpu_rs (Mesa software GBM on dumb buffers)"
+		kmscube_run rs 300
+		;;
+	esac
 	[ -e /dev/fb0 ] && info fbdev "$(cat /sys/class/graphics/fb0/name 2>/dev/null) $(cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)"
 else
 	info picture "none: no connected connector on our driver (no KMS yet?)"

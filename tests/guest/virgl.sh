@@ -7,7 +7,11 @@
 #   virgl/*    vgrs-uapi-test --virgl on the render node: the capset ids, each capset's data
 #              (a fingerprint, compared between the drivers at the end), GET_CAPS errnos,
 #              and a file's context: QEMU's trace (run.py --trace 'virtio_gpu_cmd_ctx*') must
-#              show it created, a resource attached and detached, and it destroyed
+#              show it created, a resource attached and detached, and it destroyed;
+#              EXECBUFFER with fences (sync_file out, in), WAIT, syncobjs (binary and
+#              timeline, in and out, RESET), and bad submissions' errnos as the C driver's
+#   glmark2    glmark2-es2-drm runs six scenes through virgl to completion and scores
+#   fence-hold (ours) a sync_file outliving unbind pins the module, still answers, lets go
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
 #              pictures and N frames, and the renderer must be virgl (Mesa renders through
 #              the host: RESOURCE_CREATE_3D, EXECBUFFER with fences, scanout of host-rendered
@@ -37,8 +41,89 @@ virgl_driver() {
 	virgl*) result PASS "$label.kmscube-virgl" "Mesa rendered through the host: renderer '$renderer', $(grep -o 'Rendered.*' /tmp/cube.out | tail -n1)" ;;
 	*) result FAIL "$label.kmscube-virgl" "Mesa did not use virgl: renderer '${renderer:-unknown}'" ;;
 	esac
+	glmark2_run "$label"
 	unload "$label" "$module"
 	problems "$label" clean "$strict" "no kernel warnings over the virgl run"
+	show_dmesg "$label"
+}
+
+# The glmark2 scenes run: one of each kind (geometry, textures, shading, bump mapping, 2D
+# effects, blending), 3 s each.
+GLMARK2_SCENES="-b build:duration=3 -b texture:duration=3 -b shading:shading=phong:duration=3
+	-b bump:bump-render=normals:duration=3 -b effect2d:duration=3 -b pulsar:duration=3"
+
+# glmark2_run LABEL: glmark2-es2-drm runs the scenes to completion through virgl and scores.
+glmark2_run() {
+	local label=$1 rc score renderer
+	if ! command -v glmark2-es2-drm >/dev/null; then
+		result FAIL "$label.glmark2" "glmark2-es2-drm is not in the guest image (make deps)"
+		return
+	fi
+	# shellcheck disable=SC2086
+	bounded 240 glmark2-es2-drm $GLMARK2_SCENES </dev/null >/tmp/glmark2.out 2>&1
+	rc=$?
+	sed "s/^/[$label glmark2] /" /tmp/glmark2.out
+	score=$(sed -n 's/.*glmark2 Score: *\([0-9]*\).*/\1/p' /tmp/glmark2.out)
+	renderer=$(sed -n 's/.*GL_RENDERER: *//p' /tmp/glmark2.out | head -n1)
+	case "$rc:$renderer" in
+	0:virgl*)
+		if [ -n "$score" ]; then
+			result PASS "$label.glmark2" "6 scenes through '$renderer': score $score"
+			info "$label.glmark2" "$score"
+		else
+			result FAIL "$label.glmark2" "no score: $(tail -n 2 /tmp/glmark2.out | tr '\n' ' ')"
+		fi
+		;;
+	*) result FAIL "$label.glmark2" "exit $rc, renderer '${renderer:-unknown}': $(tail -n 2 /tmp/glmark2.out | tr '\n' ' ')" ;;
+	esac
+}
+
+# fence_hold LABEL MODULE: a sync_file outlives the device and the DRM file; while it lives
+# the module must refuse to unload (each fence pins it: its ops and names are module code);
+# SYNC_IOC_FILE_INFO after the unbind still answers; once it is closed the module unloads.
+# Only for our driver: the 6.12 C driver's fences do not pin its module, so the same test
+# reads freed module text on it (see docs/results.md).
+fence_hold() {
+	local label=$1 module=$2 dev holder n why="" unloaded=""
+	dev=$(gpu_dev) || { result FAIL "$label.fence-hold" "no virtio-gpu device"; return; }
+	dmesg -c >/dev/null
+	rm -f /tmp/fence.go
+	load "$label" "$module" || return
+	vgrs-uapi-test --label "$label" --hold-fence /tmp/fence.go >/tmp/fence.out 2>/tmp/fence.err &
+	holder=$!
+	n=0
+	while ! grep -q HOLDING /tmp/fence.err 2>/dev/null && running "$holder" && [ "$n" -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep -q HOLDING /tmp/fence.err || why="holder did not get its fence; "
+	bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" 2>/dev/null ||
+		why="${why}unbind failed; "
+	if bounded 30 modprobe -r "$module" 2>/tmp/err; then
+		why="${why}the module unloaded while a sync_file of its fence was open; "
+	else
+		result PASS "$label.fence-pins-module" "modprobe -r refused while a fence of the module lives: $(tr '\n' ' ' </tmp/err)"
+	fi
+	touch /tmp/fence.go
+	wait_pid 30 "$holder" || why="${why}holder did not finish; "
+	sed "s/^/[$label fence] /" /tmp/fence.out /tmp/fence.err
+	forward "$label" /tmp/fence.out
+	# The last fence reference went with the sync_file; its memory and the module reference go
+	# after an RCU grace period.
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		if bounded 30 modprobe -r "$module" 2>/dev/null; then
+			unloaded=yes
+			break
+		fi
+		sleep 0.5
+	done
+	[ -n "$unloaded" ] || why="${why}the module did not unload after the sync_file closed; "
+	if [ -z "$why" ]; then
+		result PASS "$label.fence-hold" "sync_file held across unbind, module pinned meanwhile, unloaded after close"
+	else
+		result FAIL "$label.fence-hold" "$why"
+	fi
+	problems "$label" fence-hold-clean 1 "no kernel warnings with a fence outliving the device"
 	show_dmesg "$label"
 }
 
@@ -46,6 +131,9 @@ virgl_driver() {
 frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
 frames=${KMSCUBE_FRAMES:-${frames:-300}}
 each_driver virgl virgl_driver
+if echo " $(selected_drivers virgl) " | grep -q ' rs '; then
+	fence_hold rs virtio_gpu_rs
+fi
 if [ -s /tmp/caps-rs.txt ] && [ -s /tmp/caps-c.txt ]; then
 	if cmp -s /tmp/caps-rs.txt /tmp/caps-c.txt; then
 		result PASS virgl-caps-rs-vs-c "the same capset data on both drivers: $(tr '\n' ' ' </tmp/caps-rs.txt)"

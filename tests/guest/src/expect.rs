@@ -25,6 +25,61 @@ pub const C_ERRNO: &[(&str, Errno, &str)] = &[
         "virtio_gpu_get_caps_ioctl: max_version < cap_set_ver",
     ),
     (
+        "virgl/exec-bad-flags",
+        Errno::INVAL,
+        "virtio_gpu_execbuffer_ioctl: flags & ~VIRTGPU_EXECBUF_FLAGS",
+    ),
+    (
+        "virgl/exec-ring-idx",
+        Errno::INVAL,
+        "virtio_gpu_execbuffer_ioctl: ring_idx >= num_rings (0 without context init)",
+    ),
+    (
+        "virgl/exec-bad-bo",
+        Errno::NOENT,
+        "virtio_gpu_init_submit_buflist: array_from_handles fails",
+    ),
+    (
+        "virgl/exec-dup-bo",
+        Errno::ALREADY,
+        "drm_gem_lock_reservations: the same ww_mutex twice",
+    ),
+    (
+        "virgl/exec-cmd-efault",
+        Errno::FAULT,
+        "vmemdup_user: copy_from_user fails",
+    ),
+    (
+        "virgl/exec-huge",
+        Errno::NOMEM,
+        "vmemdup_user: size > INT_MAX",
+    ),
+    (
+        "virgl/exec-bad-fence-in",
+        Errno::INVAL,
+        "virtio_gpu_wait_in_fence: sync_file_get_fence(-1) is NULL",
+    ),
+    (
+        "virgl/exec-out-syncobj-unknown",
+        Errno::INVAL,
+        "virtio_gpu_parse_post_deps: drm_syncobj_find is NULL",
+    ),
+    (
+        "virgl/exec-in-syncobj-unknown",
+        Errno::NOENT,
+        "virtio_gpu_parse_deps: drm_syncobj_find_fence",
+    ),
+    (
+        "virgl/exec-out-syncobj-flags",
+        Errno::INVAL,
+        "virtio_gpu_parse_post_deps: flags != 0",
+    ),
+    (
+        "virgl/exec-in-syncobj-flags",
+        Errno::INVAL,
+        "virtio_gpu_parse_deps: flags & ~VIRTGPU_EXECBUF_SYNCOBJ_FLAGS",
+    ),
+    (
         "virgl/get-caps-efault",
         Errno::FAULT,
         "virtio_gpu_get_caps_ioctl: copy_to_user fails",
@@ -210,6 +265,7 @@ pub fn errno_name(e: Errno) -> String {
         (Errno::OPNOTSUPP, "EOPNOTSUPP"),
         (Errno::TIMEDOUT, "ETIMEDOUT"),
         (Errno::CANCELED, "ECANCELED"),
+        (Errno::ALREADY, "EALREADY"),
     ];
     NAMES
         .iter()

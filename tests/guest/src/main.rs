@@ -18,7 +18,7 @@ use vgrs_guest::{expect, mapping, virtgpu};
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -51,6 +51,8 @@ struct Args {
     hold_until: Option<PathBuf>,
     /// `--virgl`: only the checks of the 3D device (see [`check_virgl`]).
     virgl: bool,
+    /// `--hold-fence FILE`: hold a fence's sync_file (see [`hold_fence`]) until FILE exists.
+    hold_fence: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         label: "?".into(),
         hold_until: None,
         virgl: false,
+        hold_fence: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -70,10 +73,11 @@ fn parse_args() -> Result<Args, String> {
             "--label" => args.label = val()?,
             "--hold-until" => args.hold_until = Some(val()?.into()),
             "--virgl" => args.virgl = true,
+            "--hold-fence" => args.hold_fence = Some(val()?.into()),
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
-                            [--hold-until FILE] [--virgl]"
+                            [--hold-until FILE] [--virgl] [--hold-fence FILE]"
                     .into())
             }
             _ => return Err(format!("unknown argument {a}")),
@@ -861,6 +865,8 @@ fn main() {
     );
     if let Some(until) = &args.hold_until {
         hold(&mut r, &args.device, until);
+    } else if let Some(until) = &args.hold_fence {
+        hold_fence(&mut r, &args.render, until);
     } else if args.virgl {
         match open_rw(&args.render) {
             Ok(f) => check_virgl(&mut r, f.as_fd(), &args.render),
@@ -944,6 +950,7 @@ fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
         );
     }
     check_virgl_context(r, render);
+    check_virgl_exec(r, fd);
     let mut buf = [0u8; 64];
     r.errno(
         "virgl/get-caps-size0",
@@ -996,6 +1003,362 @@ fn check_virgl_context(r: &mut Report, render: &Path) {
             closed.map_or_else(|e| err_name(&e), |_| "ok".into())
         ),
     );
+}
+
+/// A fence that outlives its driver: submits with an out fence, closes the DRM file, keeps
+/// only the sync_file, prints HOLDING and waits for `until` (meanwhile the scenario unbinds the
+/// device and tries to unload the module), then asks the sync_file for its fence's driver and
+/// timeline names (`SYNC_IOC_FILE_INFO` calls the fence's ops, which live in the module).
+fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
+    let name = "fence-hold/setup";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let e = virtgpu::Exec {
+        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let Some(ffd) = r.ok(
+        name,
+        "EXECBUFFER with FENCE_FD_OUT",
+        virtgpu::execbuffer(f.as_fd(), &e),
+    ) else {
+        return;
+    };
+    // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
+    // nothing else; the OwnedFd closes it once.
+    let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
+    drop(f);
+    r.pass(name, "sync_file of a submission held, DRM file closed");
+    eprintln!("HOLDING");
+    let t = Instant::now();
+    while !until.exists() {
+        if t.elapsed().as_secs() >= 60 {
+            r.fail(
+                "fence-hold/wait",
+                format!("{} did not appear in 60 s", until.display()),
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    match virtgpu::sync_file_info(ffd.as_fd()) {
+        Ok((status, info)) => r.check(
+            "fence-hold/info-after-unbind",
+            status != 0 && cstr(&info.driver_name) == "virtio_gpu",
+            format!(
+                "SYNC_IOC_FILE_INFO after unbind: status {status}, driver '{}', timeline '{}'",
+                cstr(&info.driver_name),
+                cstr(&info.obj_name)
+            ),
+        ),
+        Err(e) => r.fail(
+            "fence-hold/info-after-unbind",
+            format!("SYNC_IOC_FILE_INFO: {}", err_name(&e)),
+        ),
+    }
+    drop(ffd);
+    r.pass("fence-hold/close", "sync_file closed");
+}
+
+/// A C string field's text.
+fn cstr(b: &[u8]) -> String {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..n]).into_owned()
+}
+
+/// Waits up to 5 s for `fd` to become readable (a sync_file signalled).
+fn poll_in(fd: BorrowedFd<'_>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(
+        poll(
+            &mut fds,
+            Some(&rustix::time::Timespec {
+                tv_sec: 5,
+                tv_nsec: 0
+            })
+        ),
+        Ok(1)
+    )
+}
+
+/// An absolute CLOCK_MONOTONIC time `secs` from now, for DRM syncobj waits.
+fn deadline(secs: i64) -> i64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec + secs) * 1_000_000_000 + t.tv_nsec
+}
+
+/// EXECBUFFER, WAIT and fences: a submission with a buffer object and an out fence (a
+/// sync_file that names the driver and its timeline and signals), WAIT on the object, the fence
+/// as an in-fence, binary and timeline syncobjs out and in (with RESET), and the errnos of bad
+/// submissions held to the C driver's.
+fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
+    let mut rc = resource_2d();
+    if r.ok(
+        "virgl/exec-fence-out",
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let bo = [rc.bo_handle];
+    let e = virtgpu::Exec {
+        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+        bos: &bo,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let out = r.ok(
+        "virgl/exec-fence-out",
+        "EXECBUFFER with a BO and FENCE_FD_OUT",
+        virtgpu::execbuffer(fd, &e),
+    );
+    if let Some(ffd) = out {
+        // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
+        // nothing else; the OwnedFd closes it once.
+        let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
+        let signalled = poll_in(ffd.as_fd());
+        match virtgpu::sync_file_info(ffd.as_fd()) {
+            Ok((status, f)) => r.check(
+                "virgl/exec-fence-out",
+                signalled && status == 1,
+                format!(
+                    "sync_file fd: signalled within 5 s: {signalled}, status {status}, driver '{}', timeline '{}'",
+                    cstr(&f.driver_name),
+                    cstr(&f.obj_name)
+                ),
+            ),
+            Err(e) => r.fail("virgl/exec-fence-out", format!("SYNC_IOC_FILE_INFO: {}", err_name(&e))),
+        }
+        let e = virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_IN,
+            fence_fd: ffd.as_raw_fd(),
+            ..Default::default()
+        };
+        let res = virtgpu::execbuffer(fd, &e);
+        r.check(
+            "virgl/exec-fence-in",
+            res.is_ok(),
+            format!(
+                "EXECBUFFER with that fence as FENCE_FD_IN: {}",
+                res.map_or_else(|e| err_name(&e), |_| "ok".into())
+            ),
+        );
+    }
+    let mut w = virtgpu::Wait {
+        handle: rc.bo_handle,
+        flags: 0,
+    };
+    let waited = virtgpu::wait(fd, &mut w);
+    let mut w = virtgpu::Wait {
+        handle: rc.bo_handle,
+        flags: virtgpu::WAIT_NOWAIT,
+    };
+    let idle = virtgpu::wait(fd, &mut w);
+    r.check(
+        "virgl/wait",
+        waited.is_ok() && idle.is_ok(),
+        format!(
+            "WAIT after the submission: {}; NOWAIT then: {}",
+            waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
+            idle.map_or_else(|e| err_name(&e), |_| "idle".into())
+        ),
+    );
+    // Syncobjs: a binary one filled by a submission and waited for, then used as an in-syncobj
+    // with RESET (empty afterwards); a timeline one gets point 5.
+    match drm_ffi::syncobj::create(fd, false) {
+        Ok(so) => {
+            let h = so.handle;
+            let outs = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: 0,
+                point: 0,
+            }];
+            let sub = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    outs: &outs,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let waited = drm_ffi::syncobj::wait(fd, &[h], deadline(5), true, false);
+            let ins = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: virtgpu::EXECBUF_SYNCOBJ_RESET,
+                point: 0,
+            }];
+            let sub2 = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    ins: &ins,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let empty = drm_ffi::syncobj::wait(fd, &[h], deadline(0), true, false);
+            r.check(
+                "virgl/syncobj",
+                sub.is_ok() && waited.is_ok() && sub2.is_ok() && empty.is_err(),
+                format!(
+                    "out-syncobj: {}, signalled: {}; in-syncobj with RESET: {}, empty afterwards: {}",
+                    sub.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    sub2.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    empty.map_or_else(|e| err_name(&e), |_| "no".into())
+                ),
+            );
+            let _ = drm_ffi::syncobj::destroy(fd, h);
+        }
+        Err(e) => r.fail("virgl/syncobj", format!("SYNCOBJ_CREATE: {}", err_name(&e))),
+    }
+    match drm_ffi::syncobj::create(fd, false) {
+        Ok(so) => {
+            let h = so.handle;
+            let outs = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: 0,
+                point: 5,
+            }];
+            let sub = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    outs: &outs,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let waited =
+                drm_ffi::syncobj::timeline_wait(fd, &[h], &[5], deadline(5), true, false, false);
+            let mut points = [0u64];
+            let q = drm_ffi::syncobj::query(fd, &[h], &mut points, false);
+            r.check(
+                "virgl/syncobj-timeline",
+                sub.is_ok() && waited.is_ok() && q.is_ok() && points[0] == 5,
+                format!(
+                    "out-syncobj point 5: {}, signalled: {}, point now {}",
+                    sub.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    points[0]
+                ),
+            );
+            let _ = drm_ffi::syncobj::destroy(fd, h);
+        }
+        Err(e) => r.fail(
+            "virgl/syncobj-timeline",
+            format!("SYNCOBJ_CREATE: {}", err_name(&e)),
+        ),
+    }
+    // Bad submissions.
+    let ex = |e: virtgpu::Exec<'_>| virtgpu::execbuffer(fd, &e);
+    let base = || virtgpu::Exec {
+        fence_fd: -1,
+        ..Default::default()
+    };
+    r.errno(
+        "virgl/exec-bad-flags",
+        "EXECBUFFER flags 0x80",
+        ex(virtgpu::Exec {
+            flags: 0x80,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-ring-idx",
+        "EXECBUFFER RING_IDX 0 without context init",
+        ex(virtgpu::Exec {
+            flags: virtgpu::EXECBUF_RING_IDX,
+            ..base()
+        }),
+    );
+    let bad = [BAD_HANDLE];
+    r.errno(
+        "virgl/exec-bad-bo",
+        "EXECBUFFER with a bad handle",
+        ex(virtgpu::Exec {
+            bos: &bad,
+            ..base()
+        }),
+    );
+    let dup = [rc.bo_handle, rc.bo_handle];
+    r.errno(
+        "virgl/exec-dup-bo",
+        "EXECBUFFER with one BO twice",
+        ex(virtgpu::Exec {
+            bos: &dup,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-cmd-efault",
+        "EXECBUFFER 64 bytes of commands at an unmapped address",
+        virtgpu::execbuffer_unmapped(fd, 64),
+    );
+    r.errno(
+        "virgl/exec-huge",
+        "EXECBUFFER size 0x80000001",
+        virtgpu::execbuffer_unmapped(fd, 0x8000_0001),
+    );
+    r.errno(
+        "virgl/exec-bad-fence-in",
+        "EXECBUFFER FENCE_FD_IN -1",
+        ex(virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_IN,
+            ..base()
+        }),
+    );
+    let unknown = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 0,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-out-syncobj-unknown",
+        "EXECBUFFER out-syncobj bad handle",
+        ex(virtgpu::Exec {
+            outs: &unknown,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-in-syncobj-unknown",
+        "EXECBUFFER in-syncobj bad handle",
+        ex(virtgpu::Exec {
+            ins: &unknown,
+            ..base()
+        }),
+    );
+    let flagged = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 1,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-out-syncobj-flags",
+        "EXECBUFFER out-syncobj flags 1",
+        ex(virtgpu::Exec {
+            outs: &flagged,
+            ..base()
+        }),
+    );
+    let flagged2 = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 2,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-in-syncobj-flags",
+        "EXECBUFFER in-syncobj flags 2",
+        ex(virtgpu::Exec {
+            ins: &flagged2,
+            ..base()
+        }),
+    );
+    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
 }
 
 fn run_all(r: &mut Report, args: &Args) {

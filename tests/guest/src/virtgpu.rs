@@ -274,6 +274,121 @@ pub fn execbuffer_empty(fd: BorrowedFd<'_>) -> io::Result<()> {
     unsafe { iowr::<OP, Execbuffer>(fd, &mut arg) }
 }
 
+/// `struct drm_virtgpu_execbuffer_syncobj`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct ExecSyncobj {
+    pub handle: u32,
+    pub flags: u32,
+    pub point: u64,
+}
+
+pub const EXECBUF_FENCE_FD_IN: u32 = 1;
+pub const EXECBUF_FENCE_FD_OUT: u32 = 2;
+pub const EXECBUF_RING_IDX: u32 = 4;
+pub const EXECBUF_SYNCOBJ_RESET: u32 = 1;
+
+/// What one EXECBUFFER submits; [`execbuffer`] fills the struct's pointers from the borrows.
+#[derive(Default)]
+pub struct Exec<'a> {
+    pub flags: u32,
+    pub cmds: &'a [u8],
+    pub bos: &'a [u32],
+    pub fence_fd: i32,
+    pub ring_idx: u32,
+    pub ins: &'a [ExecSyncobj],
+    pub outs: &'a [ExecSyncobj],
+}
+
+/// DRM_IOCTL_VIRTGPU_EXECBUFFER of `e`; returns the `fence_fd` the kernel left (the out
+/// fence's sync_file with `EXECBUF_FENCE_FD_OUT`).
+pub fn execbuffer(fd: BorrowedFd<'_>, e: &Exec<'_>) -> io::Result<i32> {
+    let len32 =
+        |n: usize| u32::try_from(n).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
+    let mut arg = Execbuffer {
+        flags: e.flags,
+        size: len32(e.cmds.len())?,
+        command: e.cmds.as_ptr() as u64,
+        bo_handles: e.bos.as_ptr() as u64,
+        num_bo_handles: len32(e.bos.len())?,
+        fence_fd: e.fence_fd,
+        ring_idx: e.ring_idx,
+        syncobj_stride: std::mem::size_of::<ExecSyncobj>() as u32,
+        num_in_syncobjs: len32(e.ins.len())?,
+        num_out_syncobjs: len32(e.outs.len())?,
+        in_syncobjs: e.ins.as_ptr() as u64,
+        out_syncobjs: e.outs.as_ptr() as u64,
+    };
+    const OP: Opcode = op::<Execbuffer>(0x02);
+    // SAFETY: OP matches Execbuffer; every pointer field points to a slice borrowed for the
+    // call with the count beside it, which the kernel only reads.
+    unsafe { iowr::<OP, Execbuffer>(fd, &mut arg) }?;
+    Ok(arg.fence_fd)
+}
+
+/// DRM_IOCTL_VIRTGPU_EXECBUFFER whose command stream of `size` bytes lies at the first page of
+/// the address space (never mapped), so reading it must fail (or the size be refused first).
+pub fn execbuffer_unmapped(fd: BorrowedFd<'_>, size: u32) -> io::Result<()> {
+    let mut arg = Execbuffer {
+        size,
+        command: 8,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    const OP: Opcode = op::<Execbuffer>(0x02);
+    // SAFETY: OP matches Execbuffer; the kernel only reads the command, at an address in the
+    // first page, which is never mapped: no memory of ours is involved.
+    unsafe { iowr::<OP, Execbuffer>(fd, &mut arg) }
+}
+
+/// `struct sync_fence_info`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SyncFenceInfo {
+    pub obj_name: [u8; 32],
+    pub driver_name: [u8; 32],
+    pub status: i32,
+    pub flags: u32,
+    pub timestamp_ns: u64,
+}
+
+/// `struct sync_file_info`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct SyncFileInfo {
+    name: [u8; 32],
+    status: i32,
+    flags: u32,
+    num_fences: u32,
+    pad: u32,
+    sync_fence_info: u64,
+}
+
+/// SYNC_IOC_FILE_INFO on a sync_file with one fence: the file's status and its fence's info.
+pub fn sync_file_info(fd: BorrowedFd<'_>) -> io::Result<(i32, SyncFenceInfo)> {
+    let mut fence = SyncFenceInfo {
+        obj_name: [0; 32],
+        driver_name: [0; 32],
+        status: 0,
+        flags: 0,
+        timestamp_ns: 0,
+    };
+    let mut arg = SyncFileInfo {
+        name: [0; 32],
+        status: 0,
+        flags: 0,
+        num_fences: 1,
+        pad: 0,
+        sync_fence_info: &mut fence as *mut SyncFenceInfo as u64,
+    };
+    const OP: Opcode = opcode::read_write::<SyncFileInfo>(b'>', 4);
+    // SAFETY: OP is SYNC_IOC_FILE_INFO with its struct; `sync_fence_info` points to one live,
+    // exclusively borrowed `SyncFenceInfo` and `num_fences` says one, so the kernel writes at
+    // most that one entry.
+    unsafe { ioctl(fd, Updater::<OP, SyncFileInfo>::new(&mut arg)) }.map_err(io::Error::from)?;
+    Ok((arg.status, fence))
+}
+
 /// DRM_IOCTL_VIRTGPU_GET_CAPS into `buf`.
 pub fn get_caps(fd: BorrowedFd<'_>, cap_set_id: u32, ver: u32, buf: &mut [u8]) -> io::Result<()> {
     let mut arg = GetCaps {

@@ -33,6 +33,10 @@ pub(crate) const FEAT_MODESET: u32 = bindings::drm_driver_feature_DRIVER_MODESET
 pub(crate) const FEAT_RENDER: u32 = bindings::drm_driver_feature_DRIVER_RENDER;
 /// `DRIVER_ATOMIC`: the driver supports atomic mode setting.
 pub(crate) const FEAT_ATOMIC: u32 = bindings::drm_driver_feature_DRIVER_ATOMIC;
+/// `DRIVER_SYNCOBJ`: the driver's submissions take and fill DRM sync objects.
+pub(crate) const FEAT_SYNCOBJ: u32 = bindings::drm_driver_feature_DRIVER_SYNCOBJ;
+/// `DRIVER_SYNCOBJ_TIMELINE`: ... timeline sync objects too.
+pub(crate) const FEAT_SYNCOBJ_TIMELINE: u32 = bindings::drm_driver_feature_DRIVER_SYNCOBJ_TIMELINE;
 /// `DRIVER_CURSOR_HOTSPOT`: cursor planes take a hotspot (for virtual machines' cursors).
 pub(crate) const FEAT_CURSOR_HOTSPOT: u32 = bindings::drm_driver_feature_DRIVER_CURSOR_HOTSPOT;
 

@@ -142,6 +142,16 @@ unsafe impl Send for FenceRef {}
 unsafe impl Sync for FenceRef {}
 
 impl FenceRef {
+    /// Takes over a reference to `f`.
+    ///
+    /// # Safety
+    ///
+    /// `f` is a valid fence the caller holds a reference to, which is given to the result.
+    pub(crate) unsafe fn from_raw(f: NonNull<bindings::dma_fence>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self(f)
+    }
+
     /// The fence in the `sync_file` behind file descriptor `fd`; `EINVAL` if `fd` is not
     /// one (as the C driver answers).
     pub(crate) fn from_sync_file(fd: i32) -> Result<Self> {

@@ -17,6 +17,7 @@ pub(crate) mod file;
 pub(crate) mod gem;
 pub(crate) mod ioctl;
 pub(crate) mod kms;
+pub(crate) mod syncobj;
 
 pub(crate) use device::{Device, Registration};
 pub(crate) use driver::{Driver, DriverInfo};

@@ -13,6 +13,7 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_plane.h>
+#include <drm/drm_syncobj.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
@@ -21,6 +22,7 @@
 #include <linux/fs.h>
 #include <linux/delay.h>
 #include <linux/dma-fence.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -301,4 +303,19 @@ void vgrs_module_get(void)
 void vgrs_module_put(void)
 {
 	module_put(THIS_MODULE);
+}
+
+void vgrs_drm_syncobj_put(struct drm_syncobj *obj)
+{
+	drm_syncobj_put(obj);
+}
+
+struct dma_fence_chain *vgrs_dma_fence_chain_alloc(void)
+{
+	return dma_fence_chain_alloc();
+}
+
+void vgrs_dma_fence_chain_free(struct dma_fence_chain *chain)
+{
+	dma_fence_chain_free(chain);
 }

@@ -423,10 +423,13 @@ impl drm::Driver for GpuDrm {
     // MODESET and ATOMIC: the device has 1 to 16 scanouts (probe refuses 0, the one case
     // in which the C driver drops them). CURSOR_HOTSPOT as the C driver: the host draws the
     // cursor and needs its hotspot.
+    // SYNCOBJ and SYNCOBJ_TIMELINE: EXECBUFFER takes in- and out-syncobjs, as the C driver's.
     const FEATURES: u32 = drv::FEAT_GEM
         | drv::FEAT_RENDER
         | drv::FEAT_MODESET
         | drv::FEAT_ATOMIC
+        | drv::FEAT_SYNCOBJ
+        | drv::FEAT_SYNCOBJ_TIMELINE
         | drv::FEAT_CURSOR_HOTSPOT;
 
     const IOCTLS: &'static [drm::ioctl::Desc] = drm_ioctls!(GpuDrm;

@@ -18,6 +18,7 @@ use crate::{
         fence::{FdReservation, FenceRef},
         gem::{AllocImpl, Reservations},
         ioctl::Ioctl,
+        syncobj::{self, FenceChain, SyncObj},
         File,
     },
     glue::uapi,
@@ -31,6 +32,16 @@ const EXECBUF_FENCE_FD_OUT: u32 = 0x2;
 const EXECBUF_RING_IDX: u32 = 0x4;
 /// `VIRTGPU_EXECBUF_FLAGS`: every flag there is.
 const EXECBUF_FLAGS: u32 = EXECBUF_FENCE_FD_IN | EXECBUF_FENCE_FD_OUT | EXECBUF_RING_IDX;
+
+/// `VIRTGPU_EXECBUF_SYNCOBJ_RESET`: reset an in-syncobj once its fence was taken.
+const SYNCOBJ_RESET: u32 = 0x1;
+/// `VIRTGPU_EXECBUF_SYNCOBJ_FLAGS`: every in-syncobj flag there is.
+const SYNCOBJ_FLAGS: u32 = SYNCOBJ_RESET;
+/// Size of `struct drm_virtgpu_execbuffer_syncobj` (handle, flags, point).
+const SYNCOBJ_DESC_SIZE: usize = 16;
+/// Most syncobjs of each direction one EXECBUFFER may name; more gets `ENOMEM` (the C
+/// driver's answer when its array cannot be allocated).
+const MAX_EXECBUF_SYNCOBJS: u32 = 1 << 16;
 
 /// `VIRTGPU_WAIT_NOWAIT`: only ask whether the object is idle.
 const WAIT_NOWAIT: u32 = 0x1;
@@ -67,9 +78,10 @@ impl Ioctl<GpuDrm> for Map {
 }
 
 /// IOCTL: `VIRTGPU_EXECBUFFER`: submits a command stream to the file's 3D context
-/// (`SUBMIT_3D`, fenced), after the fence in `fence_fd` if asked; the fence goes into every
-/// listed buffer object's reservation object and, if asked, into a new sync_file returned in
-/// `fence_fd`. `ENOSYS` without 3D. Syncobjs are not supported yet: `EINVAL` if any is given.
+/// (`SUBMIT_3D`, fenced), after the fences of the in-syncobjs and of `fence_fd` if asked; the
+/// fence goes into every listed buffer object's reservation object, into the out-syncobjs
+/// and, if asked, into a new sync_file returned in `fence_fd`. `ENOSYS` without 3D. The
+/// checks, their order and their errnos are the 6.12 C driver's.
 pub(crate) struct ExecBuffer;
 
 impl Ioctl<GpuDrm> for ExecBuffer {
@@ -86,9 +98,11 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         if arg.flags & EXECBUF_RING_IDX != 0 {
             return Err(EINVAL);
         }
-        let f = file.inner();
-        let hw = dev.enter().ok_or(ENODEV)?;
-        f.ensure_context(&hw)?;
+        {
+            // Device sections stay short: none is held while waiting for fences below.
+            let hw = dev.enter().ok_or(ENODEV)?;
+            file.inner().ensure_context(&hw)?;
+        }
         let objs = lookup_all(file, arg.bo_handles, arg.num_bo_handles)?;
         let size = arg.size as usize;
         if size > MAX_EXECBUF_SIZE {
@@ -104,9 +118,31 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         } else {
             None
         };
-        if arg.num_in_syncobjs != 0 || arg.num_out_syncobjs != 0 {
-            return Err(EINVAL);
+        let posts = out_syncobjs(file, arg)?;
+        let resets = in_syncobjs(file, arg, shared.fences.context())?;
+        // From here on the in-syncobjs with RESET are reset whatever happens (as in C).
+        let r = submit_tail(dev, arg, file, &objs, &cmds, out_fd, posts);
+        for s in resets.iter() {
+            s.replace_fence(None);
         }
+        r
+    }
+}
+
+/// The rest of an EXECBUFFER once its dependencies are known: the in-fence, the submission,
+/// the out-fence (sync_file and syncobjs).
+fn submit_tail(
+    dev: &GpuDrmDevice,
+    arg: &mut uapi::drm_virtgpu_execbuffer,
+    file: &GpuFileRef,
+    objs: &[ARef<GpuObject>],
+    cmds: &[u8],
+    out_fd: Option<FdReservation>,
+    posts: KVec<(SyncObj, Option<FenceChain>, u64)>,
+) -> Result<u32> {
+    let shared = dev.data();
+    let f = file.inner();
+    {
         if arg.flags & EXECBUF_FENCE_FD_IN != 0 {
             let fence = FenceRef::from_sync_file(arg.fence_fd)?;
             // Our own timeline runs in order on the host: no need to wait for it here.
@@ -114,7 +150,8 @@ impl Ioctl<GpuDrm> for ExecBuffer {
                 fence.wait(true)?;
             }
         }
-        let mut resv = Reservations::lock(&objs)?;
+        let hw = dev.enter().ok_or(ENODEV)?;
+        let mut resv = Reservations::lock(objs)?;
         let ctx = f.ctx_id();
         let fence = shared.fences.submit(
             shared.control.queue(&hw),
@@ -124,7 +161,7 @@ impl Ioctl<GpuDrm> for ExecBuffer {
                 hdr.ctx_id = ctx;
                 hdr.flags = FLAG_FENCE;
                 hdr.fence_id = id;
-                protocol::encode_submit_3d(hdr, &cmds, out).map_err(|_| EINVAL)
+                protocol::encode_submit_3d(hdr, cmds, out).map_err(|_| EINVAL)
             },
         )?;
         resv.add_fence(&fence);
@@ -132,8 +169,89 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         if let Some(fd) = out_fd {
             arg.fence_fd = fd.install(&fence)?;
         }
+        for (s, chain, point) in posts {
+            match chain {
+                Some(c) => s.add_point(c, &fence, point),
+                None => s.replace_fence(Some(&fence)),
+            }
+        }
         Ok(0)
     }
+}
+
+/// Reads syncobj descriptor `i` of an array at `base` with `stride` bytes between entries
+/// (the C driver reads `min(stride, 16)` bytes into a zeroed descriptor and never checks the
+/// stride): (handle, flags, point).
+fn syncobj_desc(base: u64, stride: u32, i: u32) -> Result<(u32, u32, u64)> {
+    let mut d = [0u8; SYNCOBJ_DESC_SIZE];
+    let len = (stride as usize).min(SYNCOBJ_DESC_SIZE);
+    let addr = base
+        .checked_add(u64::from(i) * u64::from(stride))
+        .ok_or(EFAULT)?;
+    let addr = usize::try_from(addr).map_err(|_| EFAULT)?;
+    UserSlice::new(addr, len)
+        .reader()
+        .read_slice(&mut d[..len])?;
+    let handle = u32::from_ne_bytes([d[0], d[1], d[2], d[3]]);
+    let flags = u32::from_ne_bytes([d[4], d[5], d[6], d[7]]);
+    let point = u64::from_ne_bytes([d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]]);
+    Ok((handle, flags, point))
+}
+
+/// The out-syncobjs: flags must be 0 (`EINVAL`), a timeline point gets a chain node now
+/// (`ENOMEM`), an unknown handle is `EINVAL` (the C driver's answers).
+fn out_syncobjs(
+    file: &GpuFileRef,
+    arg: &uapi::drm_virtgpu_execbuffer,
+) -> Result<KVec<(SyncObj, Option<FenceChain>, u64)>> {
+    let n = arg.num_out_syncobjs;
+    if n > MAX_EXECBUF_SYNCOBJS {
+        return Err(ENOMEM);
+    }
+    let mut out = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for i in 0..n {
+        let (handle, flags, point) = syncobj_desc(arg.out_syncobjs, arg.syncobj_stride, i)?;
+        if flags != 0 {
+            return Err(EINVAL);
+        }
+        let chain = if point != 0 {
+            Some(FenceChain::new()?)
+        } else {
+            None
+        };
+        let s = SyncObj::find(file, handle).ok_or(EINVAL)?;
+        out.push((s, chain, point), GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// The in-syncobjs: flags other than RESET are `EINVAL`; the fence of each (at its point:
+/// `ENOENT` for an unknown handle, `EINVAL` without a fence) is waited for unless it is on our
+/// own timeline `ours`; returns those to reset afterwards.
+fn in_syncobjs(
+    file: &GpuFileRef,
+    arg: &uapi::drm_virtgpu_execbuffer,
+    ours: u64,
+) -> Result<KVec<SyncObj>> {
+    let n = arg.num_in_syncobjs;
+    if n > MAX_EXECBUF_SYNCOBJS {
+        return Err(ENOMEM);
+    }
+    let mut resets = KVec::new();
+    for i in 0..n {
+        let (handle, flags, point) = syncobj_desc(arg.in_syncobjs, arg.syncobj_stride, i)?;
+        if flags & !SYNCOBJ_FLAGS != 0 {
+            return Err(EINVAL);
+        }
+        let fence = syncobj::find_fence(file, handle, point)?;
+        if fence.context() != ours {
+            fence.wait(true)?;
+        }
+        if flags & SYNCOBJ_RESET != 0 {
+            resets.push(SyncObj::find(file, handle).ok_or(EINVAL)?, GFP_KERNEL)?;
+        }
+    }
+    Ok(resets)
 }
 
 /// Looks up `count` buffer object handles at user address `ptr` (`u32`s): `EFAULT` if they
