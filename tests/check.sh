@@ -124,10 +124,12 @@ guest() {
 	shift
 	step "guest: $scenario (QEMU TCG; log in build/$scenario/console.log)"
 	local out rc
+	local t0=$SECONDS
 	out=$(qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario "$scenario" \
 		--outdir "$BUILD/$scenario" --quiet "$@" 2>&1)
 	rc=$?
 	echo "$out" | grep -v '^run: booting'
+	echo "(guest $scenario: $((SECONDS - t0)) s)"
 	local p f s
 	p=$(echo "$out" | grep -c '^PASS ')
 	f=$(echo "$out" | grep -c '^FAIL ')

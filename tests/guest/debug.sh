@@ -23,34 +23,6 @@ for s in probe uapi kms display panic teardown; do
 	. "/guest/$s.sh"
 done
 
-# kmemleak_check LABEL STRICT: scans twice (it reports only objects that stayed unreferenced
-# for a scan and are older than 5 s) and reports the suspected leaks whose allocation
-# backtrace reaches DRM or a module (ours or the C driver's; addresses of an unloaded module
-# print as bare numbers): FAIL for ours, NOTE for the C driver. Others are counted as noise.
-kmemleak_check() {
-	local label=$1 strict=$2 f=/sys/kernel/debug/kmemleak all ours
-	if [ ! -e "$f" ]; then
-		result FAIL "$label.kmemleak" "no $f: is this the debug kernel?"
-		return
-	fi
-	echo scan >"$f"
-	sleep 6
-	echo scan >"$f"
-	cat "$f" >/tmp/kmemleak.txt
-	all=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
-	# One record per reported object (busybox awk takes a string RS).
-	ours=$(awk 'BEGIN { RS = "unreferenced object" }
-		/drm_|virtio_gpu|\[<[0-9a-f]+>\] 0x/ { n++ } END { print n + 0 }' /tmp/kmemleak.txt)
-	sed "s/^/[$label kmemleak] /" /tmp/kmemleak.txt | head -n 200
-	if [ "$ours" = 0 ]; then
-		result PASS "$label.kmemleak" "no suspected leak from DRM or the driver ($all in the rest of the kernel)"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.kmemleak" "$ours suspected leaks with DRM or driver frames (see the console log)"
-	else
-		result NOTE "$label.kmemleak" "reported, not failed: $ours suspected leaks with DRM or driver frames"
-	fi
-}
-
 for d in $(selected_drivers drivers); do
 	case $d in
 	rs) kmemleak_check rs 1 ;;
