@@ -75,6 +75,10 @@ bench: initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario bench --outdir $(BUILD)/bench \
 		--append vgrs.bench_secs=$(BENCH_SECS) $(if $(KVM),--kvm) --quiet
+	@echo "bench: the 3D path on QEMU's GL device (five rounds, medians)"
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario bench-virgl --outdir $(BUILD)/bench-virgl \
+		--append vgrs.bench_secs=$(BENCH_SECS) --gl --timeout 1800 $(if $(KVM),--kvm) --quiet
 
 check: deps
 	@$(ROOT)/tests/check.sh

@@ -53,6 +53,8 @@ struct Args {
     virgl: bool,
     /// `--hold-fence FILE`: hold a fence's sync_file (see [`hold_fence`]) until FILE exists.
     hold_fence: Option<PathBuf>,
+    /// `--bench-exec SECS`: measure submissions on the 3D device (see [`bench_exec`]).
+    bench_exec: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -63,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         hold_until: None,
         virgl: false,
         hold_fence: None,
+        bench_exec: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -74,10 +77,14 @@ fn parse_args() -> Result<Args, String> {
             "--hold-until" => args.hold_until = Some(val()?.into()),
             "--virgl" => args.virgl = true,
             "--hold-fence" => args.hold_fence = Some(val()?.into()),
+            "--bench-exec" => {
+                args.bench_exec = Some(val()?.parse().map_err(|e| format!("--bench-exec: {e}"))?)
+            }
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
-                            [--hold-until FILE] [--virgl] [--hold-fence FILE]"
+                            [--hold-until FILE] [--virgl] [--hold-fence FILE] \
+                            [--bench-exec SECS]"
                     .into())
             }
             _ => return Err(format!("unknown argument {a}")),
@@ -865,6 +872,14 @@ fn main() {
     );
     if let Some(until) = &args.hold_until {
         hold(&mut r, &args.device, until);
+    } else if let Some(secs) = args.bench_exec {
+        match open_rw(&args.render) {
+            Ok(f) => bench_exec(&mut r, f.as_fd(), secs),
+            Err(e) => r.fail(
+                "open",
+                format!("{}: {}", args.render.display(), err_name(&e)),
+            ),
+        }
     } else if let Some(until) = &args.hold_fence {
         hold_fence(&mut r, &args.render, until);
     } else if args.virgl {
@@ -1060,6 +1075,85 @@ fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     }
     drop(ffd);
     r.pass("fence-hold/close", "sync_file closed");
+}
+
+/// Submission benchmarks on the 3D device, `secs` seconds each; prints `BENCH` lines:
+/// - `exec-wait`: EXECBUFFER (one buffer object, empty command stream) then WAIT on the
+///   object, round trips per second (higher is better): submission, host answer, fence;
+/// - `fence-latency`: EXECBUFFER with an out fence, then poll on the sync_file until it
+///   signals, mean microseconds from submission to the signal seen (lower is better).
+fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
+    let mut rc = resource_2d();
+    if r.ok(
+        "bench/setup",
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let bo = [rc.bo_handle];
+    let dur = std::time::Duration::from_secs(secs);
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < dur {
+        let e = virtgpu::Exec {
+            bos: &bo,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        let mut w = virtgpu::Wait {
+            handle: rc.bo_handle,
+            flags: 0,
+        };
+        if let Err(e) = virtgpu::execbuffer(fd, &e).and_then(|_| virtgpu::wait(fd, &mut w)) {
+            r.fail("bench/exec-wait", format!("after {n}: {}", err_name(&e)));
+            return;
+        }
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    println!("BENCH exec-wait {rate:.1} round-trips/s");
+    let t = Instant::now();
+    let (mut n, mut total) = (0u64, 0f64);
+    while t.elapsed() < dur {
+        let e = virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let ffd = match virtgpu::execbuffer(fd, &e) {
+            Ok(f) => f,
+            Err(e) => {
+                r.fail(
+                    "bench/fence-latency",
+                    format!("after {n}: {}", err_name(&e)),
+                );
+                return;
+            }
+        };
+        // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
+        // nothing else; the OwnedFd closes it once.
+        let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
+        if !poll_in(ffd.as_fd()) {
+            r.fail(
+                "bench/fence-latency",
+                format!("fence {n} did not signal in 5 s"),
+            );
+            return;
+        }
+        total += t0.elapsed().as_secs_f64();
+        n += 1;
+    }
+    let lat = if n > 0 { total / n as f64 * 1e6 } else { 0.0 };
+    println!("BENCH fence-latency {lat:.1} us");
+    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+    r.pass(
+        "bench/exec",
+        format!("{rate:.1} EXECBUFFER+WAIT/s, fence latency {lat:.1} us"),
+    );
 }
 
 /// A C string field's text.

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest scenario "bench-virgl" (`make bench`, second boot: `qemu/run.py --gl`): the 3D path
+# measured on the C driver and on ours, in the same boot, five rounds alternating C and ours;
+# each figure is the median of the rounds, printed with its range (single runs move by 10-30 %
+# here). Not a test: nothing fails on a number.
+#
+#   kmscube        kmscube through Mesa virgl, 300 frames, frames/s (higher is better). Paced
+#                  by each driver's page-flip events: ours at the refresh rate (emulated
+#                  vblank), the C driver's at once (fake vblank)
+#   glmark2        glmark2-es2-drm score over three scenes of 2 s (higher is better)
+#   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
+#   fence-latency  submission to sync_file signalled, mean microseconds (lower is better)
+#
+# vgrs.bench_secs=N sets the seconds per submission figure (default 3).
+
+secs=$(sed -n 's/.*vgrs\.bench_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$secs" ] || secs=3
+ROUNDS=5
+rm -f /tmp/b3d.*
+mkfifo /tmp/b3d.fifo
+exec 6<>/tmp/b3d.fifo
+
+# round LABEL MODULE: one round of every figure on one driver, appended to /tmp/b3d.LABEL.
+round() {
+	local label=$1 module=$2 fps score
+	dmesg -c >/dev/null
+	load "$label" "$module" || return
+	# kmscube ends when its stdin is readable: an empty fifo the shell keeps open is not (a
+	# background job's stdin is /dev/null unless redirected on the job itself).
+	kmscube -c 300 </tmp/b3d.fifo >/tmp/cube.out 2>&1 &
+	wait_pid 120 $!
+	fps=$(sed -n 's/.*Rendered [0-9]* frames in [0-9.]* sec (\([0-9.]*\) fps).*/\1/p' /tmp/cube.out | tail -n1)
+	grep -q 'renderer: "virgl' /tmp/cube.out || fps=""
+	[ -n "$fps" ] && echo "kmscube $fps frames/s" >>"/tmp/b3d.$label"
+	bounded 120 glmark2-es2-drm -b build:duration=2 -b texture:duration=2 \
+		-b shading:shading=phong:duration=2 </dev/null >/tmp/glmark2.out 2>&1
+	score=$(sed -n 's/.*glmark2 Score: *\([0-9]*\).*/\1/p' /tmp/glmark2.out)
+	[ -n "$score" ] && echo "glmark2 $score score" >>"/tmp/b3d.$label"
+	bounded 120 vgrs-uapi-test --bench-exec "$secs" --label "$label" >/tmp/bexec.out 2>&1
+	sed -n 's/^BENCH //p' /tmp/bexec.out >>"/tmp/b3d.$label"
+	unload "$label" "$module"
+	problems "$label" clean 0 "no kernel warnings over the round"
+	show_dmesg "$label"
+}
+
+i=1
+while [ "$i" -le "$ROUNDS" ]; do
+	echo "@@VGRS log bench-virgl: round $i of $ROUNDS"
+	round c virtio_gpu
+	round rs virtio_gpu_rs
+	i=$((i + 1))
+done
+
+# stat FILE NAME: "median min-max" of figure NAME in FILE.
+stat() {
+	sed -n "s/^$2 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
+		{ v[NR] = $1 } END {
+			if (NR == 0) { print "-"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
+}
+
+echo "@@VGRS log $(printf '%-14s %22s %22s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+for name in kmscube glmark2 exec-wait fence-latency; do
+	set -- $(stat /tmp/b3d.c "$name")
+	c=$1 crange=${2:-}
+	set -- $(stat /tmp/b3d.rs "$name")
+	r=$1 rrange=${2:-}
+	unit=$(sed -n "s/^$name [0-9.]* \([^ ]*\).*/\1/p" /tmp/b3d.rs /tmp/b3d.c 2>/dev/null | head -n1)
+	ratio=$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')
+	echo "@@VGRS log $(printf '%-14s %22s %22s %8s  %s' "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
+	info "bench3d.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
+done
