@@ -10,7 +10,8 @@
 #              show it created, a resource attached and detached, and it destroyed;
 #              EXECBUFFER with fences (sync_file out, in), WAIT, syncobjs (binary and
 #              timeline, in and out, RESET), and bad submissions' errnos as the C driver's
-#   glmark2    glmark2-es2-drm runs six scenes through virgl to completion and scores
+#   glmark2    glmark2-es2-drm runs six scenes (2 s each) through virgl to completion and
+#              scores
 #   fence-hold (ours) a sync_file outliving unbind pins the module, still answers, lets go
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
 #              pictures and N frames, and the renderer must be virgl (Mesa renders through
@@ -48,9 +49,9 @@ virgl_driver() {
 }
 
 # The glmark2 scenes run: one of each kind (geometry, textures, shading, bump mapping, 2D
-# effects, blending), 3 s each.
-GLMARK2_SCENES="-b build:duration=3 -b texture:duration=3 -b shading:shading=phong:duration=3
-	-b bump:bump-render=normals:duration=3 -b effect2d:duration=3 -b pulsar:duration=3"
+# effects, blending), 2 s each.
+GLMARK2_SCENES="-b build:duration=2 -b texture:duration=2 -b shading:shading=phong:duration=2
+	-b bump:bump-render=normals:duration=2 -b effect2d:duration=2 -b pulsar:duration=2"
 
 # glmark2_run LABEL: glmark2-es2-drm runs the scenes to completion through virgl and scores.
 glmark2_run() {
