@@ -67,8 +67,6 @@ pub(crate) struct GpuShared {
     pub(crate) has_virgl: bool,
     /// Give the device DMA addresses (it uses the DMA API) rather than physical ones.
     pub(crate) use_dma: bool,
-    /// What userspace is told through `GETPARAM`.
-    pub(crate) caps: Caps,
     /// The control queue.
     pub(crate) control: Control,
     /// The cursor queue.
@@ -134,7 +132,6 @@ impl GpuShared {
             has_edid: i.has_edid,
             has_virgl: i.has_virgl,
             use_dma: i.use_dma,
-            caps: Caps::default(),
             control: Control::new(i.control),
             cursor: Cursor::new(i.cursor),
             fences: FenceDriver::new()?,
@@ -178,10 +175,11 @@ impl GpuShared {
     /// What userspace is told through `GETPARAM`: the driver's capabilities and the capset
     /// ids the host offers.
     pub(crate) fn params(&self) -> Caps {
+        // Blobs, host-visible memory, UUIDs and context init are not implemented.
         Caps {
             virgl: self.has_virgl,
             capset_mask: capsets::id_mask(&self.capsets.lock().infos),
-            ..self.caps
+            ..Caps::default()
         }
     }
 

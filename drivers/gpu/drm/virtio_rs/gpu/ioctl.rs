@@ -10,7 +10,7 @@ use kernel::{prelude::*, time::msecs_to_jiffies, types::ARef, uaccess::UserSlice
 use super::{
     driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, ResourceArgs},
     dumb, params,
-    protocol::{self, Box3d, CtrlHdr, Rect, ResourceCreate3d, FLAG_FENCE},
+    protocol::{self, Box3d, CtrlHdr, Encode as _, Rect, ResourceCreate3d, Submit3d, FLAG_FENCE},
 };
 use crate::{
     drm::{
@@ -51,14 +51,11 @@ const WAIT_TIMEOUT_MS: u32 = 15_000;
 /// Largest EXECBUFFER command stream: one `kmalloc` buffer holds the command (the C driver
 /// takes up to `INT_MAX` bytes through `vmalloc`; Mesa's virgl writes at most 256 KiB).
 /// Larger gets `ENOMEM`, the C driver's answer above `INT_MAX`.
-const MAX_EXECBUF_SIZE: usize = 4 * 1024 * 1024 - Submit3dHeader::SIZE;
+const MAX_EXECBUF_SIZE: usize = 4 * 1024 * 1024 - Submit3d::SIZE;
 
 /// Most buffer objects one EXECBUFFER may list; more gets `ENOMEM` (the C driver's answer
 /// when its handle array cannot be allocated).
 const MAX_EXECBUF_BOS: u32 = 1 << 16;
-
-use protocol::Encode as _;
-use protocol::Submit3d as Submit3dHeader;
 
 /// Texture target of a 2D resource (`PIPE_TEXTURE_2D`).
 const TARGET_2D: u32 = 2;
@@ -157,7 +154,7 @@ fn submit_tail(
             shared.control.queue(&hw),
             protocol::submit_3d_size(cmds.len()).ok_or(ENOMEM)?,
             |out, id| {
-                let mut hdr = CtrlHdr::new(Submit3dHeader::TYPE);
+                let mut hdr = CtrlHdr::new(Submit3d::TYPE);
                 hdr.ctx_id = ctx;
                 hdr.flags = FLAG_FENCE;
                 hdr.fence_id = id;
