@@ -390,3 +390,37 @@ kmemleak_check() {
 		result NOTE "$label.kmemleak" "reported, not failed: $ours suspected leaks with DRM or driver frames"
 	fi
 }
+
+# kmemleak_each: kmemleak_check for each driver of the boot (vgrs.drivers): ours strict, the
+# C driver's suspects as NOTEs.
+kmemleak_each() {
+	local d
+	for d in $(selected_drivers drivers); do
+		case $d in
+		rs) kmemleak_check rs 1 ;;
+		c) kmemleak_check c 0 ;;
+		esac
+	done
+}
+
+# The panic screen's colours: CONFIG_DRM_PANIC_BACKGROUND_COLOR (qemu/kernel.config) and
+# drm_panic's default foreground.
+PANIC_BG=6a0dad
+PANIC_FG=ffffff
+
+# no_panic_screen LABEL CHECK NAME PASS FAIL: takes screendump NAME; LABEL.CHECK passes (with
+# the text PASS) if under 10 % of it has the panic background, else fails (with FAIL).
+no_panic_screen() {
+	local label=$1 check=$2 name=$3 pass=$4 fail=$5 ans
+	if ! dump "$name"; then
+		result FAIL "$label.$check" "screendump failed"
+		return
+	fi
+	ans=$(ask share "$name" $PANIC_BG $PANIC_FG)
+	set -- $ans
+	if [ "$1" = share ] && [ "$2" -lt 100 ]; then
+		result PASS "$label.$check" "$pass ($ans)"
+	else
+		result FAIL "$label.$check" "$fail: $ans"
+	fi
+}

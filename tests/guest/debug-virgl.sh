@@ -7,9 +7,4 @@
 
 [ -e /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
 . /guest/virgl.sh
-for d in $(selected_drivers drivers); do
-	case $d in
-	rs) kmemleak_check rs 1 ;;
-	c) kmemleak_check c 0 ;;
-	esac
-done
+kmemleak_each

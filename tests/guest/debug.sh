@@ -26,9 +26,4 @@ for s in $scenarios; do
 	. "/guest/$s.sh"
 done
 
-for d in $(selected_drivers drivers); do
-	case $d in
-	rs) kmemleak_check rs 1 ;;
-	c) kmemleak_check c 0 ;;
-	esac
-done
+kmemleak_each

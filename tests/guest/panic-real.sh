@@ -7,9 +7,6 @@
 # (mostly background, some text; see qemu/run.py). One driver per boot: the first of
 # vgrs.drivers (default rs; the 6.12 C driver has no panic support and fails it).
 
-PANIC_BG=6a0dad
-PANIC_FG=ffffff
-
 label=$(selected_drivers panic | awk '{ print $1 }')
 case $label in
 rs) module=virtio_gpu_rs ;;
@@ -20,15 +17,8 @@ if [ -n "$module" ] && load "$label" "$module"; then
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	printf '\033[2J\033[H\033[?25lVGRS: the last frame before a real panic' >/dev/tty0
 	sleep 1
-	if dump "$label-before-panic"; then
-		ans=$(ask share "$label-before-panic" $PANIC_BG $PANIC_FG)
-		set -- $ans
-		if [ "$1" = share ] && [ "$2" -lt 100 ]; then
-			result PASS "$label.before-panic" "the console, not a panic screen, before the panic ($ans)"
-		else
-			result FAIL "$label.before-panic" "unexpected picture before the panic: $ans"
-		fi
-	fi
+	no_panic_screen "$label" before-panic "$label-before-panic" \
+		"the console, not a panic screen, before the panic" "unexpected picture before the panic"
 	echo "@@VGRS expect-panic $label-panic $PANIC_BG $PANIC_FG" >/dev/console
 	sleep 1
 	echo c >/proc/sysrq-trigger

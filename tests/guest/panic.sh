@@ -12,11 +12,6 @@
 #
 # A real panic is scenario panic-real (a boot of its own).
 
-# The colours of the panic screen: CONFIG_DRM_PANIC_BACKGROUND_COLOR (qemu/kernel.config) and
-# the default foreground.
-PANIC_BG=6a0dad
-PANIC_FG=ffffff
-
 # panic_files: the panic trigger files of the loaded DRM device.
 panic_files() {
 	# dri/0 (card0): dri/128 (the render node) and dri/<bus id> are the same directory.
@@ -62,7 +57,7 @@ panic_trigger() {
 
 # panic_driver LABEL MODULE STRICT
 panic_driver() {
-	local label=$1 module=$2 strict=$3 files n ans
+	local label=$1 module=$2 strict=$3 files n
 	dmesg -c >/dev/null
 	load "$label" "$module" || return
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
@@ -90,17 +85,8 @@ panic_driver() {
 		panic_trigger "$label" "$file" panic-debugfs
 		# The console draws over the panic screen again: normal updates still work.
 		console_text "$label" "VGRS: the console after the panic screen"
-		if dump "$label-after-panic"; then
-			ans=$(ask share "$label-after-panic" $PANIC_BG $PANIC_FG)
-			set -- $ans
-			if [ "$1" = share ] && [ "$2" -lt 100 ]; then
-				result PASS "$label.panic-recover" "the console drew over the panic screen ($ans)"
-			else
-				result FAIL "$label.panic-recover" "the panic screen stayed after console output: $ans"
-			fi
-		else
-			result FAIL "$label.panic-recover" "screendump failed"
-		fi
+		no_panic_screen "$label" panic-recover "$label-after-panic" \
+			"the console drew over the panic screen" "the panic screen stayed after console output"
 		# Again: the reserved requests of the first panic update came back.
 		panic_trigger "$label" "$file" panic-debugfs-again
 		console_text "$label" ""

@@ -307,7 +307,7 @@ fn check_render(r: &mut Report, path: &Path) {
                 "bo {} res {}; GEM_CLOSE {}",
                 rc.bo_handle,
                 rc.res_handle,
-                closed.map_or_else(|e| err_name(&e), |_| "ok".into())
+                outcome(&closed, "ok")
             ),
         );
     }
@@ -721,7 +721,7 @@ fn resource_ops(r: &mut Report, fd: BorrowedFd<'_>, rc: &virtgpu::ResourceCreate
             format!(
                 "bo {} closed; RESOURCE_INFO after close: {}",
                 rc.bo_handle,
-                after.map_or_else(|e| err_name(&e), |_| "succeeded".into())
+                outcome(&after, "succeeded")
             ),
         );
     }
@@ -1015,7 +1015,7 @@ fn check_virgl_context(r: &mut Report, render: &Path) {
         format!(
             "new file: resource {} created, handle closed ({}), file closed",
             rc.res_handle,
-            closed.map_or_else(|e| err_name(&e), |_| "ok".into())
+            outcome(&closed, "ok")
         ),
     );
 }
@@ -1037,13 +1037,10 @@ fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     let Some(ffd) = r.ok(
         name,
         "EXECBUFFER with FENCE_FD_OUT",
-        virtgpu::execbuffer(f.as_fd(), &e),
+        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
     ) else {
         return;
     };
-    // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
-    // nothing else; the OwnedFd closes it once.
-    let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
     drop(f);
     r.pass(name, "sync_file of a submission held, DRM file closed");
     eprintln!("HOLDING");
@@ -1124,7 +1121,7 @@ fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
             ..Default::default()
         };
         let t0 = Instant::now();
-        let ffd = match virtgpu::execbuffer(fd, &e) {
+        let ffd = match virtgpu::execbuffer_fence_out(fd, &e) {
             Ok(f) => f,
             Err(e) => {
                 r.fail(
@@ -1134,9 +1131,6 @@ fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
                 return;
             }
         };
-        // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
-        // nothing else; the OwnedFd closes it once.
-        let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
         if !poll_in(ffd.as_fd()) {
             r.fail(
                 "bench/fence-latency",
@@ -1154,6 +1148,14 @@ fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
         "bench/exec",
         format!("{rate:.1} EXECBUFFER+WAIT/s, fence latency {lat:.1} us"),
     );
+}
+
+/// "ok" (or `ok` as given) for a success, the errno's name for a failure: check details.
+fn outcome<T>(r: &io::Result<T>, ok: &str) -> String {
+    match r {
+        Ok(_) => ok.into(),
+        Err(e) => err_name(e),
+    }
 }
 
 /// A C string field's text.
@@ -1209,12 +1211,9 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
     let out = r.ok(
         "virgl/exec-fence-out",
         "EXECBUFFER with a BO and FENCE_FD_OUT",
-        virtgpu::execbuffer(fd, &e),
+        virtgpu::execbuffer_fence_out(fd, &e),
     );
     if let Some(ffd) = out {
-        // SAFETY: the kernel just returned `ffd` as a new file descriptor of ours, owned by
-        // nothing else; the OwnedFd closes it once.
-        let ffd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ffd) };
         let signalled = poll_in(ffd.as_fd());
         match virtgpu::sync_file_info(ffd.as_fd()) {
             Ok((status, f)) => r.check(
@@ -1239,7 +1238,7 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
             res.is_ok(),
             format!(
                 "EXECBUFFER with that fence as FENCE_FD_IN: {}",
-                res.map_or_else(|e| err_name(&e), |_| "ok".into())
+                outcome(&res, "ok")
             ),
         );
     }
@@ -1258,8 +1257,8 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
         waited.is_ok() && idle.is_ok(),
         format!(
             "WAIT after the submission: {}; NOWAIT then: {}",
-            waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
-            idle.map_or_else(|e| err_name(&e), |_| "idle".into())
+            outcome(&waited, "ok"),
+            outcome(&idle, "idle")
         ),
     );
     // Syncobjs: a binary one filled by a submission and waited for, then used as an in-syncobj
@@ -1300,10 +1299,10 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
                 sub.is_ok() && waited.is_ok() && sub2.is_ok() && empty.is_err(),
                 format!(
                     "out-syncobj: {}, signalled: {}; in-syncobj with RESET: {}, empty afterwards: {}",
-                    sub.map_or_else(|e| err_name(&e), |_| "ok".into()),
-                    waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
-                    sub2.map_or_else(|e| err_name(&e), |_| "ok".into()),
-                    empty.map_or_else(|e| err_name(&e), |_| "no".into())
+                    outcome(&sub, "ok"),
+                    outcome(&waited, "ok"),
+                    outcome(&sub2, "ok"),
+                    outcome(&empty, "no")
                 ),
             );
             let _ = drm_ffi::syncobj::destroy(fd, h);
@@ -1335,8 +1334,8 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
                 sub.is_ok() && waited.is_ok() && q.is_ok() && points[0] == 5,
                 format!(
                     "out-syncobj point 5: {}, signalled: {}, point now {}",
-                    sub.map_or_else(|e| err_name(&e), |_| "ok".into()),
-                    waited.map_or_else(|e| err_name(&e), |_| "ok".into()),
+                    outcome(&sub, "ok"),
+                    outcome(&waited, "ok"),
                     points[0]
                 ),
             );

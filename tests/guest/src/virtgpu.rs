@@ -9,7 +9,7 @@
 //! the kernel write to memory Rust does not expect to change.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
 use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
 
@@ -289,7 +289,7 @@ pub const EXECBUF_RING_IDX: u32 = 4;
 pub const EXECBUF_SYNCOBJ_RESET: u32 = 1;
 
 /// What one EXECBUFFER submits; [`execbuffer`] fills the struct's pointers from the borrows.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 pub struct Exec<'a> {
     pub flags: u32,
     pub cmds: &'a [u8],
@@ -324,6 +324,19 @@ pub fn execbuffer(fd: BorrowedFd<'_>, e: &Exec<'_>) -> io::Result<i32> {
     // call with the count beside it, which the kernel only reads.
     unsafe { iowr::<OP, Execbuffer>(fd, &mut arg) }?;
     Ok(arg.fence_fd)
+}
+
+/// DRM_IOCTL_VIRTGPU_EXECBUFFER of `e` with `EXECBUF_FENCE_FD_OUT` added: the out fence's
+/// sync_file, owned.
+pub fn execbuffer_fence_out(fd: BorrowedFd<'_>, e: &Exec<'_>) -> io::Result<OwnedFd> {
+    let e = Exec {
+        flags: e.flags | EXECBUF_FENCE_FD_OUT,
+        ..*e
+    };
+    let raw = execbuffer(fd, &e)?;
+    // SAFETY: with FENCE_FD_OUT the kernel installed `raw` as a new descriptor of this
+    // process, owned by nothing else; the OwnedFd closes it once.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// DRM_IOCTL_VIRTGPU_EXECBUFFER whose command stream of `size` bytes lies at the first page of
