@@ -7,7 +7,7 @@
 #   qemu/mkinitramfs.sh KDIR OUT.cpio
 #
 # Guest programs: modetest, kmscube (plus the Mesa files it loads at run time) and the
-# project's own test binaries from target/release.
+# project's own test binaries from target/release (or $CARGO_TARGET_DIR/release).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,7 +56,7 @@ copy_elf() {
 for prog in /usr/bin/modetest /usr/bin/kmscube /usr/bin/glmark2-es2-drm; do
 	if [ -x "$prog" ]; then copy_elf "$prog"; else say "warning: $prog missing (make deps)"; fi
 done
-for prog in "$ROOT"/target/release/vgrs-*; do
+for prog in "${CARGO_TARGET_DIR:-$ROOT/target}"/release/vgrs-*; do
 	[ -x "$prog" ] && [ -f "$prog" ] || continue
 	mkdir -p "$STAGE/usr/bin"
 	cp "$prog" "$STAGE/usr/bin/"

@@ -13,6 +13,9 @@
 #   glmark2    glmark2-es2-drm runs six scenes (2 s each) through virgl to completion and
 #              scores
 #   fence-hold (ours) a sync_file outliving unbind pins the module, still answers, lets go
+#   unbind-rendering  the device is unbound while kmscube renders through virgl: the unbind
+#              completes, kmscube ends by itself (an error from its next ioctl), the module
+#              unloads, no kernel warning; then the driver binds again and kmscube renders
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
 #              pictures and N frames, and the renderer must be virgl (Mesa renders through
 #              the host: RESOURCE_CREATE_3D, EXECBUFFER with fences, scanout of host-rendered
@@ -128,10 +131,80 @@ fence_hold() {
 	show_dmesg "$label"
 }
 
+# unbind_rendering LABEL MODULE STRICT: unbinds the device while kmscube renders through
+# virgl (fences in flight, a flip pending, the context busy on the host), then binds it again.
+unbind_rendering() {
+	local label=$1 module=$2 strict=$3 dev pid rc n why="" last p
+	dev=$(gpu_dev) || { result FAIL "$label.unbind-rendering" "no virtio-gpu device"; return; }
+	dmesg -c >/dev/null
+	load "$label" "$module" || return
+	# kmscube ends at end of input: its stdin is a fifo held open by fd 6.
+	rm -f /tmp/ur.fifo
+	mkfifo /tmp/ur.fifo
+	kmscube -c 100000 </tmp/ur.fifo >/tmp/ur.out 2>&1 &
+	pid=$!
+	exec 6>/tmp/ur.fifo
+	# kmscube's output is block-buffered: its GL information arrives as it starts drawing;
+	# its frame counts only when it exits.
+	n=0
+	while running "$pid" && ! grep -q 'renderer:' /tmp/ur.out && [ "$n" -lt 600 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep -q 'renderer: "virgl' /tmp/ur.out || why="kmscube is not rendering through virgl; "
+	sleep 4
+	if ! bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" 2>/tmp/err; then
+		why="${why}unbind failed or hung: $(cat /tmp/err); "
+	fi
+	wait_pid 15 "$pid"
+	rc=$?
+	exec 6>&-
+	if [ "$rc" = 124 ]; then
+		why="${why}kmscube still running 15 s after the unbind (killed); "
+	fi
+	last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/ur.out | tail -n1)
+	[ -n "$last" ] || why="${why}no frames rendered before the unbind; "
+	sed "s/^/[$label unbind-rendering] /" /tmp/ur.out | tail -n 8
+	bounded 30 modprobe -r "$module" 2>/tmp/err || why="${why}modprobe -r failed or hung: $(cat /tmp/err); "
+	p=$(kernel_problems | head -n1)
+	if [ -n "$p" ]; then
+		if [ "$strict" = 1 ]; then
+			why="${why}kernel: $p"
+		else
+			result NOTE "$label.unbind-rendering.kernel" "reported, not failed: $p"
+		fi
+	fi
+	if [ -z "$why" ]; then
+		result PASS "$label.unbind-rendering" "unbound while kmscube rendered through virgl ($last); kmscube ended by itself (exit $rc), module unloaded"
+	else
+		result FAIL "$label.unbind-rendering" "$why"
+	fi
+	show_dmesg "$label"
+	# Bound again: a fresh client renders.
+	load "$label" "$module" || return
+	kmscube -c 30 </tmp/ur.fifo >/tmp/ur.out 2>&1 &
+	pid=$!
+	exec 6>/tmp/ur.fifo
+	wait_pid 120 "$pid"
+	rc=$?
+	exec 6>&-
+	rm -f /tmp/ur.fifo
+	last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/ur.out | tail -n1)
+	if [ "$rc" = 0 ] && grep -q 'renderer: "virgl' /tmp/ur.out && [ -n "$last" ]; then
+		result PASS "$label.rebind-renders" "after the unbind, bound again: kmscube -c 30 through virgl: $last"
+	else
+		result FAIL "$label.rebind-renders" "exit $rc: $(tail -n 2 /tmp/ur.out | tr '\n' ' ')"
+	fi
+	unload "$label" "$module"
+	problems "$label" rebind-clean "$strict" "no kernel warnings after binding again"
+	show_dmesg "$label"
+}
+
 # vgrs.kmscube_frames=N on the command line: frames per kmscube run (default 300).
 frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
 frames=${KMSCUBE_FRAMES:-${frames:-300}}
 each_driver virgl virgl_driver
+each_driver virgl unbind_rendering
 if echo " $(selected_drivers virgl) " | grep -q ' rs '; then
 	fence_hold rs virtio_gpu_rs
 fi

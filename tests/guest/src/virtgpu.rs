@@ -472,3 +472,17 @@ pub fn context_init(fd: BorrowedFd<'_>, params: &[ContextSetParam]) -> io::Resul
     // value is a string pointer the kernel also only reads; a bad one yields EFAULT).
     unsafe { iowr::<OP, ContextInit>(fd, &mut arg) }
 }
+
+/// DRM_IOCTL_PRIME_HANDLE_TO_FD (read-write, close-on-exec): the object's dma-buf, owned.
+pub fn prime_export(fd: BorrowedFd<'_>, handle: u32) -> io::Result<OwnedFd> {
+    let flags = drm_ffi::DRM_CLOEXEC | drm_ffi::DRM_RDWR;
+    let p = drm_ffi::gem::handle_to_fd(fd, handle, flags)?;
+    // SAFETY: the ioctl succeeded, so the kernel installed `p.fd` as a new descriptor of this
+    // process, owned by nothing else; the OwnedFd closes it once.
+    Ok(unsafe { OwnedFd::from_raw_fd(p.fd) })
+}
+
+/// DRM_IOCTL_PRIME_FD_TO_HANDLE: the handle of `dmabuf`'s object in the file `fd`.
+pub fn prime_import(fd: BorrowedFd<'_>, dmabuf: BorrowedFd<'_>) -> io::Result<u32> {
+    Ok(drm_ffi::gem::fd_to_handle(fd, dmabuf)?.handle)
+}

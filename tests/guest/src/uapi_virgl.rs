@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The 3D checks of `vgrs-uapi-test` (QEMU's `virtio-vga-gl`, virgl on the host): capsets,
+//! a file's context, EXECBUFFER with fences and syncobjs, PRIME sharing of 3D resources,
+//! closing a file with work in flight, a fence outliving its driver, and the submission
+//! benchmarks.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::path::Path;
+use std::time::Instant;
+
+use vgrs_guest::report::{err_name, Report};
+use vgrs_guest::virtgpu;
+
+use crate::{open_rw, outcome, resource_2d, transfer, BAD_HANDLE};
+
+/// 64-bit FNV-1a of `data`: a short fingerprint to compare capsets between drivers.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The 3D device (`virtio-vga-gl`): the capset ids GETPARAM reports, each capset's data (a
+/// fingerprint the scenario compares between the drivers), a short copy being the start of
+/// the whole, and GET_CAPS's errnos.
+pub(crate) fn check_virgl(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
+    let mask = r.ok(
+        "virgl/capset-ids",
+        "GETPARAM SUPPORTED_CAPSET_IDs",
+        virtgpu::getparam(fd, 7),
+    );
+    if let Some(mask) = mask {
+        r.check(
+            "virgl/capset-ids",
+            mask & 0b110 == 0b110,
+            format!("mask {mask:#x} (QEMU's virgl offers capsets 1 and 2)"),
+        );
+    }
+    // QEMU 7.2: VIRGL (id 1) is 308 bytes, VIRGL2 (id 2) 1376; ask for more, get the size.
+    let mut full = vec![0u8; 4096];
+    for (id, size) in [(1u32, 308usize), (2, 1376)] {
+        let name = format!("virgl/get-caps-{id}");
+        full.fill(0);
+        if r.ok(
+            &name,
+            &format!("GET_CAPS {id} v0 4096 bytes"),
+            virtgpu::get_caps(fd, id, 0, &mut full),
+        )
+        .is_some()
+        {
+            let data = &full[..size];
+            let nonzero = data.iter().filter(|&&b| b != 0).count();
+            let tail_zero = full[size..].iter().all(|&b| b == 0);
+            r.check(
+                &name,
+                nonzero > 0 && tail_zero,
+                format!(
+                    "capset {id} v0: {size} bytes, fnv {:#018x}, {nonzero} nonzero, nothing past {size}: {tail_zero}",
+                    fnv(data)
+                ),
+            );
+        }
+    }
+    let mut small = [0u8; 16];
+    if r.ok(
+        "virgl/get-caps-short",
+        "GET_CAPS 2 v0 16 bytes",
+        virtgpu::get_caps(fd, 2, 0, &mut small),
+    )
+    .is_some()
+    {
+        let mut whole = vec![0u8; 1376];
+        let same = virtgpu::get_caps(fd, 2, 0, &mut whole).is_ok() && whole[..16] == small;
+        r.check(
+            "virgl/get-caps-short",
+            same,
+            format!("16 bytes, the start of the whole capset: {same}"),
+        );
+    }
+    check_virgl_context(r, render);
+    check_virgl_exec(r, fd);
+    check_virgl_prime(r, fd, render);
+    check_virgl_close_in_flight(r, render);
+    let mut buf = [0u8; 64];
+    r.errno(
+        "virgl/get-caps-size0",
+        "GET_CAPS 2 v0 size 0",
+        virtgpu::get_caps(fd, 2, 0, &mut buf[..0]),
+    );
+    r.errno(
+        "virgl/get-caps-bad-id",
+        "GET_CAPS id 9",
+        virtgpu::get_caps(fd, 9, 0, &mut buf),
+    );
+    r.errno(
+        "virgl/get-caps-bad-version",
+        "GET_CAPS 2 v99",
+        virtgpu::get_caps(fd, 2, 99, &mut buf),
+    );
+    r.errno(
+        "virgl/get-caps-efault",
+        "GET_CAPS 2 v0 to an unmapped address",
+        virtgpu::get_caps_unmapped(fd, 2, 0, 64),
+    );
+}
+
+/// PRIME sharing of a 3D resource, as Mesa shares buffers between processes (GBM surfaces,
+/// DRI3): the object exported as a dma-buf comes back as the same handle in its own file and
+/// as a new handle to the same host resource in another file, and outlives the exporter's
+/// handle and the dma-buf: the other file still transfers to it, waits on it and submits with
+/// it (its context has the resource attached).
+fn check_virgl_prime(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
+    let name = "virgl/prime-3d";
+    let mut rc = resource_2d();
+    if r.ok(
+        name,
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let shared = (|| -> Result<String, String> {
+        let e = |what: &str, err: io::Error| format!("{what}: {}", err_name(&err));
+        let buf =
+            virtgpu::prime_export(fd, rc.bo_handle).map_err(|x| e("PRIME_HANDLE_TO_FD", x))?;
+        let again =
+            virtgpu::prime_import(fd, buf.as_fd()).map_err(|x| e("FD_TO_HANDLE (own file)", x))?;
+        if again != rc.bo_handle {
+            return Err(format!("own file: handle {again}, not {}", rc.bo_handle));
+        }
+        let other = open_rw(render).map_err(|x| e("open the render node", x))?;
+        let h = virtgpu::prime_import(other.as_fd(), buf.as_fd())
+            .map_err(|x| e("FD_TO_HANDLE (other file)", x))?;
+        let mut info = virtgpu::ResourceInfo {
+            bo_handle: h,
+            ..Default::default()
+        };
+        virtgpu::resource_info(other.as_fd(), &mut info)
+            .map_err(|x| e("RESOURCE_INFO (other file)", x))?;
+        if info.res_handle != rc.res_handle || info.size != rc.size {
+            return Err(format!(
+                "other file: resource {} size {}, not {} size {}",
+                info.res_handle, info.size, rc.res_handle, rc.size
+            ));
+        }
+        // The exporter lets go of both its handle and the dma-buf: the import keeps the object.
+        drop(buf);
+        drm_ffi::gem::close(fd, rc.bo_handle).map_err(|x| e("GEM_CLOSE (exporter)", x))?;
+        let mut t = transfer(h);
+        virtgpu::transfer_to_host(other.as_fd(), &mut t)
+            .map_err(|x| e("TRANSFER_TO_HOST (importer)", x))?;
+        let mut w = virtgpu::Wait {
+            handle: h,
+            flags: 0,
+        };
+        virtgpu::wait(other.as_fd(), &mut w).map_err(|x| e("WAIT (importer)", x))?;
+        let bos = [h];
+        let x = virtgpu::Exec {
+            bos: &bos,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        virtgpu::execbuffer(other.as_fd(), &x).map_err(|x| e("EXECBUFFER with the import", x))?;
+        virtgpu::wait(other.as_fd(), &mut w).map_err(|x| e("WAIT after EXECBUFFER", x))?;
+        drm_ffi::gem::close(other.as_fd(), h).map_err(|x| e("GEM_CLOSE (importer)", x))?;
+        Ok(format!(
+            "resource {} exported, same handle back in its file, handle {h} in another file (same resource, {} bytes); after the exporter closed handle and dma-buf: transfer, wait, EXECBUFFER ok",
+            rc.res_handle, info.size
+        ))
+    })();
+    match shared {
+        Ok(detail) => r.pass(name, detail),
+        Err(why) => {
+            let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+            r.fail(name, why)
+        }
+    }
+}
+
+/// Closing a file with work in flight: a file reads a 4 MiB resource back from the host 16
+/// times (TRANSFER_FROM_HOST_3D, the host writing into the object's pages) and submits an
+/// EXECBUFFER on it, keeps only that submission's sync_file and is closed at once: its context
+/// is destroyed and its objects freed while the host is still working. The kept fence must
+/// still signal, without an error. Rounds go on until two of them closed with the fence still
+/// pending (eight at most; the check fails if none did: the test would be empty). The
+/// scenario checks the kernel log afterwards.
+fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
+    let name = "virgl/close-in-flight";
+    const SIDE: u32 = 1024;
+    const READS: usize = 16;
+    let (mut pending, mut busy, mut round) = (0, 0, 0);
+    // At least three rounds; more (up to eight) until two closed with their fence pending.
+    while round < 3 || (pending < 2 && round < 8) {
+        round += 1;
+        let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+            return;
+        };
+        let mut rc = virtgpu::ResourceCreate {
+            width: SIDE,
+            height: SIDE,
+            size: SIDE * SIDE * 4,
+            stride: SIDE * 4,
+            ..resource_2d()
+        };
+        if r.ok(
+            name,
+            "RESOURCE_CREATE 1024x1024",
+            virtgpu::resource_create(f.as_fd(), &mut rc),
+        )
+        .is_none()
+        {
+            return;
+        }
+        let mut t = virtgpu::Transfer {
+            bo_handle: rc.bo_handle,
+            bx: virtgpu::Box3d {
+                w: SIDE,
+                h: SIDE,
+                d: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        for i in 0..READS {
+            if let Err(e) = virtgpu::transfer_from_host(f.as_fd(), &mut t) {
+                r.fail(
+                    name,
+                    format!("round {round}: TRANSFER_FROM_HOST {i}: {}", err_name(&e)),
+                );
+                return;
+            }
+        }
+        let mut w = virtgpu::Wait {
+            handle: rc.bo_handle,
+            flags: virtgpu::WAIT_NOWAIT,
+        };
+        if virtgpu::wait(f.as_fd(), &mut w).is_err() {
+            busy += 1;
+        }
+        let bos = [rc.bo_handle];
+        let x = virtgpu::Exec {
+            bos: &bos,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        let Some(ffd) = r.ok(
+            name,
+            "EXECBUFFER with FENCE_FD_OUT",
+            virtgpu::execbuffer_fence_out(f.as_fd(), &x),
+        ) else {
+            return;
+        };
+        if matches!(virtgpu::sync_file_info(ffd.as_fd()), Ok((0, _))) {
+            pending += 1;
+        }
+        drop(f);
+        if !poll_in(ffd.as_fd()) {
+            r.fail(
+                name,
+                format!("round {round}: the last fence did not signal in 5 s after close"),
+            );
+            return;
+        }
+        match virtgpu::sync_file_info(ffd.as_fd()) {
+            Ok((1, _)) => {}
+            Ok((status, info)) => {
+                r.fail(
+                    name,
+                    format!(
+                        "round {round}: fence status {status} (fence {})",
+                        info.status
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                r.fail(
+                    name,
+                    format!("round {round}: SYNC_IOC_FILE_INFO: {}", err_name(&e)),
+                );
+                return;
+            }
+        }
+    }
+    // The point is work in flight at close: a host that finished everything every time made
+    // the test empty.
+    r.check(
+        name,
+        pending > 0,
+        format!("{round} rounds of {READS} 4 MiB readbacks and a submission, file closed at once (object busy after the readbacks in {busy}, the last fence pending at close in {pending}): every last fence signalled without error"),
+    );
+}
+
+/// A file's 3D context, as the host sees it (the scenario reads QEMU's trace afterwards): a
+/// new file creates a buffer object (its context is created and the object attached), closes
+/// the handle (detached) and is closed (the context destroyed).
+fn check_virgl_context(r: &mut Report, render: &Path) {
+    let name = "virgl/context";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let mut rc = resource_2d();
+    if r.ok(
+        name,
+        "RESOURCE_CREATE 64x64",
+        virtgpu::resource_create(f.as_fd(), &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let closed = drm_ffi::gem::close(f.as_fd(), rc.bo_handle);
+    drop(f);
+    r.check(
+        name,
+        closed.is_ok(),
+        format!(
+            "new file: resource {} created, handle closed ({}), file closed",
+            rc.res_handle,
+            outcome(&closed, "ok")
+        ),
+    );
+}
+
+/// A fence that outlives its driver: submits with an out fence, closes the DRM file, keeps
+/// only the sync_file, prints HOLDING and waits for `until` (meanwhile the scenario unbinds the
+/// device and tries to unload the module), then asks the sync_file for its fence's driver and
+/// timeline names (`SYNC_IOC_FILE_INFO` calls the fence's ops, which live in the module).
+pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
+    let name = "fence-hold/setup";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let e = virtgpu::Exec {
+        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let Some(ffd) = r.ok(
+        name,
+        "EXECBUFFER with FENCE_FD_OUT",
+        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
+    ) else {
+        return;
+    };
+    drop(f);
+    r.pass(name, "sync_file of a submission held, DRM file closed");
+    eprintln!("HOLDING");
+    let t = Instant::now();
+    while !until.exists() {
+        if t.elapsed().as_secs() >= 60 {
+            r.fail(
+                "fence-hold/wait",
+                format!("{} did not appear in 60 s", until.display()),
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    match virtgpu::sync_file_info(ffd.as_fd()) {
+        Ok((status, info)) => r.check(
+            "fence-hold/info-after-unbind",
+            status != 0 && cstr(&info.driver_name) == "virtio_gpu",
+            format!(
+                "SYNC_IOC_FILE_INFO after unbind: status {status}, driver '{}', timeline '{}'",
+                cstr(&info.driver_name),
+                cstr(&info.obj_name)
+            ),
+        ),
+        Err(e) => r.fail(
+            "fence-hold/info-after-unbind",
+            format!("SYNC_IOC_FILE_INFO: {}", err_name(&e)),
+        ),
+    }
+    drop(ffd);
+    r.pass("fence-hold/close", "sync_file closed");
+}
+
+/// Submission benchmarks on the 3D device, `secs` seconds each; prints `BENCH` lines:
+/// - `exec-wait`: EXECBUFFER (one buffer object, empty command stream) then WAIT on the
+///   object, round trips per second (higher is better): submission, host answer, fence;
+/// - `fence-latency`: EXECBUFFER with an out fence, then poll on the sync_file until it
+///   signals, mean microseconds from submission to the signal seen (lower is better).
+pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
+    let mut rc = resource_2d();
+    if r.ok(
+        "bench/setup",
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let bo = [rc.bo_handle];
+    let dur = std::time::Duration::from_secs(secs);
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < dur {
+        let e = virtgpu::Exec {
+            bos: &bo,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        let mut w = virtgpu::Wait {
+            handle: rc.bo_handle,
+            flags: 0,
+        };
+        if let Err(e) = virtgpu::execbuffer(fd, &e).and_then(|_| virtgpu::wait(fd, &mut w)) {
+            r.fail("bench/exec-wait", format!("after {n}: {}", err_name(&e)));
+            return;
+        }
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    println!("BENCH exec-wait {rate:.1} round-trips/s");
+    let t = Instant::now();
+    let (mut n, mut total) = (0u64, 0f64);
+    while t.elapsed() < dur {
+        let e = virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let ffd = match virtgpu::execbuffer_fence_out(fd, &e) {
+            Ok(f) => f,
+            Err(e) => {
+                r.fail(
+                    "bench/fence-latency",
+                    format!("after {n}: {}", err_name(&e)),
+                );
+                return;
+            }
+        };
+        if !poll_in(ffd.as_fd()) {
+            r.fail(
+                "bench/fence-latency",
+                format!("fence {n} did not signal in 5 s"),
+            );
+            return;
+        }
+        total += t0.elapsed().as_secs_f64();
+        n += 1;
+    }
+    let lat = if n > 0 { total / n as f64 * 1e6 } else { 0.0 };
+    println!("BENCH fence-latency {lat:.1} us");
+    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+    r.pass(
+        "bench/exec",
+        format!("{rate:.1} EXECBUFFER+WAIT/s, fence latency {lat:.1} us"),
+    );
+}
+
+/// A C string field's text.
+fn cstr(b: &[u8]) -> String {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..n]).into_owned()
+}
+
+/// Waits up to 5 s for `fd` to become readable (a sync_file signalled).
+fn poll_in(fd: BorrowedFd<'_>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(
+        poll(
+            &mut fds,
+            Some(&rustix::time::Timespec {
+                tv_sec: 5,
+                tv_nsec: 0
+            })
+        ),
+        Ok(1)
+    )
+}
+
+/// An absolute CLOCK_MONOTONIC time `secs` from now, for DRM syncobj waits.
+fn deadline(secs: i64) -> i64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec + secs) * 1_000_000_000 + t.tv_nsec
+}
+
+/// EXECBUFFER, WAIT and fences: a submission with a buffer object and an out fence (a
+/// sync_file that names the driver and its timeline and signals), WAIT on the object, the fence
+/// as an in-fence, binary and timeline syncobjs out and in (with RESET), and the errnos of bad
+/// submissions held to the C driver's.
+fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
+    let mut rc = resource_2d();
+    if r.ok(
+        "virgl/exec-fence-out",
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let bo = [rc.bo_handle];
+    let e = virtgpu::Exec {
+        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+        bos: &bo,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let out = r.ok(
+        "virgl/exec-fence-out",
+        "EXECBUFFER with a BO and FENCE_FD_OUT",
+        virtgpu::execbuffer_fence_out(fd, &e),
+    );
+    if let Some(ffd) = out {
+        let signalled = poll_in(ffd.as_fd());
+        match virtgpu::sync_file_info(ffd.as_fd()) {
+            Ok((status, f)) => r.check(
+                "virgl/exec-fence-out",
+                signalled && status == 1,
+                format!(
+                    "sync_file fd: signalled within 5 s: {signalled}, status {status}, driver '{}', timeline '{}'",
+                    cstr(&f.driver_name),
+                    cstr(&f.obj_name)
+                ),
+            ),
+            Err(e) => r.fail("virgl/exec-fence-out", format!("SYNC_IOC_FILE_INFO: {}", err_name(&e))),
+        }
+        let e = virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_IN,
+            fence_fd: ffd.as_raw_fd(),
+            ..Default::default()
+        };
+        let res = virtgpu::execbuffer(fd, &e);
+        r.check(
+            "virgl/exec-fence-in",
+            res.is_ok(),
+            format!(
+                "EXECBUFFER with that fence as FENCE_FD_IN: {}",
+                outcome(&res, "ok")
+            ),
+        );
+    }
+    let mut w = virtgpu::Wait {
+        handle: rc.bo_handle,
+        flags: 0,
+    };
+    let waited = virtgpu::wait(fd, &mut w);
+    let mut w = virtgpu::Wait {
+        handle: rc.bo_handle,
+        flags: virtgpu::WAIT_NOWAIT,
+    };
+    let idle = virtgpu::wait(fd, &mut w);
+    r.check(
+        "virgl/wait",
+        waited.is_ok() && idle.is_ok(),
+        format!(
+            "WAIT after the submission: {}; NOWAIT then: {}",
+            outcome(&waited, "ok"),
+            outcome(&idle, "idle")
+        ),
+    );
+    // Syncobjs: a binary one filled by a submission and waited for, then used as an in-syncobj
+    // with RESET (empty afterwards); a timeline one gets point 5.
+    match drm_ffi::syncobj::create(fd, false) {
+        Ok(so) => {
+            let h = so.handle;
+            let outs = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: 0,
+                point: 0,
+            }];
+            let sub = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    outs: &outs,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let waited = drm_ffi::syncobj::wait(fd, &[h], deadline(5), true, false);
+            let ins = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: virtgpu::EXECBUF_SYNCOBJ_RESET,
+                point: 0,
+            }];
+            let sub2 = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    ins: &ins,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let empty = drm_ffi::syncobj::wait(fd, &[h], deadline(0), true, false);
+            r.check(
+                "virgl/syncobj",
+                sub.is_ok() && waited.is_ok() && sub2.is_ok() && empty.is_err(),
+                format!(
+                    "out-syncobj: {}, signalled: {}; in-syncobj with RESET: {}, empty afterwards: {}",
+                    outcome(&sub, "ok"),
+                    outcome(&waited, "ok"),
+                    outcome(&sub2, "ok"),
+                    outcome(&empty, "no")
+                ),
+            );
+            let _ = drm_ffi::syncobj::destroy(fd, h);
+        }
+        Err(e) => r.fail("virgl/syncobj", format!("SYNCOBJ_CREATE: {}", err_name(&e))),
+    }
+    match drm_ffi::syncobj::create(fd, false) {
+        Ok(so) => {
+            let h = so.handle;
+            let outs = [virtgpu::ExecSyncobj {
+                handle: h,
+                flags: 0,
+                point: 5,
+            }];
+            let sub = virtgpu::execbuffer(
+                fd,
+                &virtgpu::Exec {
+                    outs: &outs,
+                    fence_fd: -1,
+                    ..Default::default()
+                },
+            );
+            let waited =
+                drm_ffi::syncobj::timeline_wait(fd, &[h], &[5], deadline(5), true, false, false);
+            let mut points = [0u64];
+            let q = drm_ffi::syncobj::query(fd, &[h], &mut points, false);
+            r.check(
+                "virgl/syncobj-timeline",
+                sub.is_ok() && waited.is_ok() && q.is_ok() && points[0] == 5,
+                format!(
+                    "out-syncobj point 5: {}, signalled: {}, point now {}",
+                    outcome(&sub, "ok"),
+                    outcome(&waited, "ok"),
+                    points[0]
+                ),
+            );
+            let _ = drm_ffi::syncobj::destroy(fd, h);
+        }
+        Err(e) => r.fail(
+            "virgl/syncobj-timeline",
+            format!("SYNCOBJ_CREATE: {}", err_name(&e)),
+        ),
+    }
+    // Bad submissions.
+    let ex = |e: virtgpu::Exec<'_>| virtgpu::execbuffer(fd, &e);
+    let base = || virtgpu::Exec {
+        fence_fd: -1,
+        ..Default::default()
+    };
+    r.errno(
+        "virgl/exec-bad-flags",
+        "EXECBUFFER flags 0x80",
+        ex(virtgpu::Exec {
+            flags: 0x80,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-ring-idx",
+        "EXECBUFFER RING_IDX 0 without context init",
+        ex(virtgpu::Exec {
+            flags: virtgpu::EXECBUF_RING_IDX,
+            ..base()
+        }),
+    );
+    let bad = [BAD_HANDLE];
+    r.errno(
+        "virgl/exec-bad-bo",
+        "EXECBUFFER with a bad handle",
+        ex(virtgpu::Exec {
+            bos: &bad,
+            ..base()
+        }),
+    );
+    let dup = [rc.bo_handle, rc.bo_handle];
+    r.errno(
+        "virgl/exec-dup-bo",
+        "EXECBUFFER with one BO twice",
+        ex(virtgpu::Exec {
+            bos: &dup,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-cmd-efault",
+        "EXECBUFFER 64 bytes of commands at an unmapped address",
+        virtgpu::execbuffer_unmapped(fd, 64),
+    );
+    r.errno(
+        "virgl/exec-huge",
+        "EXECBUFFER size 0x80000001",
+        virtgpu::execbuffer_unmapped(fd, 0x8000_0001),
+    );
+    r.errno(
+        "virgl/exec-bad-fence-in",
+        "EXECBUFFER FENCE_FD_IN -1",
+        ex(virtgpu::Exec {
+            flags: virtgpu::EXECBUF_FENCE_FD_IN,
+            ..base()
+        }),
+    );
+    let unknown = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 0,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-out-syncobj-unknown",
+        "EXECBUFFER out-syncobj bad handle",
+        ex(virtgpu::Exec {
+            outs: &unknown,
+            ..base()
+        }),
+    );
+    r.errno(
+        "virgl/exec-in-syncobj-unknown",
+        "EXECBUFFER in-syncobj bad handle",
+        ex(virtgpu::Exec {
+            ins: &unknown,
+            ..base()
+        }),
+    );
+    let flagged = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 1,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-out-syncobj-flags",
+        "EXECBUFFER out-syncobj flags 1",
+        ex(virtgpu::Exec {
+            outs: &flagged,
+            ..base()
+        }),
+    );
+    let flagged2 = [virtgpu::ExecSyncobj {
+        handle: BAD_HANDLE,
+        flags: 2,
+        point: 0,
+    }];
+    r.errno(
+        "virgl/exec-in-syncobj-flags",
+        "EXECBUFFER in-syncobj flags 2",
+        ex(virtgpu::Exec {
+            ins: &flagged2,
+            ..base()
+        }),
+    );
+    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+}
