@@ -22,7 +22,7 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check check-debug bench host-test fmt \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt bench host-test fmt \
 	fmt-check \
 	clean distclean guest-tools
 
@@ -34,6 +34,7 @@ help:
 	@echo "make check      host tests, rustfmt, clippy -Dwarnings build, guest tests"
 	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...);"
 	@echo "                 DEBUG_C=1 adds the C driver's boot"
+	@echo "make igt        igt-gpu-tools in the guest, both drivers (IGT_DIR=build or IGT_SRC=source)"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
@@ -88,6 +89,11 @@ check: deps
 # cached beside the normal kernel; `.ci/run` runs it after `make check`.
 check-debug: deps
 	@$(ROOT)/tests/check-debug.sh
+
+# igt-gpu-tools in the guest on both drivers, judged against tests/igt/*.txt; not in CI (a
+# fresh machine has no igt: it skips). IGT_DIR / IGT_SRC say where igt comes from.
+igt: deps
+	@$(ROOT)/tests/igt.sh
 
 host-test:
 	cargo test --workspace

@@ -93,6 +93,22 @@ if [ -d /usr/share/glmark2 ]; then
 	cp -r /usr/share/glmark2 "$STAGE/usr/share/"
 fi
 
+# igt-gpu-tools (make igt): VGRS_IGT is a stage of tools/igt-build.sh (bin/, lib/, libexec/,
+# share/, host-libs.txt), copied under /usr; VGRS_IGT_LIST the test list for the guest.
+if [ -n "${VGRS_IGT:-}" ]; then
+	[ -d "$VGRS_IGT/libexec/igt-gpu-tools" ] || { say "VGRS_IGT=$VGRS_IGT is not an igt stage"; exit 1; }
+	for d in bin lib libexec share; do
+		[ -d "$VGRS_IGT/$d" ] && cp -r "$VGRS_IGT/$d" "$STAGE/usr/"
+	done
+	while read -r lib; do
+		[ -n "$lib" ] && copy_file "$lib"
+	done <"$VGRS_IGT/host-libs.txt"
+	mkdir -p "$STAGE/guest/igt"
+	cp "${VGRS_IGT_LIST:?VGRS_IGT_LIST names the test list}" "$STAGE/guest/igt/tests.txt"
+	# VGRS_IGT_SKIPS: regular expressions of subtests not to run, without comments.
+	grep -v -e '^#' -e '^[[:space:]]*$' "${VGRS_IGT_SKIPS:-/dev/null}" >"$STAGE/guest/igt/skips.txt" || true
+fi
+
 cp "$ROOT/qemu/guest/"*.sh "$STAGE/guest/"
 cp "$ROOT/tests/guest/"*.sh "$STAGE/guest/"
 mv "$STAGE/guest/init.sh" "$STAGE/init"

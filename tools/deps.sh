@@ -18,6 +18,12 @@ PKGS=(
 	python3 socat netpbm
 	xvfb xauth qemu-system-gui xdotool x11-apps glmark2-es2-drm
 )
+# `tools/deps.sh igt`: also what tools/igt-build.sh needs to build igt-gpu-tools (make igt).
+if [ "${1:-}" = igt ]; then
+	PKGS+=(meson ninja-build pkg-config libdrm-dev libkmod-dev libproc2-dev libdw-dev
+		libpciaccess-dev libcairo2-dev libudev-dev libunwind-dev libpixman-1-dev
+		libjson-c-dev libgsl-dev peg)
+fi
 BINDGEN_VERSION=0.72.1
 
 say() { printf 'deps: %s\n' "$*"; }
