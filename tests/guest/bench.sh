@@ -1,52 +1,92 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "bench" (`make bench`): the same measurements on the C driver and on ours, in
-# the same boot, side by side with the ratio ours / C. Not a test: nothing here fails on a
-# number; a driver that cannot run the benchmark is reported.
+# the same boot, five rounds alternating the drivers; each figure is the median of the rounds,
+# printed with its range (single runs here move by 10-30 %), and the ratio ours / C of the
+# medians. Not a test: nothing here fails on a number; a driver that cannot run the benchmark
+# is reported.
 #
-#   flips    atomic page flips with events between two full-screen framebuffers, per second,
-#            asynchronous (DRM_MODE_PAGE_FLIP_ASYNC) where the driver offers it (ours), else
-#            plain (the C driver: its fake vblank does not wait): the cost of a flip
-#   vsync    the same flips without ASYNC: paced at the refresh rate by a driver with a vblank
-#            (ours), unpaced by the C driver's fake vblank. Not a speed: no ratio is printed
-#   dirtyfb  full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode); its
-#            commit has no userspace event, which our driver completes at once
-#   dumb     dumb buffer create + map + destroy at the mode's size (host resource included)
-#   objmem   kernel slab memory per live buffer object (lower is better)
+#   load       modprobe to return: module load, probe, and the fbdev client's first modeset
+#              (the first frame), milliseconds (lower is better)
+#   flips      atomic page flips with events between two full-screen framebuffers, per second,
+#              asynchronous (DRM_MODE_PAGE_FLIP_ASYNC) where the driver offers it (ours), else
+#              plain (the C driver: its fake vblank does not wait): the cost of a flip
+#   vsync      the same flips without ASYNC: paced at the refresh rate by a driver with a vblank
+#              (ours), unpaced by the C driver's fake vblank. Not a speed: no ratio is printed
+#   cursor     legacy cursor moves (DRM_IOCTL_MODE_CURSOR, MOVE) per second
+#   test-only  atomic TEST_ONLY flips per second: the atomic check alone
+#   getparam   VIRTGPU_GETPARAM round trips per second: a driver ioctl without device work
+#   dirtyfb    full-screen DIRTYFB (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the whole mode); its
+#              commit has no userspace event, which our driver completes at once
+#   dumb       dumb buffer create + map + destroy at the mode's size (host resource included)
+#   objmem     kernel slab memory per live buffer object (lower is better)
 #
-# vgrs.bench_secs=N sets the seconds per measurement (default 3).
+# vgrs.bench_secs=N sets the seconds per measurement (default 3); vgrs.bench_rounds=N the
+# rounds (default 5).
 
 secs=$(sed -n 's/.*vgrs\.bench_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$secs" ] || secs=3
+rounds=$(sed -n 's/.*vgrs\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$rounds" ] || rounds=5
+rm -f /tmp/bench.*
 
-# bench_driver LABEL MODULE
-bench_driver() {
-	local label=$1 module=$2
+# ms: milliseconds since boot (/proc/uptime has centiseconds).
+ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# bench_round LABEL MODULE: one round on one driver, figures appended to /tmp/bench.LABEL.
+bench_round() {
+	local label=$1 module=$2 t0 t1
 	dmesg -c >/dev/null
+	t0=$(ms)
 	load "$label" "$module" || return
-	if bounded 300 vgrs-kms-test --bench "$secs" >/tmp/bench.$label 2>&1; then
-		result PASS "$label.bench" "$(grep -c '^BENCH' /tmp/bench.$label) figures"
+	t1=$(ms)
+	echo "BENCH load $((t1 - t0)) ms" >>"/tmp/bench.$label"
+	if bounded 300 vgrs-kms-test --bench "$secs" >/tmp/bench.out 2>&1; then
+		cat /tmp/bench.out >>"/tmp/bench.$label"
 	else
-		result FAIL "$label.bench" "vgrs-kms-test --bench: $(tail -n 2 /tmp/bench.$label | tr '\n' ' ')"
+		result FAIL "$label.bench" "vgrs-kms-test --bench: $(tail -n 2 /tmp/bench.out | tr '\n' ' ')"
 	fi
-	sed "s/^/[$label bench] /" /tmp/bench.$label
-	unload "$label" "$module"
-	problems "$label" clean 0 "no kernel warnings over the benchmark"
+	sed "s/^/[$label bench] /" /tmp/bench.out
+	bounded 30 modprobe -r "$module" 2>/dev/null
+	problems "$label" clean 0 "no kernel warnings over the round"
 	show_dmesg "$label"
 }
 
-bench_driver c virtio_gpu
-bench_driver rs virtio_gpu_rs
+i=1
+while [ "$i" -le "$rounds" ]; do
+	echo "@@VGRS log bench: round $i of $rounds"
+	bench_round c virtio_gpu
+	bench_round rs virtio_gpu_rs
+	i=$((i + 1))
+done
+for label in c rs; do
+	n=$(grep -c '^BENCH dumb ' "/tmp/bench.$label" 2>/dev/null)
+	[ "${n:-0}" -gt 0 ] && result PASS "$label.bench" "$n rounds measured"
+done
 
-# The table: one line per figure, C and ours, ratio ours / C.
-echo "@@VGRS log $(printf '%-8s %14s %14s %10s  %s' figure 'C driver' 'virtio_gpu_rs' 'rs / C' unit)"
-for name in flips vsync dirtyfb dumb objmem; do
-	c=$(sed -n "s/^BENCH $name \([0-9.]*\) \([^ ]*\).*/\1/p" /tmp/bench.c 2>/dev/null)
-	r=$(sed -n "s/^BENCH $name \([0-9.]*\) \([^ ]*\).*/\1/p" /tmp/bench.rs 2>/dev/null)
+# stat FILE NAME: "median min-max" of figure NAME in FILE.
+stat() {
+	sed -n "s/^BENCH $2 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
+		{ v[NR] = $1 } END {
+			if (NR == 0) { print "-"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
+}
+
+# The table: one line per figure, C and ours (median and range), ratio of the medians.
+echo "@@VGRS log $(printf '%-10s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+for name in load flips vsync cursor test-only getparam dirtyfb dumb objmem; do
+	set -- $(stat /tmp/bench.c "$name")
+	c=$1 crange=${2:-}
+	set -- $(stat /tmp/bench.rs "$name")
+	r=$1 rrange=${2:-}
 	unit=$(sed -n "s/^BENCH $name [0-9.]* \([^ ]*\).*/\1/p" /tmp/bench.rs /tmp/bench.c 2>/dev/null | head -n1)
-	ratio=$(awk -v r="${r:-0}" -v c="${c:-0}" 'BEGIN { if (c > 0 && r > 0) printf "%.2f", r / c; else print "-" }')
+	ratio=$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')
 	# vsync is the refresh rate on a driver with a vblank: a ratio to unpaced flips means nothing.
 	[ "$name" = vsync ] && ratio="(paced)"
-	echo "@@VGRS log $(printf '%-8s %14s %14s %10s  %s' "$name" "${c:--}" "${r:--}" "$ratio" "$unit")"
-	info "bench.$name" "C ${c:--} rs ${r:--} $unit (rs/C $ratio)"
+	case $name in load | objmem) unit="$unit (lower is better)" ;; esac
+	echo "@@VGRS log $(printf '%-10s %24s %24s %8s  %s' "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
+	info "bench.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
 done

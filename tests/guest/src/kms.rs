@@ -42,6 +42,7 @@ use rustix::io::Errno;
 use vgrs_guest::mapping::Mapping;
 use vgrs_guest::report::{err_name, Report};
 use vgrs_guest::vblank::crtc_get_sequence;
+use vgrs_guest::virtgpu;
 
 /// `DRM_FORMAT_XRGB8888` ('XR24').
 const XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
@@ -1078,7 +1079,9 @@ fn timed(secs: f64, mut f: impl FnMut() -> Result<(), String>) -> Result<(u64, f
     Ok((n, start.elapsed().as_secs_f64()))
 }
 
-/// `--bench SECS`: flips, full-screen uploads and dumb buffer cycles per second.
+/// `--bench SECS`: flips, cursor moves, TEST_ONLY commits, GETPARAM, full-screen uploads and
+/// dumb buffer cycles per second, and kernel memory per object.
+#[allow(deprecated)] // drm-ffi deprecates the legacy cursor ioctls, which are measured here.
 fn bench(args: &Args, secs: f64) -> Result<(), String> {
     let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
     let fd = file.as_fd();
@@ -1134,6 +1137,49 @@ fn bench(args: &Args, secs: f64) -> Result<(), String> {
             mode_name(&p.mode)
         );
     }
+    // Legacy cursor moves, as a desktop sends them on mouse motion (the host draws the
+    // cursor: each move is one cursor-queue command).
+    let cursor =
+        dumbbuffer::create(fd, 64, 64, 32, 0).map_err(|e| format!("cursor buffer: {e}"))?;
+    mode::set_cursor(fd, p.crtc, cursor.handle, 64, 64).map_err(|e| format!("SET_CURSOR: {e}"))?;
+    let mut k = 0i32;
+    let (n, t) = timed(secs, || {
+        k = (k + 7) % 512;
+        mode::move_cursor(fd, p.crtc, k, k / 2)
+            .map(|_| ())
+            .map_err(|e| format!("MOVE_CURSOR: {e}"))
+    })?;
+    println!(
+        "BENCH cursor {:.1} moves/s ({n} legacy cursor moves in {t:.2} s)",
+        n as f64 / t
+    );
+    let _ = mode::set_cursor(fd, p.crtc, 0, 0, 0);
+    let _ = dumbbuffer::destroy(fd, cursor.handle);
+    // TEST_ONLY commits: the driver's atomic checks alone (a compositor probing a plane
+    // configuration).
+    let (n, t) = timed(secs, || {
+        i ^= 1;
+        atomic(
+            fd,
+            DRM_MODE_ATOMIC_TEST_ONLY,
+            &[(p.primary, fb_prop, u64::from(fbs[i].fb))],
+        )
+        .map_err(|e| format!("TEST_ONLY commit: {e}"))
+    })?;
+    println!(
+        "BENCH test-only {:.1} commits/s ({n} TEST_ONLY flips in {t:.2} s)",
+        n as f64 / t
+    );
+    // VIRTGPU_GETPARAM: the cost of a driver ioctl round trip (no device command).
+    let (n, t) = timed(secs, || {
+        virtgpu::getparam(fd, 1)
+            .map(|_| ())
+            .map_err(|e| format!("GETPARAM: {e}"))
+    })?;
+    println!(
+        "BENCH getparam {:.1} ioctls/s ({n} GETPARAM 3D_FEATURES in {t:.2} s)",
+        n as f64 / t
+    );
     let whole = [drm_clip_rect {
         x1: 0,
         y1: 0,

@@ -223,7 +223,8 @@ impl Control {
         &self.queue
     }
 
-    /// `RESOURCE_CREATE_2D`.
+    /// `RESOURCE_CREATE_2D` (queued, as the C driver queues it: the arguments were checked
+    /// by the caller, and the host's answer is checked when it comes).
     pub(crate) fn resource_create_2d(
         &self,
         _hw: &Hw<'_>,
@@ -232,14 +233,13 @@ impl Control {
         width: u32,
         height: u32,
     ) -> Result {
-        let cmd = ResourceCreate2d {
+        self.queue_nodata(&ResourceCreate2d {
             hdr: CtrlHdr::new(ResourceCreate2d::TYPE),
             resource_id: id,
             format,
             width,
             height,
-        };
-        self.call_nodata("resource create", &cmd.hdr, &cmd)
+        })
     }
 
     /// `RESOURCE_UNREF`.
@@ -263,7 +263,10 @@ impl Control {
         self.call_nodata("detach backing", &cmd.hdr, &cmd)
     }
 
-    /// `RESOURCE_ATTACH_BACKING` with the given memory entries.
+    /// `RESOURCE_ATTACH_BACKING` with the given memory entries (queued, as the C driver
+    /// queues it; the answer is checked when it comes). The pages stay alive: the object
+    /// that owns them waits for its `RESOURCE_UNREF`, which the host handles after this,
+    /// before they are freed.
     pub(crate) fn resource_attach_backing(
         &self,
         _hw: &Hw<'_>,
@@ -273,12 +276,8 @@ impl Control {
         let size = protocol::attach_backing_size(entries.len()).ok_or(EINVAL)?;
         let encode =
             |out: &mut [u8]| protocol::encode_attach_backing(id, entries, out).map_err(|_| EINVAL);
-        let hdr = CtrlHdr::new(CtrlType::RESOURCE_ATTACH_BACKING);
-        let resp = self
-            .queue
-            .submit(size, CtrlHdr::SIZE, encode, Wait)?
-            .wait()?;
-        protocol::parse_nodata(&resp, &hdr).map_err(|e| to_errno("attach backing", e))
+        self.queue
+            .submit(size, CtrlHdr::SIZE, encode, Check(check_reply))
     }
 
     /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
