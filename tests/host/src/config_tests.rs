@@ -47,11 +47,12 @@ fn config_layout_is_the_specs() {
 
 #[test]
 fn driver_offers_only_what_it_implements() {
-    // EDID and 3D (virgl: capsets, contexts, submission, fences); no blobs, context init or
-    // UUIDs until the driver has them (GETPARAM stays truthful).
+    // EDID, 3D (virgl: capsets, contexts, submission, fences) and context init (context
+    // types, rings); no blobs or UUIDs until the driver has them (GETPARAM stays truthful).
     assert!(DRIVER_FEATURES.contains(&F_EDID));
     assert!(DRIVER_FEATURES.contains(&F_VIRGL));
-    for bit in [F_RESOURCE_BLOB, F_CONTEXT_INIT, F_RESOURCE_UUID] {
+    assert!(DRIVER_FEATURES.contains(&F_CONTEXT_INIT));
+    for bit in [F_RESOURCE_BLOB, F_RESOURCE_UUID] {
         assert!(!DRIVER_FEATURES.contains(&bit));
     }
 }

@@ -61,10 +61,17 @@ pub mod scanout;
 #[allow(dead_code)]
 pub mod hotplug;
 
+/// `gpu/ctxinit.rs`: `VIRTGPU_CONTEXT_INIT` parameters and ring checks.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/ctxinit.rs"]
+#[allow(dead_code)]
+pub mod ctxinit;
+
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod ctxinit_tests;
 #[cfg(test)]
 mod hotplug_tests;
 #[cfg(test)]

@@ -258,6 +258,11 @@ impl Fence {
         self.0.clone()
     }
 
+    /// The fence's context (timeline).
+    pub(crate) fn context(&self) -> u64 {
+        self.0.context()
+    }
+
     /// The fence's sequence number.
     pub(crate) fn seqno(&self) -> u64 {
         // SAFETY: The fence is valid (invariant of `FenceRef`); `seqno` is constant.

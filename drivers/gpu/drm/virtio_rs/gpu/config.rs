@@ -46,10 +46,10 @@ pub(crate) const MAX_SCANOUTS: u32 = super::protocol::MAX_SCANOUTS as u32;
 
 /// Device features the driver understands (offered to the device at probe).
 ///
-/// `VIRGL` lets the driver read the host's capsets (`GET_CAPS` answers as the C driver's);
-/// userspace is offered 3D through `GETPARAM` only once the driver submits 3D work. Blobs and
-/// context init are not offered until the driver implements them.
-pub(crate) const DRIVER_FEATURES: [u32; 2] = [F_VIRGL, F_EDID];
+/// `VIRGL`: 3D contexts, submissions and fences; `CONTEXT_INIT`: context types and rings
+/// (`VIRTGPU_CONTEXT_INIT`). Blobs and resource UUIDs are not offered until the driver
+/// implements them.
+pub(crate) const DRIVER_FEATURES: [u32; 3] = [F_VIRGL, F_EDID, F_CONTEXT_INIT];
 
 /// Names of the device feature bits, in the order the C driver prints them.
 const FEATURE_NAMES: [(u32, &str); 5] = [

@@ -6,13 +6,18 @@
 //! the file is closed. Every buffer object a file has a handle to is attached to its context
 //! (`CTX_ATTACH_RESOURCE` when the handle is created, `CTX_DETACH_RESOURCE` when it goes):
 //! the host refuses a context's use of a resource that is not attached to it.
+//!
+//! With context init (`VIRTGPU_CONTEXT_INIT`, before first use) a file picks its context type
+//! (capset id), a number of rings (each its own fence timeline) and a debug name; see
+//! `ctxinit.rs` for the rules.
 
 #![forbid(unsafe_code)]
 
 use kernel::{new_mutex, prelude::*, sync::Mutex, types::ARef};
 
+use super::ctxinit::{self, ContextParams, InitError};
 use super::driver::{GpuDrmDevice, Hw};
-use crate::glue;
+use crate::{drm::fence, glue};
 
 /// A context id, allocated in the device's context id allocator until dropped (0: none).
 struct CtxId {
@@ -28,18 +33,28 @@ impl Drop for CtxId {
     }
 }
 
+/// The state of a file's context.
+#[derive(Default)]
+struct CtxState {
+    /// The host context exists.
+    created: bool,
+    /// What `VIRTGPU_CONTEXT_INIT` set (defaults without it).
+    params: ContextParams,
+    /// The fence context of ring 0 (ring `i` has `base_fence_ctx + i`); 0 without rings.
+    base_fence_ctx: u64,
+}
+
 /// Per-open-file state: the file's 3D context.
 ///
 /// # Invariants
 ///
-/// While `created` is true the host has context `ctx.id`, and the drop destroys it (before
-/// the id is freed: fields drop after `drop`).
+/// While `state.created` is true the host has context `ctx.id`, and the drop destroys it
+/// (before the id is freed: fields drop after `drop`).
 #[pin_data(PinnedDrop)]
 pub(crate) struct GpuFile {
     ctx: CtxId,
-    /// The host context exists.
     #[pin]
-    created: Mutex<bool>,
+    state: Mutex<CtxState>,
 }
 
 impl GpuFile {
@@ -59,7 +74,7 @@ impl GpuFile {
         // INVARIANT: no context exists yet.
         Ok(try_pin_init!(Self {
             ctx,
-            created <- new_mutex!(false),
+            state <- new_mutex!(CtxState::default()),
         }))
     }
 
@@ -68,31 +83,77 @@ impl GpuFile {
         self.ctx.id
     }
 
-    /// Creates the host context if it does not exist yet (`CTX_CREATE`, named after the
-    /// calling task, as the C driver does); `ENODEV` without 3D.
+    /// Creates the host context if it does not exist yet (`CTX_CREATE` with the context type
+    /// and name `VIRTGPU_CONTEXT_INIT` set, else the default type named after the calling
+    /// task, as the C driver does); `ENODEV` without 3D.
     pub(crate) fn ensure_context(&self, hw: &Hw<'_>) -> Result {
+        let mut st = self.state.lock();
+        self.create_locked(hw, &mut st)
+    }
+
+    fn create_locked(&self, hw: &Hw<'_>, st: &mut CtxState) -> Result {
         if self.ctx.id == 0 {
             return Err(ENODEV);
         }
-        let mut created = self.created.lock();
-        if !*created {
+        if !st.created {
             let comm = glue::current_comm();
             let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
-            let name = comm.get(..len).unwrap_or(&[]);
-            self.ctx
-                .dev
-                .data()
-                .control
-                .ctx_create(hw, self.ctx.id, 0, name)?;
+            let name = match st.params.name() {
+                Some(n) => n,
+                None => comm.get(..len).unwrap_or(&[]),
+            };
+            self.ctx.dev.data().control.ctx_create(
+                hw,
+                self.ctx.id,
+                st.params.context_init(),
+                name,
+            )?;
             // INVARIANT: the host has the context from here on (the queue runs in order).
-            *created = true;
+            st.created = true;
         }
         Ok(())
     }
 
+    /// `VIRTGPU_CONTEXT_INIT` with the `(param, value)` pairs `params` (the caller checked
+    /// their number): `EEXIST` once the context exists, the rules of `ctxinit::parse`
+    /// otherwise (the debug name read with `read_name`); then the context is created.
+    pub(crate) fn init_context(
+        &self,
+        hw: &Hw<'_>,
+        params: &[(u64, u64)],
+        read_name: impl FnMut(u64) -> Option<[u8; ctxinit::DEBUG_NAME_MAX_LEN]>,
+    ) -> Result {
+        let mut st = self.state.lock();
+        if st.created {
+            return Err(EEXIST);
+        }
+        let mask = self.ctx.dev.data().capset_mask();
+        let p = ctxinit::parse(params, mask, read_name).map_err(|e| match e {
+            InitError::Invalid => EINVAL,
+            InitError::Fault => EFAULT,
+        })?;
+        st.base_fence_ctx = match p.num_rings {
+            Some(n) if n > 0 => fence::alloc_contexts(n),
+            _ => 0,
+        };
+        st.params = p;
+        self.create_locked(hw, &mut st)
+    }
+
+    /// The fence context and ring index for a submission to ring `ring_idx`: `EINVAL` if the
+    /// context has no such ring.
+    pub(crate) fn ring(&self, ring_idx: u32) -> Result<(u64, u8)> {
+        let st = self.state.lock();
+        let ring = ctxinit::check_ring(&st.params, ring_idx).ok_or(EINVAL)?;
+        if st.base_fence_ctx == 0 {
+            return Err(EINVAL);
+        }
+        Ok((st.base_fence_ctx + u64::from(ring), ring as u8))
+    }
+
     /// Whether the host context exists.
     pub(crate) fn has_context(&self) -> bool {
-        *self.created.lock()
+        self.state.lock().created
     }
 }
 
@@ -102,7 +163,7 @@ impl PinnedDrop for GpuFile {
         if self.ctx.id == 0 {
             return;
         }
-        if *self.created.lock() {
+        if self.state.lock().created {
             // Without the device there is nothing to destroy (a reset destroyed everything).
             if let Some(hw) = self.ctx.dev.enter() {
                 if let Err(e) = self.ctx.dev.data().control.ctx_destroy(&hw, self.ctx.id) {

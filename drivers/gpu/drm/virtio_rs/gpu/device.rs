@@ -145,6 +145,7 @@ impl virtio::Driver for VirtioGpuDriver {
             num_capsets,
             has_edid: features.has(config::F_EDID),
             has_virgl: features.has(config::F_VIRGL),
+            has_context_init: features.has(config::F_CONTEXT_INIT),
             use_dma: !dev.has_dma_quirk(),
             control: queues.get(CONTROL_QUEUE).ok_or(EINVAL)?.clone(),
             cursor: queues.get(CURSOR_QUEUE).ok_or(EINVAL)?.clone(),

@@ -65,6 +65,8 @@ pub(crate) struct GpuShared {
     pub(crate) has_edid: bool,
     /// `VIRGL` was negotiated: the host runs 3D commands, and userspace is offered them.
     pub(crate) has_virgl: bool,
+    /// `CONTEXT_INIT` was negotiated: contexts of other types and with rings.
+    pub(crate) has_context_init: bool,
     /// Give the device DMA addresses (it uses the DMA API) rather than physical ones.
     pub(crate) use_dma: bool,
     /// The control queue.
@@ -108,6 +110,8 @@ pub(crate) struct SharedInit {
     pub(crate) has_edid: bool,
     /// `VIRGL` negotiated.
     pub(crate) has_virgl: bool,
+    /// `CONTEXT_INIT` negotiated.
+    pub(crate) has_context_init: bool,
     /// Use DMA addresses.
     pub(crate) use_dma: bool,
     /// The control queue.
@@ -131,6 +135,7 @@ impl GpuShared {
             num_capsets: i.num_capsets,
             has_edid: i.has_edid,
             has_virgl: i.has_virgl,
+            has_context_init: i.has_context_init,
             use_dma: i.use_dma,
             control: Control::new(i.control),
             cursor: Cursor::new(i.cursor),
@@ -175,12 +180,18 @@ impl GpuShared {
     /// What userspace is told through `GETPARAM`: the driver's capabilities and the capset
     /// ids the host offers.
     pub(crate) fn params(&self) -> Caps {
-        // Blobs, host-visible memory, UUIDs and context init are not implemented.
+        // Blobs, host-visible memory and UUIDs are not implemented.
         Caps {
             virgl: self.has_virgl,
-            capset_mask: capsets::id_mask(&self.capsets.lock().infos),
+            context_init: self.has_virgl && self.has_context_init,
+            capset_mask: self.capset_mask(),
             ..Caps::default()
         }
+    }
+
+    /// The bit mask of the capset ids the host offers.
+    pub(crate) fn capset_mask(&self) -> u64 {
+        capsets::id_mask(&self.capsets.lock().infos)
     }
 
     /// `VIRTGPU_GET_CAPS`: copies up to `size` bytes of capset `id` at `version` with

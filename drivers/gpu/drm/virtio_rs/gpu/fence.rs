@@ -7,8 +7,10 @@
 //! so ids reach the ring in increasing order. The host answers a fenced command when its work
 //! is done, echoing the id; QEMU may answer several at once, and answers unfenced commands
 //! queued later first. An answer signals the fence with its id and every earlier one still
-//! pending, in order, but only if a pending fence has exactly that id (the C driver's rule:
-//! an id the driver never sent signals nothing). At remove, whatever is pending is signalled
+//! pending on the same timeline, in order, but only if a pending fence has exactly that id
+//! (the C driver's rule: an id the driver never sent signals nothing). With context init, a
+//! context's rings are timelines of their own (their fences are answered per ring); fence
+//! ids are global, so they increase on each timeline. At remove, whatever is pending is signalled
 //! with `ENODEV`.
 
 #![forbid(unsafe_code)]
@@ -69,9 +71,22 @@ impl FenceDriver {
         out_len: usize,
         encode: impl FnOnce(&mut [u8], u64) -> Result,
     ) -> Result<FenceRef> {
+        self.submit_on(self.context, queue, out_len, encode)
+    }
+
+    /// [`FenceDriver::submit`] with the fence on timeline `context` (a ring of a context with
+    /// rings; the caller puts the ring in the header). Fence ids stay global, so they increase
+    /// on every timeline too.
+    pub(crate) fn submit_on(
+        self: &Arc<Self>,
+        context: u64,
+        queue: &Queue,
+        out_len: usize,
+        encode: impl FnOnce(&mut [u8], u64) -> Result,
+    ) -> Result<FenceRef> {
         let mut next = self.next.lock();
         let id = *next;
-        let fence = Fence::new::<GpuFenceNames>(self.context, id)?;
+        let fence = Fence::new::<GpuFenceNames>(context, id)?;
         let shared = fence.get();
         self.add(fence)?;
         let handler: Arc<dyn Handler> = self.clone();
@@ -118,13 +133,21 @@ impl FenceDriver {
     /// pending one, oldest first; nothing if no pending fence has this id.
     pub(crate) fn signal_upto(&self, id: u64) {
         let mut p = self.pending.lock();
-        if !p.iter().flatten().any(|f| f.seqno() == id) {
+        let Some(context) = p
+            .iter()
+            .flatten()
+            .find(|f| f.seqno() == id)
+            .map(|f| f.context())
+        else {
             return;
-        }
+        };
         loop {
             let oldest = p
                 .iter_mut()
-                .filter(|s| s.as_ref().is_some_and(|f| f.seqno() <= id))
+                .filter(|s| {
+                    s.as_ref()
+                        .is_some_and(|f| f.seqno() <= id && f.context() == context)
+                })
                 .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
             let Some(fence) = oldest.and_then(Option::take) else {
                 break;

@@ -8,9 +8,13 @@
 use kernel::{prelude::*, time::msecs_to_jiffies, types::ARef, uaccess::UserSlice};
 
 use super::{
+    ctxinit,
     driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, ResourceArgs},
     dumb, params,
-    protocol::{self, Box3d, CtrlHdr, Encode as _, Rect, ResourceCreate3d, Submit3d, FLAG_FENCE},
+    protocol::{
+        self, Box3d, CtrlHdr, Encode as _, Rect, ResourceCreate3d, Submit3d, FLAG_FENCE,
+        FLAG_INFO_RING_IDX,
+    },
 };
 use crate::{
     drm::{
@@ -91,10 +95,13 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         if arg.flags & !EXECBUF_FLAGS != 0 {
             return Err(EINVAL);
         }
-        // Rings come with context init, which the driver does not offer: no ring exists.
-        if arg.flags & EXECBUF_RING_IDX != 0 {
-            return Err(EINVAL);
-        }
+        // A ring exists only in a context with rings (context init); its fences are on the
+        // ring's own timeline.
+        let ring = if arg.flags & EXECBUF_RING_IDX != 0 {
+            Some(file.inner().ring(arg.ring_idx)?)
+        } else {
+            None
+        };
         {
             // Device sections stay short: none is held while waiting for fences below.
             let hw = dev.enter().ok_or(ENODEV)?;
@@ -118,12 +125,20 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         let posts = out_syncobjs(file, arg)?;
         let resets = in_syncobjs(file, arg, shared.fences.context())?;
         // From here on the in-syncobjs with RESET are reset whatever happens (as in C).
-        let r = submit_tail(dev, arg, file, &objs, &cmds, out_fd, posts);
+        let sub = Submission { cmds: &cmds, ring };
+        let r = submit_tail(dev, arg, file, &objs, sub, out_fd, posts);
         for s in resets.iter() {
             s.replace_fence(None);
         }
         r
     }
+}
+
+/// What one EXECBUFFER submits: the command stream, and the ring (its timeline and index) if
+/// it names one.
+struct Submission<'a> {
+    cmds: &'a [u8],
+    ring: Option<(u64, u8)>,
 }
 
 /// The rest of an EXECBUFFER once its dependencies are known: the in-fence, the submission,
@@ -133,7 +148,7 @@ fn submit_tail(
     arg: &mut uapi::drm_virtgpu_execbuffer,
     file: &GpuFileRef,
     objs: &[ARef<GpuObject>],
-    cmds: &[u8],
+    sub: Submission<'_>,
     out_fd: Option<FdReservation>,
     posts: KVec<(SyncObj, Option<FenceChain>, u64)>,
 ) -> Result<u32> {
@@ -150,7 +165,10 @@ fn submit_tail(
         let hw = dev.enter().ok_or(ENODEV)?;
         let mut resv = Reservations::lock(objs)?;
         let ctx = f.ctx_id();
-        let fence = shared.fences.submit(
+        let (cmds, ring) = (sub.cmds, sub.ring);
+        let timeline = ring.map_or(shared.fences.context(), |(c, _)| c);
+        let fence = shared.fences.submit_on(
+            timeline,
             shared.control.queue(&hw),
             protocol::submit_3d_size(cmds.len()).ok_or(ENOMEM)?,
             |out, id| {
@@ -158,6 +176,10 @@ fn submit_tail(
                 hdr.ctx_id = ctx;
                 hdr.flags = FLAG_FENCE;
                 hdr.fence_id = id;
+                if let Some((_, idx)) = ring {
+                    hdr.flags |= FLAG_INFO_RING_IDX;
+                    hdr.ring_idx = idx;
+                }
                 protocol::encode_submit_3d(hdr, cmds, out).map_err(|_| EINVAL)
             },
         )?;
@@ -556,14 +578,76 @@ impl Ioctl<GpuDrm> for ResourceCreateBlob {
     }
 }
 
-/// IOCTL: `VIRTGPU_CONTEXT_INIT`: `EINVAL` without context init support.
+/// IOCTL: `VIRTGPU_CONTEXT_INIT`: sets the file's context type, rings and debug name and
+/// creates the context, with the 6.12 C driver's checks and errnos (`EINVAL` without context
+/// init or 3D, or with more than four parameters; `EFAULT` for unreadable parameters; `EEXIST`
+/// once the context exists; `ctxinit::parse` for the rest). Rings that signal fence events
+/// (`POLL_RINGS_MASK`) are refused with `EINVAL` until the driver sends those events.
 pub(crate) struct ContextInit;
+
+/// Size of `struct drm_virtgpu_context_set_param` (param, value).
+const CONTEXT_PARAM_SIZE: usize = 16;
 
 impl Ioctl<GpuDrm> for ContextInit {
     type Arg = uapi::drm_virtgpu_context_init;
-    fn handle(_dev: &GpuDrmDevice, _arg: &mut Self::Arg, _file: &GpuFileRef) -> Result<u32> {
-        Err(EINVAL)
+    fn handle(dev: &GpuDrmDevice, arg: &mut Self::Arg, file: &GpuFileRef) -> Result<u32> {
+        let shared = dev.data();
+        if !shared.has_context_init || !shared.has_virgl {
+            return Err(EINVAL);
+        }
+        if arg.num_params > ctxinit::MAX_PARAMS {
+            return Err(EINVAL);
+        }
+        let n = arg.num_params as usize;
+        let mut raw = [0u8; CONTEXT_PARAM_SIZE * ctxinit::MAX_PARAMS as usize];
+        let len = n * CONTEXT_PARAM_SIZE;
+        let ptr = usize::try_from(arg.ctx_set_params).map_err(|_| EFAULT)?;
+        UserSlice::new(ptr, len)
+            .reader()
+            .read_slice(&mut raw[..len])?;
+        let mut params = [(0u64, 0u64); ctxinit::MAX_PARAMS as usize];
+        for (i, p) in params.iter_mut().take(n).enumerate() {
+            let at = |o: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&raw[i * CONTEXT_PARAM_SIZE + o..][..8]);
+                u64::from_ne_bytes(b)
+            };
+            *p = (at(0), at(8));
+        }
+        let params = &params[..n];
+        if params
+            .iter()
+            .any(|&(p, v)| p == ctxinit::PARAM_POLL_RINGS_MASK && v != 0)
+        {
+            return Err(EINVAL);
+        }
+        let hw = dev.enter().ok_or(ENODEV)?;
+        file.inner().init_context(&hw, params, read_debug_name)?;
+        Ok(0)
     }
+}
+
+/// Reads a zero-terminated name of at most 63 bytes from user address `addr`, as
+/// `strncpy_from_user` does (a longer one is cut); `None` if it cannot be read.
+fn read_debug_name(addr: u64) -> Option<[u8; ctxinit::DEBUG_NAME_MAX_LEN]> {
+    let mut name = [0u8; ctxinit::DEBUG_NAME_MAX_LEN];
+    let base = usize::try_from(addr).ok()?;
+    for (i, c) in name
+        .iter_mut()
+        .enumerate()
+        .take(ctxinit::DEBUG_NAME_MAX_LEN - 1)
+    {
+        let mut b = [0u8; 1];
+        UserSlice::new(base.checked_add(i)?, 1)
+            .reader()
+            .read_slice(&mut b)
+            .ok()?;
+        if b[0] == 0 {
+            break;
+        }
+        *c = b[0];
+    }
+    Some(name)
 }
 
 /// A handler whose argument type is not plain data (`bool` is not valid for every byte):
