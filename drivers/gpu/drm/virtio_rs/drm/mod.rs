@@ -12,6 +12,7 @@
 
 pub(crate) mod device;
 pub(crate) mod driver;
+pub(crate) mod event;
 pub(crate) mod fence;
 pub(crate) mod file;
 pub(crate) mod gem;

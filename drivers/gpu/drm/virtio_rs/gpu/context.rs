@@ -151,6 +151,11 @@ impl GpuFile {
         Ok((st.base_fence_ctx + u64::from(ring), ring as u8))
     }
 
+    /// Whether fences of ring `ring` send `VIRTGPU_EVENT_FENCE_SIGNALED` to the file.
+    pub(crate) fn polls_ring(&self, ring: u8) -> bool {
+        ring < 64 && self.state.lock().params.poll_rings_mask & (1u64 << ring) != 0
+    }
+
     /// Whether the host context exists.
     pub(crate) fn has_context(&self) -> bool {
         self.state.lock().created

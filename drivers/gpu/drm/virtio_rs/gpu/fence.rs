@@ -17,8 +17,10 @@
 
 use kernel::{c_str, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
+use super::driver::GpuDrm;
 use super::protocol::{self, CtrlHdr, Encode, FLAG_FENCE};
 use crate::{
+    drm::event::PendingEvent,
     drm::fence::{self, Fence, FenceNames, FenceRef},
     virtio::{Handled, Handler, Queue},
 };
@@ -31,6 +33,30 @@ impl FenceNames for GpuFenceNames {
     const TIMELINE: &'static CStr = c_str!("controlq");
 }
 
+/// A fence waiting for its answer, and the event its signal sends to a file (fences of a
+/// ring the file polls, `VIRTGPU_EVENT_FENCE_SIGNALED`).
+struct Pending {
+    fence: Fence,
+    event: Option<PendingEvent<GpuDrm>>,
+}
+
+impl Pending {
+    fn seqno(&self) -> u64 {
+        self.fence.seqno()
+    }
+
+    /// Signals the fence (with `err`, if given), then sends the event.
+    fn finish(self, err: Option<Error>) {
+        match err {
+            Some(e) => self.fence.signal_error(e),
+            None => self.fence.signal(),
+        }
+        if let Some(e) = self.event {
+            e.send();
+        }
+    }
+}
+
 /// The fences of fenced control-queue commands.
 #[pin_data]
 pub(crate) struct FenceDriver {
@@ -41,7 +67,7 @@ pub(crate) struct FenceDriver {
     next: Mutex<u64>,
     /// Fences not yet signalled (`None`: a free slot).
     #[pin]
-    pending: Mutex<KVec<Option<Fence>>>,
+    pending: Mutex<KVec<Option<Pending>>>,
 }
 
 impl FenceDriver {
@@ -71,15 +97,16 @@ impl FenceDriver {
         out_len: usize,
         encode: impl FnOnce(&mut [u8], u64) -> Result,
     ) -> Result<FenceRef> {
-        self.submit_on(self.context, queue, out_len, encode)
+        self.submit_on(self.context, None, queue, out_len, encode)
     }
 
     /// [`FenceDriver::submit`] with the fence on timeline `context` (a ring of a context with
-    /// rings; the caller puts the ring in the header). Fence ids stay global, so they increase
-    /// on every timeline too.
+    /// rings; the caller puts the ring in the header) and `event` sent when it signals. Fence
+    /// ids stay global, so they increase on every timeline too.
     pub(crate) fn submit_on(
         self: &Arc<Self>,
         context: u64,
+        event: Option<PendingEvent<GpuDrm>>,
         queue: &Queue,
         out_len: usize,
         encode: impl FnOnce(&mut [u8], u64) -> Result,
@@ -88,7 +115,7 @@ impl FenceDriver {
         let id = *next;
         let fence = Fence::new::<GpuFenceNames>(context, id)?;
         let shared = fence.get();
-        self.add(fence)?;
+        self.add(Pending { fence, event })?;
         let handler: Arc<dyn Handler> = self.clone();
         match queue.submit(
             out_len,
@@ -103,7 +130,7 @@ impl FenceDriver {
             Err(e) => {
                 // Never queued: nobody will answer it.
                 if let Some(f) = self.take(id) {
-                    f.signal_error(e);
+                    f.finish(Some(e));
                 }
                 Err(e)
             }
@@ -111,7 +138,7 @@ impl FenceDriver {
     }
 
     /// Keeps `fence` until its answer comes.
-    fn add(&self, fence: Fence) -> Result {
+    fn add(&self, fence: Pending) -> Result {
         let mut p = self.pending.lock();
         if let Some(slot) = p.iter_mut().find(|s| s.is_none()) {
             *slot = Some(fence);
@@ -122,7 +149,7 @@ impl FenceDriver {
     }
 
     /// Takes the pending fence with id `id`, if any.
-    fn take(&self, id: u64) -> Option<Fence> {
+    fn take(&self, id: u64) -> Option<Pending> {
         let mut p = self.pending.lock();
         p.iter_mut()
             .find(|s| s.as_ref().is_some_and(|f| f.seqno() == id))?
@@ -137,7 +164,7 @@ impl FenceDriver {
             .iter()
             .flatten()
             .find(|f| f.seqno() == id)
-            .map(|f| f.context())
+            .map(|f| f.fence.context())
         else {
             return;
         };
@@ -146,13 +173,13 @@ impl FenceDriver {
                 .iter_mut()
                 .filter(|s| {
                     s.as_ref()
-                        .is_some_and(|f| f.seqno() <= id && f.context() == context)
+                        .is_some_and(|f| f.seqno() <= id && f.fence.context() == context)
                 })
                 .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
             let Some(fence) = oldest.and_then(Option::take) else {
                 break;
             };
-            fence.signal();
+            fence.finish(None);
         }
     }
 
@@ -167,7 +194,7 @@ impl FenceDriver {
             let Some(fence) = oldest.and_then(Option::take) else {
                 break;
             };
-            fence.signal_error(ENODEV);
+            fence.finish(Some(ENODEV));
         }
     }
 }

@@ -19,6 +19,7 @@ use super::{
 use crate::{
     drm::{
         errno,
+        event::PendingEvent,
         fence::{FdReservation, FenceRef},
         gem::{AllocImpl, Reservations},
         ioctl::Ioctl,
@@ -167,8 +168,17 @@ fn submit_tail(
         let ctx = f.ctx_id();
         let (cmds, ring) = (sub.cmds, sub.ring);
         let timeline = ring.map_or(shared.fences.context(), |(c, _)| c);
+        // A ring the file polls: the fence's signal sends it an event (reserved now, so a
+        // full event space fails the submission before anything is queued, as in C).
+        let event = match ring {
+            Some((_, idx)) if f.polls_ring(idx) => {
+                Some(PendingEvent::reserve(dev, file, EVENT_FENCE_SIGNALED)?)
+            }
+            _ => None,
+        };
         let fence = shared.fences.submit_on(
             timeline,
+            event,
             shared.control.queue(&hw),
             protocol::submit_3d_size(cmds.len()).ok_or(ENOMEM)?,
             |out, id| {
@@ -581,9 +591,11 @@ impl Ioctl<GpuDrm> for ResourceCreateBlob {
 /// IOCTL: `VIRTGPU_CONTEXT_INIT`: sets the file's context type, rings and debug name and
 /// creates the context, with the 6.12 C driver's checks and errnos (`EINVAL` without context
 /// init or 3D, or with more than four parameters; `EFAULT` for unreadable parameters; `EEXIST`
-/// once the context exists; `ctxinit::parse` for the rest). Rings that signal fence events
-/// (`POLL_RINGS_MASK`) are refused with `EINVAL` until the driver sends those events.
+/// once the context exists; `ctxinit::parse` for the rest).
 pub(crate) struct ContextInit;
+
+/// `VIRTGPU_EVENT_FENCE_SIGNALED`: the DRM event a polled ring's fence sends when it signals.
+const EVENT_FENCE_SIGNALED: u32 = 0x9000_0000;
 
 /// Size of `struct drm_virtgpu_context_set_param` (param, value).
 const CONTEXT_PARAM_SIZE: usize = 16;
@@ -615,12 +627,6 @@ impl Ioctl<GpuDrm> for ContextInit {
             *p = (at(0), at(8));
         }
         let params = &params[..n];
-        if params
-            .iter()
-            .any(|&(p, v)| p == ctxinit::PARAM_POLL_RINGS_MASK && v != 0)
-        {
-            return Err(EINVAL);
-        }
         let hw = dev.enter().ok_or(ENODEV)?;
         file.inner().init_context(&hw, params, read_debug_name)?;
         Ok(0)
