@@ -112,7 +112,8 @@ fi
 
 # Guest scenarios.
 step "initramfs"
-if ! make -s initramfs; then
+# STRICT=1 as the build above: the module is not built again with other flags.
+if ! make -s initramfs STRICT=1; then
 	fail initramfs "building the guest image failed"
 	summary
 	exit 1
@@ -152,6 +153,7 @@ guest display --timeout 900 --trace virtio_gpu_update_cursor
 guest heads --timeout 600 --heads 2 --append video=Virtual-2:e
 guest kms --timeout 600
 guest hotplug --timeout 400 --xvfb
+guest unplug --timeout 300
 guest panic --timeout 300
 guest virgl --timeout 600 --gl --trace 'virtio_gpu_cmd_ctx*' --append vgrs.kmscube_frames=300
 guest panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
