@@ -129,6 +129,6 @@ fi
 # The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
 # `make check`; its findings there are NOTEs anyway.
 guest debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
-	--append "vgrs.drivers=rs vgrs.virgl_quick $KPARAMS"
+	--append "vgrs.drivers=rs vgrs.virgl_quick vgrs.fault_virgl $KPARAMS"
 
 summary

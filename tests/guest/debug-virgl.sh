@@ -9,4 +9,6 @@
 
 [ -e /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
 . /guest/virgl.sh
+# Allocation failures in the 3D ioctls too (vgrs.fault_virgl).
+. /guest/fault.sh
 kmemleak_each

@@ -2,7 +2,8 @@
 #
 # Guest scenario "debug" (`make check-debug`): the scenarios of `make check` that need no
 # second head or window (probe, uapi, kms, display without kmscube, PCI removal under
-# clients, panic) plus the queue teardown stress, on one
+# clients, panic) plus the queue teardown stress and allocation failures injected into the
+# driver's ioctls (fault), on one
 # driver (vgrs.drivers=rs or c: each driver has a boot of its own, because lockdep stops after
 # its first report), under the debug kernel's detectors; then kmemleak. Every scenario checks
 # the kernel log with `problems`, which knows the detectors' reports.
@@ -19,8 +20,8 @@ fi
 export KMSCUBE_FRAMES=0
 export VGRS_CYCLES=200
 # The C driver has no panic hooks and no teardown knob: those two are ours alone.
-scenarios="probe uapi kms display unplug panic teardown"
-[ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug"
+scenarios="probe uapi kms display unplug panic teardown fault"
+[ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault"
 for s in $scenarios; do
 	echo "@@VGRS log debug: scenario $s"
 	. "/guest/$s.sh"

@@ -56,6 +56,8 @@ unplug_driver() {
 		n=$((n + 1))
 	done
 	[ -e /dev/dri/card0 ] && why="${why}/dev/dri/card0 still there 10 s after the unplug; "
+	# The holder checks its mapping and fd now (it waits 30 s for this at most).
+	touch /tmp/unbound
 	# kmscube must end by itself (its next flip fails); the scanout client when its input
 	# ends.
 	[ "$cube" = 1 ] || exec 7>&-
@@ -63,7 +65,6 @@ unplug_driver() {
 	rc=$?
 	exec 7>&-
 	[ "$rc" = 124 ] && why="${why}$client still running 20 s after the unplug (killed); "
-	touch /tmp/unbound
 	wait_pid 20 "$holder" || why="${why}holder failed or hung (exit $?); "
 	sed "s/^/[$label unplug $client] /" /tmp/up.out | tail -n 4
 	sed "s/^/[$label unplug hold] /" /tmp/hold.out /tmp/hold.err

@@ -26,7 +26,9 @@ use drm_ffi::mode::dumbbuffer;
 
 use vgrs_guest::mapping::Mapping;
 
+mod uapi_fault;
 mod uapi_virgl;
+use uapi_fault::check_fault;
 use uapi_virgl::{bench_exec, check_virgl, hold_fence};
 
 /// A handle no driver hands out (DRM handles count up from 1).
@@ -58,6 +60,9 @@ struct Args {
     hold_fence: Option<PathBuf>,
     /// `--bench-exec SECS`: measure submissions on the 3D device (see [`bench_exec`]).
     bench_exec: Option<u64>,
+    /// `--fault`: allocation failures injected into the driver's ioctls (debug kernel; with
+    /// `--virgl`, the 3D ones too).
+    fault: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -69,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         virgl: false,
         hold_fence: None,
         bench_exec: None,
+        fault: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -79,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
             "--label" => args.label = val()?,
             "--hold-until" => args.hold_until = Some(val()?.into()),
             "--virgl" => args.virgl = true,
+            "--fault" => args.fault = true,
             "--hold-fence" => args.hold_fence = Some(val()?.into()),
             "--bench-exec" => {
                 args.bench_exec = Some(val()?.parse().map_err(|e| format!("--bench-exec: {e}"))?)
@@ -87,7 +94,7 @@ fn parse_args() -> Result<Args, String> {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
                             [--hold-until FILE] [--virgl] [--hold-fence FILE] \
-                            [--bench-exec SECS]"
+                            [--bench-exec SECS] [--fault]"
                     .into())
             }
             _ => return Err(format!("unknown argument {a}")),
@@ -881,6 +888,14 @@ fn main() {
             Err(e) => r.fail(
                 "open",
                 format!("{}: {}", args.render.display(), err_name(&e)),
+            ),
+        }
+    } else if args.fault {
+        match open_rw(&args.device) {
+            Ok(f) => check_fault(&mut r, f.as_fd(), &args.render, args.virgl),
+            Err(e) => r.fail(
+                "open",
+                format!("{}: {}", args.device.display(), err_name(&e)),
             ),
         }
     } else if let Some(until) = &args.hold_fence {

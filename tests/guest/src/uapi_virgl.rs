@@ -190,6 +190,10 @@ fn check_virgl_prime(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
 /// scenario checks the kernel log afterwards.
 fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
     let name = "virgl/close-in-flight";
+    // A debug build of our driver can delay its completion work (`completion_delay_ms`): a
+    // guest under KASAN is too slow for the host to be still working at close otherwise.
+    let delay = DelayKnob::set(200);
+    let delayed = delay.0;
     const SIDE: u32 = 4096;
     let mut reads = 4usize;
     let (mut pending, mut busy, mut round) = (0, 0, 0);
@@ -289,13 +293,35 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
             }
         }
     }
+    drop(delay);
     // The point is work in flight at close: a host that finished everything every time made
     // the test empty.
     r.check(
         name,
         pending > 0,
-        format!("{round} rounds of 64 MiB readbacks (4 to {reads} per round) and a submission, file closed at once (object busy after the readbacks in {busy}, the last fence pending at close in {pending}): every last fence signalled without error"),
+        format!("{round} rounds of 64 MiB readbacks (4 to {reads} per round) and a submission, file closed at once (object busy after the readbacks in {busy}, the last fence pending at close in {pending}{}): every last fence signalled without error", if delayed { "; completions delayed 200 ms by the debug knob" } else { "" }),
     );
+}
+
+/// The debug build's `completion_delay_ms` parameter, set while this lives (`.0`: it was set;
+/// not on the C driver or a normal build).
+struct DelayKnob(bool);
+
+impl DelayKnob {
+    const PATH: &'static str = "/sys/module/virtio_gpu_rs/parameters/completion_delay_ms";
+
+    fn set(ms: u32) -> Self {
+        let p = Path::new(Self::PATH);
+        Self(p.exists() && std::fs::write(p, ms.to_string()).is_ok())
+    }
+}
+
+impl Drop for DelayKnob {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = std::fs::write(Self::PATH, "0");
+        }
+    }
 }
 
 /// A file's 3D context, as the host sees it (the scenario reads QEMU's trace afterwards): a
