@@ -22,7 +22,8 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt bench host-test fmt \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt fuzz bench host-test \
+	fmt \
 	fmt-check \
 	clean distclean guest-tools
 
@@ -35,6 +36,7 @@ help:
 	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...);"
 	@echo "                 DEBUG_C=1 adds the C driver's boot"
 	@echo "make igt        igt-gpu-tools in the guest, both drivers (IGT_DIR=build or IGT_SRC=source)"
+	@echo "make fuzz       the ioctl fuzzer's long run on both drivers (FUZZ_SEEDS, FUZZ_ITERS)"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
@@ -94,6 +96,16 @@ check-debug: deps
 # fresh machine has no igt: it skips). IGT_DIR / IGT_SRC say where igt comes from.
 igt: deps
 	@$(ROOT)/tests/igt.sh
+
+# The ioctl fuzzer's long run (a short one is in make check): FUZZ_SEEDS seeds of three
+# threads x FUZZ_ITERS ioctls, both drivers, the last seed across an unbind and a bind.
+FUZZ_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
+FUZZ_ITERS ?= 10000
+fuzz: initramfs
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz \
+		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
+		--timeout 7200 $(if $(KVM),--kvm) --quiet
 
 host-test:
 	cargo test --workspace

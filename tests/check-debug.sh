@@ -118,11 +118,13 @@ guest() {
 # wild access in the interrupt entry, at boot, before any driver: seen once in a handful of
 # boots here; 4-level paging does not have that window).
 KPARAMS="kasan_multi_shot no5lvl"
-guest debug-rs debug --timeout 1200 --trace virtio_gpu_update_cursor \
-	--append "vgrs.drivers=rs vgrs.canary=1 $KPARAMS"
+# The fuzzer: four seeds of three threads x 1000 ioctls (the last seed across an unbind).
+FUZZ="vgrs.fuzz_seeds=1,2,3,4"
+guest debug-rs debug --timeout 1500 --trace virtio_gpu_update_cursor \
+	--append "vgrs.drivers=rs vgrs.canary=1 $FUZZ $KPARAMS"
 if [ "${DEBUG_C:-0}" = 1 ]; then
-	guest debug-c debug --timeout 1200 --trace virtio_gpu_update_cursor \
-		--append "vgrs.drivers=c $KPARAMS"
+	guest debug-c debug --timeout 1500 --trace virtio_gpu_update_cursor \
+		--append "vgrs.drivers=c $FUZZ $KPARAMS"
 else
 	printf '\n(the C driver'"'"'s debug boot is off: make check-debug DEBUG_C=1 runs it)\n'
 fi

@@ -3,7 +3,7 @@
 # Guest scenario "debug" (`make check-debug`): the scenarios of `make check` that need no
 # second head or window (probe, uapi, kms, display without kmscube, PCI removal under
 # clients, panic) plus the queue teardown stress and allocation failures injected into the
-# driver's ioctls (fault), on one
+# driver's ioctls (fault) and the ioctl fuzzer (fuzz, the seeds on the command line), on one
 # driver (vgrs.drivers=rs or c: each driver has a boot of its own, because lockdep stops after
 # its first report), under the debug kernel's detectors; then kmemleak. Every scenario checks
 # the kernel log with `problems`, which knows the detectors' reports.
@@ -20,8 +20,8 @@ fi
 export KMSCUBE_FRAMES=0
 export VGRS_CYCLES=200
 # The C driver has no panic hooks and no teardown knob: those two are ours alone.
-scenarios="probe uapi kms display unplug panic teardown fault"
-[ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault"
+scenarios="probe uapi kms display unplug panic teardown fault fuzz"
+[ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault fuzz"
 for s in $scenarios; do
 	echo "@@VGRS log debug: scenario $s"
 	. "/guest/$s.sh"
