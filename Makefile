@@ -36,7 +36,7 @@ help:
 	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...);"
 	@echo "                 DEBUG_C=1 adds the C driver's boot"
 	@echo "make igt        igt-gpu-tools in the guest, both drivers (IGT_DIR=build or IGT_SRC=source)"
-	@echo "make fuzz       the ioctl fuzzer's long run on both drivers (FUZZ_SEEDS, FUZZ_ITERS)"
+	@echo "make fuzz       long runs: the ioctl fuzzer (FUZZ_SEEDS, FUZZ_ITERS), CYCLES load/unload"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
@@ -97,15 +97,21 @@ check-debug: deps
 igt: deps
 	@$(ROOT)/tests/igt.sh
 
-# The ioctl fuzzer's long run (a short one is in make check): FUZZ_SEEDS seeds of three
-# threads x FUZZ_ITERS ioctls, both drivers, the last seed across an unbind and a bind.
+# The long robustness runs, not in CI: the ioctl fuzzer (a short run is in make check) with
+# FUZZ_SEEDS seeds of three threads x FUZZ_ITERS ioctls, both drivers, the last seed across
+# an unbind and a bind; then CYCLES load/use/unload cycles per driver.
 FUZZ_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
 FUZZ_ITERS ?= 10000
+CYCLES ?= 100
 fuzz: initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz \
 		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
 		--timeout 7200 $(if $(KVM),--kvm) --quiet
+	@echo "fuzz: $(CYCLES) load/use/unload cycles per driver"
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario lifecycle --outdir $(BUILD)/lifecycle \
+		--append "vgrs.cycles=$(CYCLES)" --timeout 3600 $(if $(KVM),--kvm) --quiet
 
 host-test:
 	cargo test --workspace

@@ -147,14 +147,14 @@ guest() {
 	fi
 }
 
-guest probe --timeout 300
+guest probe --timeout 300 --append vgrs.cycles=10
 guest uapi --timeout 900
 guest display --timeout 900 --trace virtio_gpu_update_cursor
 guest heads --timeout 600 --heads 2 --append video=Virtual-2:e
 guest kms --timeout 600
 guest hotplug --timeout 400 --xvfb
 guest unplug --timeout 300
-guest fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=500"
+guest fuzz --timeout 600 --append "vgrs.fuzz_seeds=1 vgrs.fuzz_iters=1000"
 guest panic --timeout 300
 guest virgl --timeout 600 --gl --trace 'virtio_gpu_cmd_ctx*' --append vgrs.kmscube_frames=300
 guest panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"

@@ -58,3 +58,9 @@ probe_each() {
 }
 
 each_driver probe probe_each
+
+# vgrs.cycles=N: then the short lifecycle run (load, use, unload N times per driver; make
+# fuzz runs 100).
+if grep -q 'vgrs\.cycles=' /proc/cmdline; then
+	. /guest/lifecycle.sh
+fi
