@@ -29,8 +29,8 @@ struct Desc {
     nr: u8,
     size: usize,
     zero: &'static [usize],
-    /// A u32 field (offset) kept at most 1024: see [`sc`].
-    clamp: Option<usize>,
+    /// u32 fields (offset, largest value) kept in range: see [`sc`].
+    clamp: &'static [(usize, u32)],
 }
 
 const fn d(name: &'static str, nr: u8, size: usize) -> Desc {
@@ -39,11 +39,11 @@ const fn d(name: &'static str, nr: u8, size: usize) -> Desc {
         nr,
         size,
         zero: &[],
-        clamp: None,
+        clamp: &[],
     }
 }
 
-/// A syncobj ioctl with its handle count at `count_at`: the 6.12 DRM core allocates the
+/// An ioctl with fields kept in range. The syncobj ioctls' handle counts: the 6.12 DRM core allocates the
 /// handle array with `kmalloc_array` without `__GFP_NOWARN` (`drm_syncobj_array_find`), so a
 /// count of a few hundred million makes the page allocator WARN, on any driver with syncobjs
 /// (found by this fuzzer; see docs/robustness.md). Counts are kept to 1024 so the runs test
@@ -52,7 +52,7 @@ const fn sc(
     name: &'static str,
     nr: u8,
     size: usize,
-    count_at: usize,
+    clamp: &'static [(usize, u32)],
     zero: &'static [usize],
 ) -> Desc {
     Desc {
@@ -60,7 +60,7 @@ const fn sc(
         nr,
         size,
         zero,
-        clamp: Some(count_at),
+        clamp,
     }
 }
 
@@ -88,7 +88,7 @@ const TABLE: &[Desc] = &[
         nr: 0x3a,
         size: 24,
         zero: &[4],
-        clamp: None,
+        clamp: &[],
     },
     d("CRTC_GET_SEQUENCE", 0x3b, 24),
     d("CRTC_QUEUE_SEQUENCE", 0x3c, 24),
@@ -108,7 +108,16 @@ const TABLE: &[Desc] = &[
     d("MODE_RMFB", 0xaf, 4),
     d("MODE_PAGE_FLIP", 0xb0, 24),
     d("MODE_DIRTYFB", 0xb1, 24),
-    d("MODE_CREATE_DUMB", 0xb2, 32),
+    // Buffers are pinned at creation (on both drivers): sizes up to 4096 x 4096 x 64 bpp,
+    // so three threads cannot run a 2 GiB guest out of memory (the OOM killer then ends the
+    // run, which is no finding about the driver).
+    sc(
+        "MODE_CREATE_DUMB",
+        0xb2,
+        32,
+        &[(0, 4096), (4, 4096), (8, 64)],
+        &[],
+    ),
     d("MODE_MAP_DUMB", 0xb3, 16),
     d("MODE_DESTROY_DUMB", 0xb4, 4),
     d("MODE_GETPLANERESOURCES", 0xb5, 16),
@@ -126,25 +135,32 @@ const TABLE: &[Desc] = &[
     d("SYNCOBJ_HANDLE_TO_FD", 0xc1, 16),
     d("SYNCOBJ_FD_TO_HANDLE", 0xc2, 16),
     // struct drm_syncobj_wait: timeout_nsec at 8.
-    sc("SYNCOBJ_WAIT", 0xc3, 40, 16, &[8, 12]),
+    sc("SYNCOBJ_WAIT", 0xc3, 40, &[(16, 1024)], &[8, 12]),
     // struct drm_syncobj_array: count_handles at 8.
-    sc("SYNCOBJ_RESET", 0xc4, 16, 8, &[]),
-    sc("SYNCOBJ_SIGNAL", 0xc5, 16, 8, &[]),
+    sc("SYNCOBJ_RESET", 0xc4, 16, &[(8, 1024)], &[]),
+    sc("SYNCOBJ_SIGNAL", 0xc5, 16, &[(8, 1024)], &[]),
     d("MODE_CREATE_LEASE", 0xc6, 32),
     d("MODE_LIST_LESSEES", 0xc7, 16),
     d("MODE_GET_LEASE", 0xc8, 16),
     d("MODE_REVOKE_LEASE", 0xc9, 4),
     // struct drm_syncobj_timeline_wait: timeout_nsec at 16.
-    sc("SYNCOBJ_TIMELINE_WAIT", 0xca, 48, 24, &[16, 20]),
+    sc("SYNCOBJ_TIMELINE_WAIT", 0xca, 48, &[(24, 1024)], &[16, 20]),
     // struct drm_syncobj_timeline_array: count_handles at 16.
-    sc("SYNCOBJ_QUERY", 0xcb, 32, 16, &[]),
+    sc("SYNCOBJ_QUERY", 0xcb, 32, &[(16, 1024)], &[]),
     d("SYNCOBJ_TRANSFER", 0xcc, 48),
-    sc("SYNCOBJ_TIMELINE_SIGNAL", 0xcd, 24, 16, &[]),
+    sc("SYNCOBJ_TIMELINE_SIGNAL", 0xcd, 24, &[(16, 1024)], &[]),
     d("MODE_GETFB2", 0xce, 104),
     d("VIRTGPU_MAP", 0x41, 16),
     d("VIRTGPU_EXECBUFFER", 0x42, 48),
     d("VIRTGPU_GETPARAM", 0x43, 16),
-    d("VIRTGPU_RESOURCE_CREATE", 0x44, 56),
+    // width, height and size (at 12, 16 and 48) likewise.
+    sc(
+        "VIRTGPU_RESOURCE_CREATE",
+        0x44,
+        56,
+        &[(12, 4096), (16, 4096), (48, 64 << 20)],
+        &[],
+    ),
     d("VIRTGPU_RESOURCE_INFO", 0x45, 16),
     d("VIRTGPU_TRANSFER_FROM_HOST", 0x46, 48),
     d("VIRTGPU_TRANSFER_TO_HOST", 0x47, 48),
@@ -327,8 +343,9 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         for &z in desc.zero {
             arg[z..z + 4].fill(0);
         }
-        if let Some(c) = desc.clamp {
-            let v = u32::from_ne_bytes([arg[c], arg[c + 1], arg[c + 2], arg[c + 3]]) % 1025;
+        for &(c, max) in desc.clamp {
+            let v = u32::from_ne_bytes([arg[c], arg[c + 1], arg[c + 2], arg[c + 3]]);
+            let v = v % max.saturating_add(1);
             arg[c..c + 4].copy_from_slice(&v.to_ne_bytes());
         }
         if desc.name == "VIRTGPU_WAIT" {
