@@ -119,6 +119,17 @@ bounded() {
 	wait "$pid"
 }
 
+# wait_line FILE PATTERN PID TENTHS: waits up to TENTHS tenths of a second, while PID runs,
+# for a line matching PATTERN (grep) in FILE, the output of PID; true if it is there.
+wait_line() {
+	local n=0
+	while ! grep -q "$2" "$1" 2>/dev/null && running "$3" && [ "$n" -lt "$4" ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+
 # wait_for PATH SECS: waits up to SECS seconds for PATH to exist.
 wait_for() {
 	local n=0

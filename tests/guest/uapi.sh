@@ -37,12 +37,7 @@ unbind_open_fd() {
 	fi
 	vgrs-uapi-test --label "$label" --hold-until /tmp/unbound >/tmp/hold.out 2>/tmp/hold.err &
 	holder=$!
-	n=0
-	while ! grep -q HOLDING /tmp/hold.err 2>/dev/null && running "$holder" && [ "$n" -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	grep -q HOLDING /tmp/hold.err || why="holder did not get its buffer mapped; "
+	wait_line /tmp/hold.err HOLDING "$holder" 100 || why="holder did not get its buffer mapped; "
 	if ! bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$vdrv/unbind" 2>/tmp/err; then
 		why="${why}unbind of $dev from $vdrv failed or hung: $(cat /tmp/err); "
 	elif [ -e "/sys/bus/virtio/drivers/$vdrv/$dev" ]; then

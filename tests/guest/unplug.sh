@@ -33,19 +33,10 @@ unplug_driver() {
 	exec 7>/tmp/up.fifo
 	vgrs-uapi-test --label "$label" --hold-until /tmp/unbound >/tmp/hold.out 2>/tmp/hold.err &
 	holder=$!
-	n=0
-	while ! grep -q HOLDING /tmp/hold.err 2>/dev/null && running "$holder" && [ "$n" -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	grep -q HOLDING /tmp/hold.err || why="holder did not get its buffer mapped; "
+	wait_line /tmp/hold.err HOLDING "$holder" 100 || why="holder did not get its buffer mapped; "
 	# kmscube is drawing once its GL information is out (its output is block-buffered);
 	# the scanout client once it says so.
-	n=0
-	while running "$pid" && ! grep -q 'renderer:\|SHOWING' /tmp/up.out && [ "$n" -lt 900 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_line /tmp/up.out 'renderer:\|SHOWING' "$pid" 900
 	running "$pid" || why="${why}$client did not start: $(tail -n 1 /tmp/up.out); "
 	sleep 2
 	ans="PCI $(basename "$pci") removed"

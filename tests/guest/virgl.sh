@@ -103,12 +103,7 @@ fence_hold() {
 	load "$label" "$module" || return
 	vgrs-uapi-test --label "$label" --hold-fence /tmp/fence.go >/tmp/fence.out 2>/tmp/fence.err &
 	holder=$!
-	n=0
-	while ! grep -q HOLDING /tmp/fence.err 2>/dev/null && running "$holder" && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	grep -q HOLDING /tmp/fence.err || why="holder did not get its fence; "
+	wait_line /tmp/fence.err HOLDING "$holder" 300 || why="holder did not get its fence; "
 	bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" 2>/dev/null ||
 		why="${why}unbind failed; "
 	if bounded 30 modprobe -r "$module" 2>/tmp/err; then
@@ -154,11 +149,7 @@ unbind_rendering() {
 	exec 6>/tmp/ur.fifo
 	# kmscube's output is block-buffered: its GL information arrives as it starts drawing;
 	# its frame counts only when it exits.
-	n=0
-	while running "$pid" && ! grep -q 'renderer:' /tmp/ur.out && [ "$n" -lt 600 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_line /tmp/ur.out 'renderer:' "$pid" 600
 	grep -q 'renderer: "virgl' /tmp/ur.out || why="kmscube is not rendering through virgl; "
 	sleep 4
 	if ! bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" 2>/tmp/err; then
