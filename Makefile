@@ -22,7 +22,7 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt fuzz bench host-test \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt fuzz fuzz-host bench host-test \
 	fmt \
 	fmt-check \
 	clean distclean guest-tools
@@ -36,7 +36,9 @@ help:
 	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...);"
 	@echo "                 DEBUG_C=1 adds the C driver's boot"
 	@echo "make igt        igt-gpu-tools in the guest, both drivers (IGT_DIR=build or IGT_SRC=source)"
-	@echo "make fuzz       long runs: the ioctl fuzzer (FUZZ_SEEDS, FUZZ_ITERS), CYCLES load/unload"
+	@echo "make fuzz       long runs: host fuzz targets (HOST_FUZZ_RUNS), the ioctl fuzzer"
+	@echo "                (FUZZ_SEEDS, FUZZ_ITERS), CYCLES load/unload"
+	@echo "make fuzz-host  coverage-guided fuzzing of the device core on the host only"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
@@ -103,7 +105,8 @@ igt: deps
 FUZZ_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
 FUZZ_ITERS ?= 10000
 CYCLES ?= 100
-fuzz: initramfs
+HOST_FUZZ_RUNS ?= 2000000
+fuzz: fuzz-host initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz \
 		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
@@ -113,10 +116,16 @@ fuzz: initramfs
 		--initrd $(BUILD)/initramfs.cpio --scenario lifecycle --outdir $(BUILD)/lifecycle \
 		--append "vgrs.cycles=$(CYCLES)" --timeout 3600 $(if $(KVM),--kvm) --quiet
 
+# Coverage-guided fuzzing of the device core on the host (stable toolchain, libFuzzer):
+# HOST_FUZZ_RUNS cases per target, a random seed (printed); `make check` runs a short one.
+fuzz-host:
+	@$(ROOT)/tools/host-fuzz.sh $(HOST_FUZZ_RUNS) 0
+
 host-test:
 	cargo test --workspace
 
 KERNEL_CRATES := $(ROOT)/drivers/gpu/drm/virtio_rs/virtio_gpu_main.rs \
+	$(wildcard $(ROOT)/tests/host/fuzz/fuzz_targets/*.rs) \
 	$(ROOT)/tests/kasan-canary/vgrs_kasan_canary.rs
 
 fmt:

@@ -59,6 +59,23 @@ if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
 	fail host-build "cargo test did not build or run (exit $rc)"
 fi
 
+# The device core's fuzz targets, short and with a fixed seed (make fuzz-host runs them long).
+step "host fuzz: coverage-guided (libFuzzer, stable toolchain), 100000 cases per target, seed 1"
+if out=$(tools/host-fuzz.sh 100000 1 2>&1); then
+	rc=0
+else
+	rc=$?
+fi
+echo "$out"
+for t in protocol fences; do
+	if echo "$out" | grep -q "^host-fuzz $t: .* no crash$"; then
+		pass "host-fuzz-$t" "100000 device answers / fence sequences, no crash"
+	else
+		fail "host-fuzz-$t" "see build/host-fuzz/$t.log; replay the input the script names"
+	fi
+done
+[ "$rc" -eq 0 ] || echo "host-fuzz: exit $rc"
+
 step "rustfmt --check (driver crate and workspace)"
 if out=$(make -s fmt-check 2>&1); then
 	pass rustfmt "driver and host crates are rustfmt clean"

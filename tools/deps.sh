@@ -9,10 +9,11 @@ set -euo pipefail
 # (rustc-web 1.96 with its library sources), the LLVM toolchain, QEMU, and the guest userspace
 # (busybox, modetest, kmscube and the Mesa files kmscube loads at run time). The hotplug test
 # runs QEMU's gtk UI under Xvfb and resizes its window with xdotool; the 3D (virgl) runs take
-# pictures of that X screen with xwd, and glmark2 renders in the guest.
+# pictures of that X screen with xwd, and glmark2 renders in the guest. g++ builds libFuzzer for
+# the host fuzz targets (tools/host-fuzz.sh).
 PKGS=(
 	linux-source-6.12 rustc-web rust-web-src rust-web-clippy
-	clang lld llvm libclang-dev libelf-dev libssl-dev flex bison bc cpio xz-utils make
+	clang lld llvm libclang-dev libelf-dev libssl-dev flex bison bc cpio xz-utils make g++
 	qemu-system-x86 busybox-static libdrm-tests kmscube
 	libgl1-mesa-dri libegl-mesa0 libgbm1 libegl1 libgles2
 	python3 socat netpbm

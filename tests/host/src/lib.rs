@@ -66,6 +66,13 @@ pub mod hotplug;
 #[allow(dead_code)]
 pub mod ctxinit;
 
+/// `gpu/timeline.rs`: the order in which answered fences are signalled.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/timeline.rs"]
+pub mod timeline;
+
+/// A reference model of the fence table, for the tests and the `fences` fuzz target.
+pub mod fence_model;
+
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
@@ -76,6 +83,8 @@ mod ctxinit_tests;
 mod hotplug_tests;
 #[cfg(test)]
 mod kms_tests;
+#[cfg(test)]
+mod timeline_tests;
 
 #[cfg(test)]
 mod protocol_proptests;

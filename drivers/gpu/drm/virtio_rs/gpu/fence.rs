@@ -19,6 +19,7 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 use super::driver::GpuDrm;
 use super::protocol::{self, CtrlHdr, Encode, FLAG_FENCE};
+use super::timeline;
 use crate::{
     drm::event::PendingEvent,
     drm::fence::{self, Fence, FenceNames, FenceRef},
@@ -40,11 +41,17 @@ struct Pending {
     event: Option<PendingEvent<GpuDrm>>,
 }
 
-impl Pending {
+impl timeline::Seq for Pending {
     fn seqno(&self) -> u64 {
         self.fence.seqno()
     }
 
+    fn context(&self) -> u64 {
+        self.fence.context()
+    }
+}
+
+impl Pending {
     /// Signals the fence (with `err`, if given), then sends the event.
     fn finish(self, err: Option<Error>) {
         match err {
@@ -140,9 +147,7 @@ impl FenceDriver {
     /// Keeps `fence` until its answer comes.
     fn add(&self, fence: Pending) -> Result {
         let mut p = self.pending.lock();
-        if let Some(slot) = p.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(fence);
-        } else {
+        if let Err(fence) = timeline::insert(&mut p, fence) {
             p.push(Some(fence), GFP_KERNEL)?;
         }
         Ok(())
@@ -150,52 +155,19 @@ impl FenceDriver {
 
     /// Takes the pending fence with id `id`, if any.
     fn take(&self, id: u64) -> Option<Pending> {
-        let mut p = self.pending.lock();
-        p.iter_mut()
-            .find(|s| s.as_ref().is_some_and(|f| f.seqno() == id))?
-            .take()
+        timeline::take(&mut self.pending.lock(), id)
     }
 
     /// The host finished the fenced command with id `id`: signals its fence and every earlier
-    /// pending one, oldest first; nothing if no pending fence has this id.
+    /// pending one on its timeline, oldest first; nothing if no pending fence has this id
+    /// ([`timeline::signal_upto`]).
     pub(crate) fn signal_upto(&self, id: u64) {
-        let mut p = self.pending.lock();
-        let Some(context) = p
-            .iter()
-            .flatten()
-            .find(|f| f.seqno() == id)
-            .map(|f| f.fence.context())
-        else {
-            return;
-        };
-        loop {
-            let oldest = p
-                .iter_mut()
-                .filter(|s| {
-                    s.as_ref()
-                        .is_some_and(|f| f.seqno() <= id && f.fence.context() == context)
-                })
-                .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
-            let Some(fence) = oldest.and_then(Option::take) else {
-                break;
-            };
-            fence.finish(None);
-        }
+        timeline::signal_upto(&mut self.pending.lock(), id, |f| f.finish(None));
     }
 
     /// The device is gone: signals every pending fence with `ENODEV`, oldest first.
     pub(crate) fn fail_all(&self) {
-        let mut p = self.pending.lock();
-        loop {
-            let oldest = p
-                .iter_mut()
-                .filter(|s| s.is_some())
-                .min_by_key(|s| s.as_ref().map_or(u64::MAX, |f| f.seqno()));
-            let Some(fence) = oldest.and_then(Option::take) else {
-                break;
-            };
-            fence.finish(Some(ENODEV));
-        }
+        timeline::drain(&mut self.pending.lock(), |f| f.finish(Some(ENODEV)));
     }
 }
 

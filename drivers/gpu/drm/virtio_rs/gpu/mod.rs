@@ -29,6 +29,7 @@ pub(crate) mod params;
 #[allow(dead_code)]
 pub(crate) mod protocol;
 pub(crate) mod scanout;
+pub(crate) mod timeline;
 
 /// The display pipeline's rectangle (a pure file of `drm/kms/`), under the path the pure
 /// files use on the host too (`super::rect`).
