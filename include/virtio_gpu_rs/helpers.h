@@ -58,6 +58,19 @@ bool vgrs_schedule_work(struct work_struct *work);
 /* alloc_workqueue("%s", 0, 0, name): a driver-owned workqueue (variadic in C). */
 struct workqueue_struct *vgrs_alloc_workqueue(const char *name);
 
+/* init_completion() (a static inline; one lockdep class for every waited-for request). */
+void vgrs_init_completion(struct completion *x);
+
+/*
+ * How long a waited-for command may go unanswered before the device is reset (the
+ * cmd_timeout_ms module parameter; 0: forever), and the fault-injection knob that drops the
+ * device's next answers (debugfs vgrs_drop_responses, in each device's DRM directory):
+ * vgrs_take_dropped_response() is true, and counts down, while it is non-zero.
+ */
+unsigned int vgrs_cmd_timeout_ms(void);
+bool vgrs_take_dropped_response(void);
+void vgrs_debugfs_fault_init(struct drm_device *dev);
+
 /*
  * spin_lock_init() at one call site (one lockdep class for the virtqueue ring locks) and
  * spin_trylock(): 6.12's Rust SpinLock has no try_lock (drm_panic must not wait for a lock).

@@ -97,3 +97,70 @@ else
 	cube=1 client=kmscube
 fi
 each_driver unplug unplug_driver
+
+# The device stops answering (ours only: the C driver waits forever, and has no knob to make
+# a device stop). debugfs vgrs_drop_responses drops every answer from now on; cmd_timeout_ms
+# is cut to 2 s.
+#   wedge        the scanout client ends (its buffer's detach and unref wait for answers that
+#                never come): it must end within the timeout plus margin, not hang; the log
+#                says the device was reset after 2000 ms
+#   wedged-errs  a new client gets an error at once (the queues are dead), not a hang
+#   wedge-rebind answers again, an unbind and a bind set the device up afresh: the four bars
+#   wedge-clean  no kernel warning, hung task or leak; the module unloads
+wedge_rs() {
+	local label=rs module=virtio_gpu_rs knob dev t0 secs rc why=""
+	dmesg -c >/dev/null
+	load "$label" "$module" || return
+	dev=$(gpu_dev) || { result FAIL "$label.wedge" "no virtio-gpu device"; return; }
+	knob=$(ls /sys/kernel/debug/dri/*/vgrs_drop_responses 2>/dev/null | head -n 1)
+	if [ -z "$knob" ]; then
+		result FAIL "$label.wedge" "no vgrs_drop_responses in /sys/kernel/debug/dri/*"
+		unload "$label" "$module"
+		return
+	fi
+	echo 2000 >/sys/module/$module/parameters/cmd_timeout_ms
+	show_start || why="the scanout client did not start: $(cat /tmp/show.err); "
+	echo 1000000 >"$knob"
+	t0=$(date +%s)
+	exec 4>&-
+	wait_pid 30 "$show_pid"
+	rc=$?
+	secs=$(($(date +%s) - t0))
+	[ "$rc" = 124 ] && why="${why}the scanout client still ran 30 s after the device stopped answering; "
+	dmesg | grep -q 'did not answer a command in 2000 ms' ||
+		why="${why}no reset in the log; "
+	dmesg | grep -q 'an answer of the device dropped' || why="${why}no answer was dropped; "
+	if [ -z "$why" ]; then
+		result PASS "$label.wedge" "every answer dropped: the client ended in ${secs} s (exit $rc), the device was reset after 2000 ms without an answer"
+	else
+		result FAIL "$label.wedge" "$why"
+	fi
+	bounded 20 vgrs-kms-test --show </dev/null >/tmp/w.out 2>/tmp/w.err
+	rc=$?
+	case $rc in
+	0) result FAIL "$label.wedged-errs" "a new client showed a picture on a reset device" ;;
+	124) result FAIL "$label.wedged-errs" "a new client hung on the reset device" ;;
+	*) result PASS "$label.wedged-errs" "a new client failed at once (exit $rc): $(tail -n 1 /tmp/w.err)" ;;
+	esac
+	echo 0 >"$knob"
+	echo 20000 >/sys/module/$module/parameters/cmd_timeout_ms
+	if bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" &&
+		bounded 30 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/bind" &&
+		wait_for /dev/dri/card0 10; then
+		if show_start; then
+			check_bars "$label" wedge-rebind "" 0
+		else
+			result FAIL "$label.wedge-rebind" "vgrs-kms-test --show: $(cat /tmp/show.err)"
+		fi
+		show_stop
+	else
+		result FAIL "$label.wedge-rebind" "unbind and bind of $dev failed or hung"
+	fi
+	unload "$label" "$module"
+	problems "$label" wedge-clean 1 "no kernel warning, hung task or leak over the reset, rebind and unload"
+	show_dmesg "$label"
+}
+
+case " $(selected_drivers unplug) " in
+*" rs "*) wedge_rs ;;
+esac

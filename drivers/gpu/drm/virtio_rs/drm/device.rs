@@ -111,6 +111,16 @@ impl<T: Driver> Device<T> {
         self.0.get()
     }
 
+    /// Adds the driver's fault-injection file `vgrs_drop_responses` to the device's debugfs
+    /// directory (see `glue/helpers.c`); DRM removes it with the directory at unregistration.
+    pub(crate) fn add_fault_knobs(&self) {
+        // SAFETY: The device is valid (type invariant). Its debugfs directory was made at
+        // allocation and lives until unregistration (without debugfs it is an error pointer,
+        // which debugfs ignores); the counter behind the file is static, so no write through
+        // it outlives its storage.
+        unsafe { bindings::vgrs_debugfs_fault_init(self.as_raw()) };
+    }
+
     /// Returns the driver data.
     pub(crate) fn data(&self) -> Pin<&T::Data> {
         // SAFETY: By the type invariant `dev_private` holds a `Pin<KBox<T::Data>>` until

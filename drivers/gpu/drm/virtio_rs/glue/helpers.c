@@ -20,6 +20,8 @@
 #include <drm/drm_ioctl.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-fence-chain.h>
@@ -86,6 +88,51 @@ bool vgrs_schedule_work(struct work_struct *work)
 struct workqueue_struct *vgrs_alloc_workqueue(const char *name)
 {
 	return alloc_workqueue("%s", 0, 0, name);
+}
+
+void vgrs_init_completion(struct completion *x)
+{
+	init_completion(x);
+}
+
+/*
+ * A device that stops answering: a waited-for command unanswered for this long resets the
+ * device and fails every request in flight (virtio/virtqueue.rs, Wedge). The C driver waits
+ * forever; QEMU under TCG with virgl can take seconds for a large submission queued ahead.
+ */
+static unsigned int cmd_timeout_ms = 20000;
+module_param(cmd_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(cmd_timeout_ms, "reset the device when a waited-for command is not answered in this time (ms, 0: never)");
+
+unsigned int vgrs_cmd_timeout_ms(void)
+{
+	return READ_ONCE(cmd_timeout_ms);
+}
+
+/*
+ * Fault injection: the device's next N answers are dropped, as if it never gave them
+ * (debugfs; shared by every device of the driver; the file is removed with the DRM device's
+ * debugfs directory, the counter is static, so a write never outlives its storage).
+ */
+static u32 drop_responses;
+
+bool vgrs_take_dropped_response(void)
+{
+	u32 old = READ_ONCE(drop_responses);
+
+	while (old) {
+		u32 prev = cmpxchg(&drop_responses, old, old - 1);
+
+		if (prev == old)
+			return true;
+		old = prev;
+	}
+	return false;
+}
+
+void vgrs_debugfs_fault_init(struct drm_device *dev)
+{
+	debugfs_create_u32("vgrs_drop_responses", 0600, dev->debugfs_root, &drop_responses);
 }
 
 #ifdef VGRS_DEBUG

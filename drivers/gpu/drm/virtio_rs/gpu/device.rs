@@ -178,6 +178,7 @@ impl virtio::Driver for VirtioGpuDriver {
             }
         }
         let reg = drm::Registration::new(gpu.drm.clone())?;
+        gpu.drm.add_fault_knobs();
         gpu.kms.fbdev_shmem_setup(&reg, FBDEV_BPP);
         *gpu.registration.lock() = Some(reg);
         pr_info!("{}: bound, DRM device registered\n", dev.name());

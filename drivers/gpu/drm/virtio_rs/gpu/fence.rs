@@ -185,4 +185,10 @@ impl Handler for FenceDriver {
             }
         }
     }
+
+    /// A fenced command will never be answered (the device was reset or removed): no answer
+    /// can come for any pending fence, so all fail, oldest first.
+    fn failed(&self) {
+        self.fail_all();
+    }
 }

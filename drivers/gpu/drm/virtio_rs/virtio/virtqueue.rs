@@ -21,6 +21,8 @@ use kernel::{
     new_condvar, new_mutex, new_work,
     prelude::*,
     sync::{Arc, CondVar, Mutex},
+    time::msecs_to_jiffies,
+    types::Opaque,
     workqueue::{self, Work, WorkItem},
 };
 
@@ -56,13 +58,62 @@ impl core::ops::Deref for Reply {
     }
 }
 
+/// A `struct completion` done once (`complete_all`), waited for without signals, with or
+/// without a timeout: the uninterruptible timed wait the 6.12 `CondVar` lacks.
+///
+/// # Invariants
+///
+/// `0` was initialised by `init_completion` and is pinned.
+#[pin_data]
+struct Done {
+    #[pin]
+    inner: Opaque<bindings::completion>,
+}
+
+// SAFETY: A completion may be completed and waited for from any thread; the wait queue in it
+// has its own lock.
+unsafe impl Send for Done {}
+
+// SAFETY: As for `Send`: every operation through `&Done` is thread-safe.
+unsafe impl Sync for Done {}
+
+impl Done {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- Opaque::ffi_init(|slot: *mut bindings::completion| {
+                // SAFETY: `slot` is the pinned, uninitialised completion, not yet in use.
+                unsafe { bindings::vgrs_init_completion(slot) }
+            }),
+        })
+    }
+
+    /// Marks it done and wakes every waiter (and every later one).
+    fn complete(&self) {
+        // SAFETY: By the type invariant the completion is initialised and pinned.
+        unsafe { bindings::complete_all(self.inner.get()) };
+    }
+
+    /// Waits until it is done, for at most `ms` milliseconds (0: without a limit), ignoring
+    /// signals. Returns whether it is done.
+    fn wait(&self, ms: u32) -> bool {
+        if ms == 0 {
+            // SAFETY: By the type invariant the completion is initialised and pinned; a
+            // process may sleep here (waiters run in process context).
+            unsafe { bindings::wait_for_completion(self.inner.get()) };
+            return true;
+        }
+        // SAFETY: As above.
+        unsafe { bindings::wait_for_completion_timeout(self.inner.get(), msecs_to_jiffies(ms)) > 0 }
+    }
+}
+
 /// Where the answer to a waited-for request is left, and its waiter woken.
 #[pin_data]
 pub(crate) struct Slot {
     #[pin]
     result: Mutex<Option<Result<Reply>>>,
     #[pin]
-    cond: CondVar,
+    done: Done,
 }
 
 impl Slot {
@@ -70,7 +121,7 @@ impl Slot {
         Arc::pin_init(
             pin_init!(Self {
                 result <- new_mutex!(None),
-                cond <- new_condvar!(),
+                done <- Done::new(),
             }),
             GFP_KERNEL,
         )
@@ -78,22 +129,45 @@ impl Slot {
 
     fn complete(&self, r: Result<Reply>) {
         *self.result.lock() = Some(r);
-        self.cond.notify_all();
+        self.done.complete();
     }
 }
 
 /// A request that was submitted with [`Wait`]: [`Pending::wait`] gives its answer.
-pub(crate) struct Pending(Arc<Slot>);
+pub(crate) struct Pending {
+    slot: Arc<Slot>,
+    wedge: Arc<Wedge>,
+}
+
+/// The `cmd_timeout_ms` module parameter: how long a waited-for command may go unanswered
+/// (0: forever).
+fn cmd_timeout_ms() -> u32 {
+    // SAFETY: Reads a module parameter; no requirements.
+    unsafe { bindings::vgrs_cmd_timeout_ms() }
+}
 
 impl Pending {
     /// Waits until the device returned the request (or the queue was torn down: `ENODEV`).
+    ///
+    /// A device that does not answer within `cmd_timeout_ms` is reset ([`Wedge::wedge`]):
+    /// every request in flight fails, this one with `ETIMEDOUT`, so no task waits forever for
+    /// a device that stopped answering.
     pub(crate) fn wait(self) -> Result<Reply> {
-        let mut guard = self.0.result.lock();
+        let mut timed_out = false;
         loop {
-            if let Some(r) = guard.take() {
-                return r;
+            if let Some(r) = self.slot.result.lock().take() {
+                return match r {
+                    Err(_) if timed_out => Err(errno::etimedout()),
+                    r => r,
+                };
             }
-            self.0.cond.wait(&mut guard);
+            // After a reset the request is completed by the reset, or by the removal that
+            // raced with it: wait without a limit then.
+            let ms = if timed_out { 0 } else { cmd_timeout_ms() };
+            if !self.slot.done.wait(ms) {
+                timed_out = true;
+                self.wedge.wedge(ms);
+            }
         }
     }
 }
@@ -123,6 +197,10 @@ pub(crate) enum Notify {
 pub(crate) trait Handler: Send + Sync {
     /// The device returned a request: `out` is its command, `resp` its answer.
     fn done(&self, out: &[u8], resp: &[u8]);
+
+    /// The device will never return a request (it was reset or removed with the request in
+    /// flight).
+    fn failed(&self) {}
 }
 
 mod sealed {
@@ -136,7 +214,7 @@ pub(crate) trait Completion: sealed::Sealed {
     /// What `submit` returns for the request.
     type Handle;
     #[doc(hidden)]
-    fn prepare(self) -> Result<(Notify, Self::Handle)>;
+    fn prepare(self, wedge: &Arc<Wedge>) -> Result<(Notify, Self::Handle)>;
     #[doc(hidden)]
     const POOLED: bool;
 }
@@ -163,16 +241,17 @@ impl Completion for Wait {
     type Handle = Pending;
     // The buffers go to the waiter with the answer.
     const POOLED: bool = false;
-    fn prepare(self) -> Result<(Notify, Pending)> {
+    fn prepare(self, wedge: &Arc<Wedge>) -> Result<(Notify, Pending)> {
         let slot = Slot::new()?;
-        Ok((Notify::Waiter(slot.clone()), Pending(slot)))
+        let wedge = wedge.clone();
+        Ok((Notify::Waiter(slot.clone()), Pending { slot, wedge }))
     }
 }
 
 impl Completion for Check {
     type Handle = ();
     const POOLED: bool = true;
-    fn prepare(self) -> Result<(Notify, ())> {
+    fn prepare(self, _: &Arc<Wedge>) -> Result<(Notify, ())> {
         Ok((Notify::Check(self.0), ()))
     }
 }
@@ -180,7 +259,7 @@ impl Completion for Check {
 impl Completion for Handled {
     type Handle = ();
     const POOLED: bool = true;
-    fn prepare(self) -> Result<(Notify, ())> {
+    fn prepare(self, _: &Arc<Wedge>) -> Result<(Notify, ())> {
         Ok((Notify::Handler(self.0), ()))
     }
 }
@@ -188,7 +267,7 @@ impl Completion for Handled {
 impl Completion for Forget {
     type Handle = ();
     const POOLED: bool = true;
-    fn prepare(self) -> Result<(Notify, ())> {
+    fn prepare(self, _: &Arc<Wedge>) -> Result<(Notify, ())> {
         Ok((Notify::Nothing, ()))
     }
 }
@@ -349,6 +428,12 @@ pub(crate) struct Queue {
     /// Finished small requests kept for reuse (see [`Queue::recycled`]).
     #[pin]
     pool: Mutex<[Option<KBox<InFlight>>; POOL_MAX]>,
+    /// Requests whose answers were dropped (fault injection, `vgrs_drop_responses`): as if
+    /// the device still held them; failed when the queue dies.
+    #[pin]
+    lost: Mutex<KVec<KBox<InFlight>>>,
+    /// The device's reset, shared by its queues.
+    wedge: Arc<Wedge>,
 }
 
 kernel::impl_has_work! {
@@ -411,7 +496,7 @@ impl Queue {
             self.recycle(req);
             return Err(e);
         }
-        let (notify, handle) = match done.prepare() {
+        let (notify, handle) = match done.prepare(&self.wedge) {
             Ok(p) => p,
             Err(e) => {
                 self.recycle(req);
@@ -561,11 +646,34 @@ impl Queue {
             let Some((req, len)) = next else {
                 break;
             };
-            self.finish(req, len);
+            if let Some(req) = self.lose(req) {
+                self.finish(req, len);
+            }
         }
         // See `submit`: a submitter that found the ring full holds it until it waits.
         drop(self.submit.lock());
         self.space.notify_all();
+    }
+
+    /// Fault injection: keeps a request with an answer as if the device had not returned it,
+    /// while `vgrs_drop_responses` counts down. Gives the request back if it is to be
+    /// completed.
+    fn lose(&self, req: KBox<InFlight>) -> Option<KBox<InFlight>> {
+        if req.bufs.input.is_empty() {
+            return Some(req);
+        }
+        // SAFETY: Reads and counts down the fault-injection counter; no requirements.
+        if !unsafe { bindings::vgrs_take_dropped_response() } {
+            return Some(req);
+        }
+        let mut lost = self.lost.lock();
+        if lost.reserve(1, GFP_KERNEL).is_err() {
+            return Some(req);
+        }
+        pr_warn!("fault injection: an answer of the device dropped\n");
+        // Cannot fail: room was reserved above.
+        let _ = lost.push(req, GFP_KERNEL);
+        None
     }
 
     /// Hands a request the device returned, with `len` bytes of answer, to whoever wants it.
@@ -605,6 +713,11 @@ impl Queue {
                 let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
                 fail(req);
             }
+        }
+        // Answers dropped by fault injection: the device never gave them.
+        let lost = core::mem::take(&mut *self.lost.lock());
+        for req in lost {
+            fail(req);
         }
         // The device answered these before the reset: they complete as usual.
         loop {
@@ -655,8 +768,10 @@ fn kick(ring: &TryGuard<'_, Ring>) {
 
 /// Completes a request the device never answered (the queue died) with `ENODEV`.
 fn fail(req: KBox<InFlight>) {
-    if let Notify::Waiter(slot) = &req.notify {
-        slot.complete(Err(ENODEV));
+    match &req.notify {
+        Notify::Waiter(slot) => slot.complete(Err(ENODEV)),
+        Notify::Handler(h) => h.failed(),
+        _ => {}
     }
 }
 
@@ -790,6 +905,76 @@ impl Drop for OwnedWq {
     }
 }
 
+/// What a device that stops answering gets: a reset, shared by the device's queues.
+///
+/// A waiter whose command goes unanswered for `cmd_timeout_ms` resets the device: it then
+/// returns nothing and touches no buffer, so every request in flight, the dropped ones too,
+/// is failed (waiters get `ENODEV`, handlers hear [`Handler::failed`]), and the queues are
+/// dead: submissions fail with `ENODEV`. Recovery is an unbind and a bind, which sets the
+/// device up afresh.
+///
+/// # Invariants
+///
+/// While `state.vdev` is `Some`, it is the bound device of the [`Queues`] that made this, and
+/// that [`Queues`] is not being dropped: [`Queues::drop`] sets it to `None`, under the lock,
+/// before it resets the device or deletes the virtqueues. `state.queues` are that device's
+/// queues (a reference cycle, broken by [`Queues::drop`]).
+#[pin_data]
+pub(crate) struct Wedge {
+    #[pin]
+    state: Mutex<WedgeState>,
+}
+
+struct WedgeState {
+    vdev: Option<NonNull<bindings::virtio_device>>,
+    queues: KVec<Arc<Queue>>,
+    wedged: bool,
+}
+
+// SAFETY: `vdev` is only used under the `Wedge` lock, for `virtio_reset_device`, which may be
+// called from any thread.
+unsafe impl Send for WedgeState {}
+
+impl Wedge {
+    fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                state <- new_mutex!(WedgeState {
+                    vdev: None,
+                    queues: KVec::new(),
+                    wedged: false,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The device did not answer in `ms` milliseconds: resets it and fails every request in
+    /// flight on each of its queues. Once per binding; nothing if the device is being removed
+    /// (the removal fails them).
+    fn wedge(&self, ms: u32) {
+        let st = &mut *self.state.lock();
+        if st.wedged {
+            return;
+        }
+        let Some(vdev) = st.vdev else {
+            return;
+        };
+        st.wedged = true;
+        pr_err!(
+            "the device did not answer a command in {} ms: reset, every request in flight failed; unbind and bind the device to recover\n",
+            ms
+        );
+        // SAFETY: By the type invariant `vdev` is bound and its virtqueues are not deleted
+        // while we hold the lock. Resetting stops the device from using any buffer and waits
+        // for running virtqueue callbacks, as `Queue::kill` requires.
+        unsafe { bindings::virtio_reset_device(vdev.as_ptr()) };
+        for q in st.queues.iter() {
+            q.kill();
+        }
+    }
+}
+
 /// What `vdev->priv` points to: the device's workqueue and its queues, in index order.
 struct VqTable {
     wq: OwnedWq,
@@ -810,6 +995,7 @@ struct VqTable {
 pub(crate) struct Queues {
     vdev: NonNull<bindings::virtio_device>,
     table: Option<KBox<VqTable>>,
+    wedge: Arc<Wedge>,
 }
 
 // SAFETY: `Queues` only uses `vdev` in `drop`, for calls that may be made from any thread.
@@ -844,6 +1030,7 @@ impl Queues {
         }
         let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); MAX_QUEUES];
         let mut queues = KVec::with_capacity(n, GFP_KERNEL)?;
+        let wedge = Wedge::new()?;
         for _ in 0..n {
             let mut reserved = [const { None }; RESERVED];
             for slot in reserved.iter_mut() {
@@ -862,6 +1049,7 @@ impl Queues {
                 orphans: [const { None }; ORPHANS],
                 reserved,
             };
+            let shared = wedge.clone();
             let q = Arc::pin_init(
                 pin_init!(Queue {
                     ring <- TryLock::new(ring),
@@ -869,6 +1057,8 @@ impl Queues {
                     space <- new_condvar!(),
                     work <- new_work!("virtio_gpu_rs::Queue::work"),
                     pool <- new_mutex!([const { None }; POOL_MAX]),
+                    lost <- new_mutex!(KVec::new()),
+                    wedge: shared,
                 }),
                 GFP_KERNEL,
             )?;
@@ -905,11 +1095,22 @@ impl Queues {
                 q.ring.lock().vq = Some(RawVq(vq));
             }
         }
+        let mut all = KVec::with_capacity(n, GFP_KERNEL)?;
+        for q in table.queues.iter() {
+            all.push(q.clone(), GFP_KERNEL)?;
+        }
+        {
+            let st = &mut *wedge.state.lock();
+            // INVARIANT: the bound device and its queues; `Queues::drop` clears both first.
+            st.vdev = Some(NonNull::from(dev).cast());
+            st.queues = all;
+        }
         // INVARIANT: `priv` points to the table set up above; the caller drops us in `remove`;
         // the callback queues completion work only on the table's workqueue.
         Ok(Self {
             vdev: NonNull::from(dev).cast(),
             table: Some(table),
+            wedge,
         })
     }
 
@@ -922,6 +1123,14 @@ impl Queues {
 impl Drop for Queues {
     fn drop(&mut self) {
         let vdev = self.vdev.as_ptr();
+        // First, under the lock: a reset in progress ends before the teardown, none starts
+        // after it, and the queues' cycle through the wedge is broken.
+        let cycle = {
+            let st = &mut *self.wedge.state.lock();
+            st.vdev = None;
+            core::mem::take(&mut st.queues)
+        };
+        drop(cycle);
         // SAFETY: By the type invariant `vdev` is still bound. Resetting stops the device from
         // using any buffer and waits for running virtqueue callbacks, so nothing queues
         // completion work any more.
