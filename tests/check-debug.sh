@@ -18,27 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/debug"
 cd "$ROOT"
 mkdir -p "$BUILD"
-PASSED=0
-FAILED=0
-SKIPPED=0
-NOTES=0
-FAILURES=()
-
-step() { printf '\n==== %s\n' "$*"; }
-pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
-fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf 'FAIL %s\n' "$*"; }
-
-summary() {
-	printf '\n'
-	[ ${#FAILURES[@]} -gt 0 ] && printf 'failed: %s\n' "${FAILURES[*]}"
-	[ "$NOTES" -gt 0 ] && printf '%d findings about the C driver (NOTE lines above)\n' "$NOTES"
-	if [ "$SKIPPED" -gt 0 ]; then
-		printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-	else
-		printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	fi
-	[ "$FAILED" -eq 0 ]
-}
+. "$ROOT/tests/lib.sh"
 
 export VGRS_KERNEL=debug
 step "debug kernel: the cached build (built on the first run, ~15 min on 2 cores)"
@@ -83,35 +63,6 @@ if ! make -s guest-tools ||
 	exit 1
 fi
 
-# guest NAME SCENARIO [run.py options]: boots the debug kernel, counts PASS/FAIL/SKIP/NOTE.
-guest() {
-	local name=$1 scenario=$2
-	shift 2
-	step "guest: $name (debug kernel, QEMU TCG; log in build/debug/$name/console.log)"
-	local out rc p f s n
-	local t0=$SECONDS
-	out=$(qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario "$scenario" \
-		--outdir "$BUILD/$name" --quiet "$@" 2>&1)
-	rc=$?
-	echo "$out" | grep -v '^run: booting'
-	echo "(guest $scenario: $((SECONDS - t0)) s)"
-	p=$(echo "$out" | grep -c '^PASS ')
-	f=$(echo "$out" | grep -c '^FAIL ')
-	s=$(echo "$out" | grep -c '^SKIP ')
-	n=$(echo "$out" | grep -c '^NOTE ')
-	PASSED=$((PASSED + p))
-	SKIPPED=$((SKIPPED + s))
-	NOTES=$((NOTES + n))
-	if [ "$f" -gt 0 ]; then
-		FAILED=$((FAILED + f))
-		FAILURES+=($(echo "$out" | sed -n "s/^FAIL \([^:]*\).*/$name:\1/p"))
-	fi
-	if [ "$rc" -ge 2 ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
-		echo "$out" | tail -n 5
-		fail "$name" "guest did not finish (exit $rc); see build/debug/$name/console.log"
-	fi
-}
-
 # Kernel parameters of every debug boot: kasan_multi_shot (report every KASAN finding, not
 # only the first), no5lvl (QEMU's `-cpu max` offers 5-level paging; with it, an interrupt that
 # lands while identify_cpu() has cleared the capability bits sees LA57 off and KASAN reports a
@@ -120,17 +71,39 @@ guest() {
 KPARAMS="kasan_multi_shot no5lvl"
 # The fuzzer: four seeds of three threads x 1000 ioctls (the last seed across an unbind).
 FUZZ="vgrs.fuzz_seeds=1,2,3,4"
-guest debug-rs debug --timeout 1500 --trace virtio_gpu_update_cursor \
-	--append "vgrs.drivers=rs vgrs.canary=1 $FUZZ $KPARAMS"
-if [ "${DEBUG_C:-0}" = 1 ]; then
-	guest debug-c debug --timeout 1500 --trace virtio_gpu_update_cursor \
+GUEST_KDIR="$KDIR"
+GUEST_INITRD="$BUILD/initramfs.cpio"
+GUEST_OUT="$BUILD"
+lane_rs() {
+	boot debug-rs debug --timeout 1500 --trace virtio_gpu_update_cursor \
+		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS"
+}
+# The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
+# `make check`; its findings there are NOTEs anyway.
+lane_virgl() {
+	boot debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
+		--append "vgrs.drivers=rs vgrs.virgl_quick vgrs.fault_virgl $KPARAMS"
+}
+lane_c() {
+	boot debug-c debug --timeout 1500 --trace virtio_gpu_update_cursor \
 		--append "vgrs.drivers=c $FUZZ $KPARAMS"
+}
+step "debug boots, two at a time (results below, in order)"
+t0=$SECONDS
+if [ "${DEBUG_C:-0}" = 1 ]; then
+	# The C driver's boot after ours, in the same lane.
+	lane_rs_c() { lane_rs; lane_c; }
+	lanes lane_rs_c lane_virgl
+else
+	lanes lane_rs lane_virgl
+fi
+echo "(debug boots: $((SECONDS - t0)) s)"
+report debug-rs
+if [ "${DEBUG_C:-0}" = 1 ]; then
+	report debug-c
 else
 	printf '\n(the C driver'"'"'s debug boot is off: make check-debug DEBUG_C=1 runs it)\n'
 fi
-# The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
-# `make check`; its findings there are NOTEs anyway.
-guest debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
-	--append "vgrs.drivers=rs vgrs.virgl_quick vgrs.fault_virgl $KPARAMS"
+report debug-virgl-rs
 
 summary

@@ -8,7 +8,10 @@
 # runs are left to make check, for time.
 
 [ -e /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
+echo "@@VGRS log debug-virgl: virgl (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 . /guest/virgl.sh
 # Allocation failures in the 3D ioctls too (vgrs.fault_virgl).
+echo "@@VGRS log debug-virgl: fault (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 . /guest/fault.sh
+echo "@@VGRS log debug-virgl: kmemleak (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 kmemleak_each

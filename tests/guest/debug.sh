@@ -23,8 +23,9 @@ export VGRS_CYCLES=200
 scenarios="probe uapi kms display unplug panic teardown fault fuzz"
 [ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault fuzz"
 for s in $scenarios; do
-	echo "@@VGRS log debug: scenario $s"
+	echo "@@VGRS log debug: scenario $s (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 	. "/guest/$s.sh"
 done
 
+echo "@@VGRS log debug: kmemleak (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 kmemleak_each
