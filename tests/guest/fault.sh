@@ -9,7 +9,8 @@
 # allocations one at a time (dumb buffers, ADDFB2, SETCRTC, RESOURCE_CREATE and MAP; with
 # vgrs.fault_virgl, a new file's 3D context, EXECBUFFER with an out fence, a fenced readback):
 # each failure must give an errno or be done without, the operation must work right after,
-# and the kernel log must stay clean (kmemleak runs at the end of the boot).
+# and the kernel log must stay clean (kmemleak runs at the end of the boot). With
+# vgrs.fault_fuzz, the ioctl fuzzer then runs with 10% of the driver's allocations failing.
 
 # fault_setup MODULE: aims both injectors at MODULE's code (from its first to its last text
 # symbol in /proc/kallsyms, plus a page for the last function); fails if the kernel cannot.
@@ -37,6 +38,42 @@ fault_setup() {
 	echo "$1's text, 0x$first to 0x$last"
 }
 
+# fault_fuzz LABEL: vgrs-fuzz (seed 7, 3 threads x 500 ioctls) with one in 10 of the
+# driver's allocations failing at random, in every task (the injectors stay aimed at the
+# module's code); then the device must still show the four bars. The ENOMEM count of the
+# fuzzer's errno histograms shows that failures reached the ioctls.
+fault_fuzz() {
+	local label=$1 d rc n enomem why=""
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo N >"$d/task-filter"
+		echo 1 >"$d/interval"
+		echo -1 >"$d/times"
+		echo 10 >"$d/probability"
+	done
+	RUST_BACKTRACE=1 bounded 600 vgrs-fuzz --seed 7 --iters 500 --threads 3 --label "$label" \
+		>/tmp/ffuzz.out 2>&1
+	rc=$?
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 0 >"$d/probability"
+	done
+	sed "s/^/[$label fault-fuzz] /" /tmp/ffuzz.out
+	n=$(sed -n 's/^FUZZ [^ ]* \([0-9]*\) ioctls.*/\1/p' /tmp/ffuzz.out)
+	enomem=$(grep '^HIST' /tmp/ffuzz.out | grep -o 'ENOMEM:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
+	[ "$rc" = 0 ] && [ -n "$n" ] || why="the fuzzer exited $rc: $(grep -v '^HIST' /tmp/ffuzz.out | tail -n 2 | tr '\n' ' '); "
+	[ "${enomem:-0}" -gt 0 ] || why="${why}no ioctl saw ENOMEM: no failure reached the driver; "
+	if show_start; then
+		check_bars "$label" "$label-after-fault-fuzz" "" 0 || why="${why}the bars are wrong afterwards; "
+	else
+		why="${why}no picture afterwards: $(cat /tmp/show.err); "
+	fi
+	show_stop
+	if [ -z "$why" ]; then
+		result PASS "$label.fault-fuzz" "$n ioctls with 10% of the driver's allocations failing: ENOMEM $enomem times, the device shows the bars afterwards"
+	else
+		result FAIL "$label.fault-fuzz" "$why"
+	fi
+}
+
 # fault_driver LABEL MODULE STRICT
 fault_driver() {
 	local label=$1 module=$2 strict=$3 where extra=""
@@ -46,6 +83,8 @@ fault_driver() {
 		result PASS "$label.fault-setup" "both injectors aimed at $where"
 		grep -q 'vgrs\.fault_virgl' /proc/cmdline && extra=--virgl
 		run_test "$label" fault 600 vgrs-uapi-test --label "$label" --fault $extra
+		# vgrs.fault_fuzz: the fuzzer with allocations failing at random, too.
+		grep -q 'vgrs\.fault_fuzz' /proc/cmdline && fault_fuzz "$label"
 	else
 		result FAIL "$label.fault-setup" "no fault injection in this kernel (make check-debug builds one) or $module not in /proc/modules"
 	fi

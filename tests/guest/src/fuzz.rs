@@ -327,9 +327,52 @@ fn errno_name(e: rustix::io::Errno) -> String {
     vgrs_guest::report::err_name(&io)
 }
 
+/// Valid arguments for the calls that create objects: a 32 bpp dumb buffer, a 2D resource
+/// (target 2, the only one a device without virgl takes), a framebuffer on a known handle.
+fn sane(name: &str, arg: &mut [u8], rng: &mut Rng, known: &Known) {
+    let mut put = |off: usize, v: u32| arg[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    let (w, h) = (1 + rng.below(256) as u32, 1 + rng.below(256) as u32);
+    let handle = if known.ids.is_empty() {
+        1
+    } else {
+        known.ids[rng.below(known.ids.len())]
+    };
+    match name {
+        // struct drm_mode_create_dumb: height, width, bpp, flags, then the outputs.
+        "MODE_CREATE_DUMB" => {
+            for (off, v) in [(0, h), (4, w), (8, 32), (12, 0)] {
+                put(off, v);
+            }
+        }
+        // struct drm_virtgpu_resource_create: target, format (B8G8R8X8), bind (render
+        // target), width, height, depth, array_size, last_level, nr_samples, flags.
+        "VIRTGPU_RESOURCE_CREATE" => {
+            for (off, v) in [(0, 2), (4, 2), (8, 2), (12, w), (16, h), (20, 1), (24, 1)] {
+                put(off, v);
+            }
+            for off in [28, 32, 36, 48, 52] {
+                put(off, 0);
+            }
+        }
+        // struct drm_mode_fb_cmd2: width, height, XR24, no flags, one plane on a known handle.
+        "MODE_ADDFB2" => {
+            put(4, w);
+            put(8, h);
+            put(12, u32::from_le_bytes(*b"XR24"));
+            put(16, 0);
+            put(20, handle);
+            put(36, w * 4);
+            for off in (24..36).step_by(4).chain((40..104).step_by(4)) {
+                put(off, 0);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One thread's run: `iters` calls on its own files.
 fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Result<u64, String> {
-    let mut files = open_files(None)?;
+    let mut files = reopen(None)?;
     let scratch = Scratch::new().map_err(|e| format!("scratch mapping: {e}"))?;
     let mut rng = Rng::new(seed);
     let mut known = Known::default();
@@ -353,6 +396,12 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         }
         if desc.name == "VIRTGPU_WAIT" {
             arg[4..8].copy_from_slice(&1u32.to_ne_bytes());
+        }
+        // Half the time, a creating call gets arguments that work, so that objects exist
+        // for the other calls to name and the driver's deeper paths (and their allocations,
+        // under fault injection) are reached.
+        if rng.below(2) == 0 {
+            sane(desc.name, arg, &mut rng, &known);
         }
         let r = {
             let raw = Raw {
@@ -384,7 +433,7 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         // the run runs out of neither.
         if i % 128 == 127 {
             close_stray();
-            files = reopen(files)?;
+            files = reopen(Some(files))?;
         }
     }
     close_stray();
@@ -446,10 +495,10 @@ fn nodes() -> Option<(String, String)> {
     Some((format!("/dev/dri/{card}"), format!("/dev/dri/{render}")))
 }
 
-/// [`open_files`] again, retrying for up to 10 s while the device is away (the scenario
-/// unbinds and binds it during a run).
-fn reopen(old: [OwnedFd; 3]) -> Result<[OwnedFd; 3], String> {
-    let mut old = Some(old);
+/// [`open_files`], retrying for up to 10 s while the device is away (the scenario unbinds
+/// and binds it during a run) or an open fails (the fault-injection run fails the driver's
+/// allocations, its file-open ones too).
+fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
     let mut last = String::new();
     for _ in 0..200 {
         match open_files(old.take()) {
