@@ -105,6 +105,16 @@ if [ -n "${VGRS_IGT:-}" ]; then
 	done <"$VGRS_IGT/host-libs.txt"
 	mkdir -p "$STAGE/guest/igt"
 	cp "${VGRS_IGT_LIST:?VGRS_IGT_LIST names the test list}" "$STAGE/guest/igt/tests.txt"
+	# udevd, if the host has it (`tools/deps.sh igt`): igt listens for uevents on udev's
+	# netlink group, which only udevd feeds (kms_lease@lease-uevent, hotplug checks).
+	for udevd in /usr/lib/systemd/systemd-udevd /lib/systemd/systemd-udevd; do
+		if [ -x "$udevd" ]; then
+			copy_elf "$udevd"
+			mkdir -p "$STAGE/usr/lib/systemd" "$STAGE/etc/udev"
+			[ -e "$STAGE/usr/lib/systemd/systemd-udevd" ] || cp -L "$udevd" "$STAGE/usr/lib/systemd/"
+			break
+		fi
+	done
 	# VGRS_IGT_SKIPS: regular expressions of subtests not to run, without comments.
 	grep -v -e '^#' -e '^[[:space:]]*$' "${VGRS_IGT_SKIPS:-/dev/null}" >"$STAGE/guest/igt/skips.txt" || true
 fi

@@ -23,7 +23,7 @@ PKGS=(
 if [ "${1:-}" = igt ]; then
 	PKGS+=(meson ninja-build pkg-config libdrm-dev libkmod-dev libproc2-dev libdw-dev
 		libpciaccess-dev libcairo2-dev libudev-dev libunwind-dev libpixman-1-dev
-		libjson-c-dev libgsl-dev peg)
+		libjson-c-dev libgsl-dev peg udev)
 fi
 BINDGEN_VERSION=0.72.1
 

@@ -79,6 +79,7 @@ igt_line() {
 igt_driver() {
 	local label=$1 module=$2 bin secs pats sub p n=0
 	dmesg -c >/dev/null
+	: >/tmp/lease-uevents
 	load "$label" "$module" || return
 	while read -r bin secs pats; do
 		case "$bin" in '' | '#'*) continue ;; esac
@@ -109,9 +110,32 @@ igt_driver() {
 		done
 	done </guest/igt/tests.txt
 	result PASS "$label.igt-ran" "$n subtests run (results in the igt lines; make igt judges them)"
+	# What the kernel itself sent (busybox uevent, on the kernel's netlink group): a lease's
+	# end is announced with LEASE=1 whether or not udevd passes it on to igt.
+	info "$label.kernel-lease-uevents" "$(wc -l </tmp/lease-uevents) uevents with LEASE=1 from the kernel: $(sort -u /tmp/lease-uevents | tr '\n' ' ')"
+	[ -f /tmp/udevd.log ] && grep -i 'LEASE\|error\|fail' /tmp/udevd.log | tail -n 20 | sed "s/^/[$label udevd] /"
 	unload "$label" "$module"
 	show_dmesg "$label"
 }
+
+# udevd, when the image has it: igt waits for uevents on udev's netlink group (e.g.
+# kms_lease@lease-uevent), where only udevd rebroadcasts the kernel's events. No rules: it
+# passes every event on as it came.
+if [ -x /usr/lib/systemd/systemd-udevd ]; then
+	mkdir -p /run/udev
+	/usr/lib/systemd/systemd-udevd --debug >/tmp/udevd.log 2>&1 &
+	sleep 1
+	if running $!; then
+		info igt-udevd "systemd-udevd running (igt hears uevents on the udev group)"
+	else
+		result FAIL igt-udevd "systemd-udevd did not start: $(tail -n 3 /tmp/udevd.log)"
+	fi
+else
+	info igt-udevd "no systemd-udevd in the image (tools/deps.sh igt installs udev): uevent checks fail"
+fi
+
+# The kernel's own uevents with LEASE=1, for comparison with what igt hears through udev.
+busybox uevent sh -c '[ "$LEASE" = 1 ] && echo "$ACTION $DEVPATH" >>/tmp/lease-uevents' &
 
 if [ ! -d "$IGT_BIN" ] || [ ! -f /guest/igt/tests.txt ]; then
 	result FAIL igt "no igt in the image (make igt builds one with it)"

@@ -239,3 +239,39 @@ fn drm_rect_sizes_and_wire_rect() {
     };
     assert_eq!(extreme.width(), i32::MAX as u32);
 }
+
+/// `modes::timing_valid`: the igt `kms_invalid_mode` cases are refused, real modes pass.
+#[test]
+fn mode_timing_refuses_absurd_clocks_and_totals() {
+    use crate::modes::{refresh_mhz, timing_valid};
+    // 1024x768@75 (DMT): 78750 kHz, 1312 x 800.
+    assert_eq!(
+        refresh_mhz(78_750, 1312, 800, 0, false, false),
+        Some(75_028)
+    );
+    assert!(timing_valid(78_750, 1312, 800, 0, false, false));
+    // 1920x1080@60 (CEA): 148500 kHz, 2200 x 1125.
+    assert!(timing_valid(148_500, 2200, 1125, 1, false, false));
+    // Interlaced 1080i: half the frame rate's lines per field, twice the fields.
+    assert_eq!(
+        refresh_mhz(74_250, 2200, 1125, 0, true, false),
+        Some(60_000)
+    );
+    // igt int-max-clock: about 2 MHz of refresh on 1024x768's totals.
+    assert!(!timing_valid(i32::MAX, 1344, 806, 0, false, false));
+    // igt uint-max-clock (the core refuses it first; as an int it is -1) and zero-clock.
+    assert!(!timing_valid(-1, 1344, 806, 0, false, false));
+    assert!(!timing_valid(0, 1344, 806, 0, false, false));
+    // igt overflow-vrefresh: 32768 x 32768 x vscan 4 is 2^32, 0 in 32 bits; here 0.015 Hz.
+    assert!(refresh_mhz(65_000, 32768, 32768, 4, false, false).is_some_and(|r| r < 1000));
+    assert!(!timing_valid(65_000, 32768, 32768, 4, false, false));
+    // Totals of 0 give no rate; the largest totals and clock do not overflow.
+    assert_eq!(refresh_mhz(65_000, 0, 806, 0, false, false), None);
+    assert!(refresh_mhz(i32::MAX, u16::MAX, u16::MAX, u16::MAX, true, true).is_some());
+    // The limits themselves: 1 Hz and 1000 Hz pass, just outside does not.
+    assert!(timing_valid(1, 1, 1000, 0, false, false));
+    assert!(!timing_valid(1, 1, 1001, 0, false, false));
+    assert!(timing_valid(1, 1, 1, 0, false, false));
+    assert!(timing_valid(1000, 1, 1000, 0, false, false));
+    assert!(!timing_valid(1001, 1, 1000, 0, false, false));
+}

@@ -14,6 +14,7 @@
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_plane.h>
 #include <drm/drm_syncobj.h>
+#include <drm/drm_vblank.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
@@ -260,6 +261,34 @@ struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomi
 							  struct drm_crtc *crtc)
 {
 	return drm_atomic_get_new_crtc_state(state, crtc);
+}
+
+/*
+ * Before a commit turns a CRTC off or sets a new mode on it: waits for the CRTC's next
+ * vblank (at most 100 ms; no WARN on timeout, unlike drm_crtc_wait_one_vblank), as a display
+ * controller scans out until then. The C loop because for_each_oldnew_crtc_in_state is a
+ * macro.
+ */
+void vgrs_atomic_wait_vblank_before_disables(struct drm_atomic_state *state)
+{
+	struct drm_crtc_state *old_state, *new_state;
+	struct drm_crtc *crtc;
+	int i;
+
+	for_each_oldnew_crtc_in_state(state, crtc, old_state, new_state, i) {
+		struct drm_vblank_crtc *vblank;
+		u64 last;
+
+		if (!old_state->active || !drm_atomic_crtc_needs_modeset(new_state))
+			continue;
+		if (drm_crtc_vblank_get(crtc))
+			continue;
+		vblank = drm_crtc_vblank_crtc(crtc);
+		last = drm_crtc_vblank_count(crtc);
+		wait_event_timeout(vblank->queue, last != drm_crtc_vblank_count(crtc),
+				   msecs_to_jiffies(100));
+		drm_crtc_vblank_put(crtc);
+	}
 }
 
 bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state)

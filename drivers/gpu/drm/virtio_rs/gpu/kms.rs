@@ -100,6 +100,20 @@ fn with_hw(dev: &GpuDrmDevice, what: &str, f: impl FnOnce(&Hw<'_>, &GpuShared) -
 impl DriverCrtc for GpuCrtc {
     type Driver = GpuDrm;
 
+    /// Modes with a refresh rate outside 1 Hz to [`modes::REFRESH_MAX`] are refused (the
+    /// emulated vblank runs at the mode's rate).
+    fn mode_valid(_crtc: &Crtc<Self>, mode: &Mode) -> bool {
+        let t = mode.timing();
+        modes::timing_valid(
+            t.clock_khz,
+            t.htotal,
+            t.vtotal,
+            t.vscan,
+            t.interlace,
+            t.dblscan,
+        )
+    }
+
     fn mode_set_nofb(crtc: &Crtc<Self>, mode: &Mode) {
         with_hw(crtc.device(), "mode set", |hw, s| {
             let r = Rect {
@@ -252,6 +266,26 @@ impl DriverPlane for GpuPlane {
         }
         let is_cursor = plane.kind == PlaneType::Cursor;
         check.check_plane_state(NO_SCALING, NO_SCALING, is_cursor, true)
+    }
+
+    /// Cursor updates are applied at once, without waiting for a vblank, when the DRM core
+    /// allows it (a legacy cursor ioctl changing only the cursor plane, on an active CRTC,
+    /// with no commit of the plane still in flight): the device moves or replaces the cursor
+    /// when it gets the command, so there is nothing to synchronise with. Other planes
+    /// (and every other commit) go the normal way.
+    fn atomic_async_check(plane: &Plane<Self>, check: &mut PlaneCheck<'_, Self>) -> Result {
+        if plane.kind != PlaneType::Cursor {
+            return Err(EINVAL);
+        }
+        Self::atomic_check(plane, check)
+    }
+
+    /// The cursor's new position or image, sent at once (as [`DriverPlane::atomic_update`]
+    /// sends it in a commit).
+    fn atomic_async_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
+        with_hw(plane.device(), "async cursor update", |hw, s| {
+            cursor_update(hw, s, plane, update)
+        });
     }
 
     /// A primary plane's framebuffer gets a kernel mapping that lasts as long as its object,
@@ -409,10 +443,23 @@ impl KmsDriver for GpuDrm {
     /// ahead of their cleanup, so asynchronous flips would be held to twice the refresh rate).
     /// virtio-gpu needs no wait before the old framebuffers are cleaned up: the device takes
     /// the commands in order, so a resource is released only after the scanout moved off it.
+    ///
+    /// CRTCs are enabled before the planes are updated (as vkms does; the helpers' default
+    /// updates the planes first): the CRTC's `atomic_flush` arms the commit's event for the
+    /// next vblank, which needs the vblank on. In the other order a modeset's event found it
+    /// off and was sent at once, before any vblank (igt `kms_cursor_legacy`'s
+    /// nonblocking-modeset tests poll for it right after the commit). The device sees the
+    /// same commands in the same order: `mode_set_nofb` runs with the disables.
+    ///
+    /// A CRTC that is turned off (or gets a new mode) keeps scanning out until its next
+    /// vblank, as a display controller does: the commit waits for it first, so the event of a
+    /// nonblocking modeset that turns the CRTC off comes a vblank later, not the moment the
+    /// commit returns (where the vblank is already off, the event goes at once).
     fn atomic_commit_tail(tail: &CommitTail<'_>) {
+        tail.vblank_before_disables();
         tail.modeset_disables();
-        tail.planes();
         tail.modeset_enables();
+        tail.planes();
         // Sends nothing: every CRTC has the (emulated) vblank.
         tail.fake_vblank();
         tail.hw_done();

@@ -65,6 +65,55 @@ pub(crate) fn preferred(width: u32, height: u32) -> Preferred {
     }
 }
 
+/// Highest refresh rate a mode may have, in Hz: the emulated vblank fires at the mode's rate.
+pub(crate) const REFRESH_MAX: u64 = 1000;
+
+/// The refresh rate, in mHz, of a mode with pixel clock `clock_khz`, `htotal` x `vtotal`
+/// pixels, scanned `vscan` times (0 and 1: once), interlaced or double-scanned, computed as
+/// `drm_mode_vrefresh` does but in 64 bits, so no total overflows; `None` for a clock that
+/// is not positive or a total of 0.
+pub(crate) fn refresh_mhz(
+    clock_khz: i32,
+    htotal: u16,
+    vtotal: u16,
+    vscan: u16,
+    interlace: bool,
+    dblscan: bool,
+) -> Option<u64> {
+    let clock = u64::try_from(clock_khz).ok().filter(|&c| c > 0)?;
+    let mut num = clock * 1_000_000;
+    let mut den = u64::from(htotal) * u64::from(vtotal);
+    if interlace {
+        num *= 2;
+    }
+    if dblscan {
+        den *= 2;
+    }
+    if vscan > 1 {
+        den *= u64::from(vscan);
+    }
+    if den == 0 {
+        return None;
+    }
+    Some(num / den)
+}
+
+/// Whether a mode's timing (see [`refresh_mhz`]) gives a refresh rate from 1 Hz to
+/// [`REFRESH_MAX`]: the CRTC refuses modes userspace makes up with absurd clocks or totals
+/// (igt `kms_invalid_mode`), which would otherwise run the emulated vblank at megahertz or
+/// never.
+pub(crate) fn timing_valid(
+    clock_khz: i32,
+    htotal: u16,
+    vtotal: u16,
+    vscan: u16,
+    interlace: bool,
+    dblscan: bool,
+) -> bool {
+    refresh_mhz(clock_khz, htotal, vtotal, vscan, interlace, dblscan)
+        .is_some_and(|r| (1000..=REFRESH_MAX * 1000).contains(&r))
+}
+
 /// Whether a probed mode of `hdisplay` x `vdisplay` is valid on a head the host sized
 /// `width` x `height`: non-preferred modes always are; a preferred one only if it is the
 /// default size or within [`SLACK`] pixels below the host's size.

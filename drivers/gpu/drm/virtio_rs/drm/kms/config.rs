@@ -99,6 +99,15 @@ impl CommitTail<'_> {
         unsafe { bindings::drm_atomic_helper_commit_hw_done(self.state) };
     }
 
+    /// Waits for the next vblank of each CRTC the commit turns off or sets a new mode on
+    /// (at most 100 ms each), as a display controller keeps scanning out until then: the
+    /// commit's event then comes with that vblank, not at once.
+    pub(crate) fn vblank_before_disables(&self) {
+        // SAFETY: By the type invariant we are in the commit tail of `state`, which holds the
+        // CRTCs' states; a commit tail may sleep.
+        unsafe { bindings::vgrs_atomic_wait_vblank_before_disables(self.state) };
+    }
+
     /// `drm_atomic_helper_wait_for_flip_done`: waits for the commit's page flip events.
     pub(crate) fn wait_for_flip_done(&self) {
         // SAFETY: By the type invariant we are in the commit tail of `state`, whose flips

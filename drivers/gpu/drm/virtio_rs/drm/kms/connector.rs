@@ -194,10 +194,41 @@ impl Mode {
         u32::from(self.raw().vdisplay)
     }
 
+    /// The timing that decides the refresh rate: pixel clock (kHz), total width and height,
+    /// vertical scan multiplier, and the flags (`DRM_MODE_FLAG_*`).
+    pub(crate) fn timing(&self) -> ModeTiming {
+        let m = self.raw();
+        ModeTiming {
+            clock_khz: m.clock,
+            htotal: m.htotal,
+            vtotal: m.vtotal,
+            vscan: m.vscan,
+            interlace: m.flags & bindings::DRM_MODE_FLAG_INTERLACE != 0,
+            dblscan: m.flags & bindings::DRM_MODE_FLAG_DBLSCAN != 0,
+        }
+    }
+
     /// The mode is marked preferred.
     pub(crate) fn is_preferred(&self) -> bool {
         u32::from(self.raw().type_) & bindings::DRM_MODE_TYPE_PREFERRED != 0
     }
+}
+
+/// What decides a mode's refresh rate, as [`Mode::timing`] reads it from the mode.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ModeTiming {
+    /// Pixel clock in kHz (userspace may give any `int`).
+    pub(crate) clock_khz: i32,
+    /// Pixels per line, blanking included.
+    pub(crate) htotal: u16,
+    /// Lines per frame, blanking included.
+    pub(crate) vtotal: u16,
+    /// Times each line is scanned (0 and 1: once).
+    pub(crate) vscan: u16,
+    /// Interlaced: two fields per frame.
+    pub(crate) interlace: bool,
+    /// Double scan: each line twice.
+    pub(crate) dblscan: bool,
 }
 
 /// Access to a connector's probed mode list, inside `get_modes`.

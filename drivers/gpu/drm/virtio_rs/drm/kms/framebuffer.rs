@@ -96,8 +96,9 @@ impl<T: Driver> Framebuffer<T> {
     }
 }
 
-/// `drm_mode_config_funcs.fb_create`: checks the pixel format (`ENOENT` if the driver does
-/// not take it, as the C driver answers), then creates a GEM framebuffer whose `dirty`
+/// `drm_mode_config_funcs.fb_create`: checks the pixel format (`EINVAL` if the driver does
+/// not take it, the DRM core's answer for a format no plane supports; the C virtio driver
+/// answers `ENOENT`), then creates a GEM framebuffer whose `dirty`
 /// callback is `drm_atomic_helper_dirtyfb` (so `DIRTYFB` becomes plane damage). The helper
 /// looks the handles up and checks each object is large enough for the layout.
 ///
@@ -112,7 +113,7 @@ pub(super) unsafe extern "C" fn fb_create_callback<T: KmsDriver>(
     // SAFETY: By the function's safety requirements `cmd` is valid for the call.
     let format = unsafe { (*cmd).pixel_format };
     if !T::FB_FORMATS.contains(&format) {
-        return ENOENT.to_ptr();
+        return EINVAL.to_ptr();
     }
     // SAFETY: All three pointers are valid for the call (the function's safety
     // requirements); the helper returns a framebuffer or an `ERR_PTR`.

@@ -122,7 +122,7 @@ pub(crate) struct ModeConfigInfo {
 /// [`DriverConnector`] types it creates with a [`KmsBuilder`].
 #[vtable]
 pub(crate) trait KmsDriver: Driver {
-    /// Pixel formats `ADDFB2` accepts; others fail with `ENOENT`.
+    /// Pixel formats `ADDFB2` accepts; others fail with `EINVAL`.
     const FB_FORMATS: &'static [u32];
     /// Limits and flags of the mode config.
     const CONFIG: ModeConfigInfo;
