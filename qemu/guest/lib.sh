@@ -435,3 +435,32 @@ no_panic_screen() {
 		result FAIL "$label.$check" "$fail: $ans"
 	fi
 }
+
+# median_range FILE PREFIX NAME: "median min-max" of the numbers on the lines
+# "PREFIXNAME <number> ..." of FILE (the benchmarks' rounds), or "-" if there is none.
+median_range() {
+	sed -n "s/^$2$3 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
+		{ v[NR] = $1 } END {
+			if (NR == 0) { print "-"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
+}
+
+# bench_row KEY CFILE RSFILE PREFIX NAME WIDTH [NOTE [RATIO]]: one line of a benchmark
+# table, figure NAME of both drivers' rounds (median and range each, the ratio of the
+# medians, the unit with NOTE after it), logged to the host and kept as the info line
+# KEY.NAME. RATIO replaces the ratio (a figure a ratio means nothing for).
+bench_row() {
+	local key=$1 cf=$2 rf=$3 pre=$4 name=$5 w=$6 note=${7:-} fixed=${8:-} c crange r rrange unit ratio
+	# shellcheck disable=SC2046
+	set -- $(median_range "$cf" "$pre" "$name")
+	c=$1 crange=${2:-}
+	# shellcheck disable=SC2046
+	set -- $(median_range "$rf" "$pre" "$name")
+	r=$1 rrange=${2:-}
+	unit=$(sed -n "s/^$pre$name [0-9.]* \([^ ]*\).*/\1/p" "$rf" "$cf" 2>/dev/null | head -n1)
+	ratio=${fixed:-$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')}
+	unit="$unit${note:+ $note}"
+	echo "@@VGRS log $(printf "%-${w}s %24s %24s %8s  %s" "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
+	info "$key.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
+}

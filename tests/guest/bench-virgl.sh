@@ -52,23 +52,7 @@ while [ "$i" -le "$ROUNDS" ]; do
 	i=$((i + 1))
 done
 
-# stat FILE NAME: "median min-max" of figure NAME in FILE.
-stat() {
-	sed -n "s/^$2 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
-		{ v[NR] = $1 } END {
-			if (NR == 0) { print "-"; exit }
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
-}
-
-echo "@@VGRS log $(printf '%-14s %22s %22s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+echo "@@VGRS log $(printf '%-14s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
 for name in kmscube glmark2 exec-wait fence-latency; do
-	set -- $(stat /tmp/b3d.c "$name")
-	c=$1 crange=${2:-}
-	set -- $(stat /tmp/b3d.rs "$name")
-	r=$1 rrange=${2:-}
-	unit=$(sed -n "s/^$name [0-9.]* \([^ ]*\).*/\1/p" /tmp/b3d.rs /tmp/b3d.c 2>/dev/null | head -n1)
-	ratio=$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')
-	echo "@@VGRS log $(printf '%-14s %22s %22s %8s  %s' "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
-	info "bench3d.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
+	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 14
 done

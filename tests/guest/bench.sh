@@ -66,27 +66,12 @@ for label in c rs; do
 	[ "${n:-0}" -gt 0 ] && result PASS "$label.bench" "$n rounds measured"
 done
 
-# stat FILE NAME: "median min-max" of figure NAME in FILE.
-stat() {
-	sed -n "s/^BENCH $2 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
-		{ v[NR] = $1 } END {
-			if (NR == 0) { print "-"; exit }
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
-}
-
 # The table: one line per figure, C and ours (median and range), ratio of the medians.
 echo "@@VGRS log $(printf '%-10s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
 for name in load flips vsync cursor test-only getparam dirtyfb dumb objmem; do
-	set -- $(stat /tmp/bench.c "$name")
-	c=$1 crange=${2:-}
-	set -- $(stat /tmp/bench.rs "$name")
-	r=$1 rrange=${2:-}
-	unit=$(sed -n "s/^BENCH $name [0-9.]* \([^ ]*\).*/\1/p" /tmp/bench.rs /tmp/bench.c 2>/dev/null | head -n1)
-	ratio=$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')
+	note="" ratio=""
 	# vsync is the refresh rate on a driver with a vblank: a ratio to unpaced flips means nothing.
 	[ "$name" = vsync ] && ratio="(paced)"
-	case $name in load | objmem) unit="$unit (lower is better)" ;; esac
-	echo "@@VGRS log $(printf '%-10s %24s %24s %8s  %s' "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
-	info "bench.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
+	case $name in load | objmem) note="(lower is better)" ;; esac
+	bench_row bench /tmp/bench.c /tmp/bench.rs "BENCH " "$name" 10 "$note" "$ratio"
 done

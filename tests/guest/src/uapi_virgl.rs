@@ -517,6 +517,33 @@ fn deadline(secs: i64) -> i64 {
 /// sync_file that names the driver and its timeline and signals), WAIT on the object, the fence
 /// as an in-fence, binary and timeline syncobjs out and in (with RESET), and the errnos of bad
 /// submissions held to the C driver's.
+/// EXECBUFFER without commands and with one syncobj `handle`: signalled by the submission
+/// (`out`) or waited for before it, with `flags` and timeline `point`.
+fn exec_syncobj(
+    fd: BorrowedFd<'_>,
+    handle: u32,
+    flags: u32,
+    point: u64,
+    out: bool,
+) -> io::Result<i32> {
+    let one = [virtgpu::ExecSyncobj {
+        handle,
+        flags,
+        point,
+    }];
+    let (ins, outs): (&[virtgpu::ExecSyncobj], &[virtgpu::ExecSyncobj]) =
+        if out { (&[], &one) } else { (&one, &[]) };
+    virtgpu::execbuffer(
+        fd,
+        &virtgpu::Exec {
+            ins,
+            outs,
+            fence_fd: -1,
+            ..Default::default()
+        },
+    )
+}
+
 fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
     let mut rc = resource_2d();
     if r.ok(
@@ -593,33 +620,9 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
     match drm_ffi::syncobj::create(fd, false) {
         Ok(so) => {
             let h = so.handle;
-            let outs = [virtgpu::ExecSyncobj {
-                handle: h,
-                flags: 0,
-                point: 0,
-            }];
-            let sub = virtgpu::execbuffer(
-                fd,
-                &virtgpu::Exec {
-                    outs: &outs,
-                    fence_fd: -1,
-                    ..Default::default()
-                },
-            );
+            let sub = exec_syncobj(fd, h, 0, 0, true);
             let waited = drm_ffi::syncobj::wait(fd, &[h], deadline(5), true, false);
-            let ins = [virtgpu::ExecSyncobj {
-                handle: h,
-                flags: virtgpu::EXECBUF_SYNCOBJ_RESET,
-                point: 0,
-            }];
-            let sub2 = virtgpu::execbuffer(
-                fd,
-                &virtgpu::Exec {
-                    ins: &ins,
-                    fence_fd: -1,
-                    ..Default::default()
-                },
-            );
+            let sub2 = exec_syncobj(fd, h, virtgpu::EXECBUF_SYNCOBJ_RESET, 0, false);
             let empty = drm_ffi::syncobj::wait(fd, &[h], deadline(0), true, false);
             r.check(
                 "virgl/syncobj",
@@ -639,19 +642,7 @@ fn check_virgl_exec(r: &mut Report, fd: BorrowedFd<'_>) {
     match drm_ffi::syncobj::create(fd, false) {
         Ok(so) => {
             let h = so.handle;
-            let outs = [virtgpu::ExecSyncobj {
-                handle: h,
-                flags: 0,
-                point: 5,
-            }];
-            let sub = virtgpu::execbuffer(
-                fd,
-                &virtgpu::Exec {
-                    outs: &outs,
-                    fence_fd: -1,
-                    ..Default::default()
-                },
-            );
+            let sub = exec_syncobj(fd, h, 0, 5, true);
             let waited =
                 drm_ffi::syncobj::timeline_wait(fd, &[h], &[5], deadline(5), true, false, false);
             let mut points = [0u64];
