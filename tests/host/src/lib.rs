@@ -66,6 +66,11 @@ pub mod hotplug;
 #[allow(dead_code)]
 pub mod ctxinit;
 
+/// `gpu/blob.rs`: the `VIRTGPU_RESOURCE_CREATE_BLOB` request check.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/blob.rs"]
+#[allow(dead_code)]
+pub mod blob;
+
 /// `gpu/timeline.rs`: the order in which answered fences are signalled.
 #[path = "../../../drivers/gpu/drm/virtio_rs/gpu/timeline.rs"]
 pub mod timeline;
@@ -73,6 +78,8 @@ pub mod timeline;
 /// A reference model of the fence table, for the tests and the `fences` fuzz target.
 pub mod fence_model;
 
+#[cfg(test)]
+mod blob_tests;
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]

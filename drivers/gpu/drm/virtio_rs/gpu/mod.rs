@@ -8,6 +8,9 @@
 
 #![forbid(unsafe_code)]
 
+// The request check of blob resources: host-tested, used once blobs are negotiated.
+#[allow(dead_code)]
+pub(crate) mod blob;
 pub(crate) mod capsets;
 pub(crate) mod commands;
 pub(crate) mod config;
