@@ -145,4 +145,21 @@ for name in probe uapi display heads kms hotplug unplug fuzz panic virgl panic-r
 	report "$name"
 done
 
+# igt's short list, only when an igt build is configured (IGT_DIR, as for make igt): a few
+# minutes, judged against the same expectation files; make igt runs the whole list.
+if [ -n "${IGT_DIR:-}" ]; then
+	step "igt short list (tests/igt/tests-short.txt), both drivers, igt from $IGT_DIR"
+	if out=$(IGT_BOOTS=2d IGT_LIST=tests/igt/tests-short.txt IGT_OUT="$BUILD/igt-short" \
+		tests/igt.sh 2>&1); then
+		echo "$out" | tail -n 12
+		pass igt-short "$(echo "$out" | grep -E '^igt: results in' | sed 's/.*(//; s/)$//')"
+	else
+		echo "$out" | tail -n 30
+		fail igt-short "see build/igt-short/results.md"
+	fi
+else
+	SKIPPED=$((SKIPPED + 1))
+	printf '\nSKIP igt-short: no igt build configured (IGT_DIR=...; tools/igt-build.sh makes one)\n'
+fi
+
 summary
