@@ -57,6 +57,9 @@ import ppm  # noqa: E402
 
 MARK = "@@VGRS "
 PANIC = re.compile(r"Kernel panic|BUG: kernel NULL|general protection fault|Oops:")
+# A user program's fault, which the kernel logs as "traps: prog[pid] general protection
+# fault ..." (show_unhandled_signals): the guest scenario judges the program, not a crash.
+USER_TRAP = re.compile(r"traps: \S+\[\d+\] ")
 
 
 class Qmp:
@@ -370,7 +373,7 @@ def main():
                 kill_on_timeout()
                 timed_out.clear()
                 continue
-            if PANIC.search(line) and not panic_judged:
+            if PANIC.search(line) and not USER_TRAP.search(line) and not panic_judged:
                 panicked = True
             idx = line.find(MARK)
             if idx < 0:
