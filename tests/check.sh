@@ -133,7 +133,7 @@ lane_y() {
 	boot heads heads --timeout 600 --heads 2 --append video=Virtual-2:e
 	boot kms kms --timeout 600
 	boot unplug unplug --timeout 300
-	boot fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1 vgrs.fuzz_iters=1000"
+	boot fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=1000"
 	boot panic panic --timeout 300
 	boot panic-real panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
 }

@@ -2,8 +2,9 @@
 #
 # Guest scenario "fuzz": vgrs-fuzz (random ioctl sequences over the DRM core, KMS, GEM,
 # syncobj and virtgpu ioctls, three threads, each with its own files, master and not, and the
-# render node) on each driver, one run per seed; the last seed's run has the device unbound
-# and bound again under it. Then the driver must still show a picture, unload, and the kernel
+# render node) on each driver, one run per seed; the run before the last has the device
+# unbound and bound again under it, the last the PCI device removed and found again by a
+# rescan (one seed: both). Then the driver must still show a picture, unload, and the kernel
 # log must be clean (ours: a report fails; the C driver's are NOTEs, findings for the docs).
 #
 # vgrs.fuzz_seeds=1,2,3 picks the seeds (default 1,2), vgrs.fuzz_iters=N the ioctls per thread
@@ -17,23 +18,53 @@ fuzz_iters=${fuzz_iters:-1000}
 
 # fuzz_driver LABEL MODULE STRICT
 fuzz_driver() {
-	local label=$1 module=$2 strict=$3 seed last dev pid rc total=0 n why="" p
+	local label=$1 module=$2 strict=$3 seed last penult dev pid rc total=0 n why="" p pci removed_under="" unbound_under=""
 	dmesg -c >/dev/null
 	load "$label" "$module" || return
 	dev=$(gpu_dev)
-	for seed in $fuzz_seeds; do last=$seed; done
+	# The device goes away under the last two seeds' runs: unbound and bound under the one
+	# before the last, the PCI device removed and rescanned under the last (both under the
+	# same run when there is one seed).
+	penult="" last=""
+	for seed in $fuzz_seeds; do
+		penult=$last
+		last=$seed
+	done
+	[ -n "$penult" ] || penult=$last
 	for seed in $fuzz_seeds; do
 		RUST_BACKTRACE=1 vgrs-fuzz --seed "$seed" --iters "$fuzz_iters" --threads 3 --label "$label" \
 			>/tmp/fuzz.out 2>&1 &
 		pid=$!
-		if [ "$seed" = "$last" ] && [ -n "$dev" ]; then
+		if [ "$seed" = "$penult" ] && [ -n "$dev" ]; then
 			# Across an unbind and a bind: the open files go stale (ENODEV), the runs reopen.
-			sleep 1
+			# Soon after the start: a short run is over in about a second.
+			sleep 0.2
+			running "$pid" && unbound_under="while the fuzzer ran" ||
+				unbound_under="after the fuzzer ended (more iterations: vgrs.fuzz_iters)"
 			bounded 60 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" ||
 				why="${why}unbind during seed $seed failed or hung; "
 			sleep 1
 			bounded 60 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/bind" ||
 				why="${why}bind during seed $seed failed or hung; "
+		fi
+		if [ "$seed" = "$last" ] && [ -n "$dev" ]; then
+			# The PCI device removed under the fuzzer (igt core_hotunplug's way) and found
+			# again by a rescan; the still-loaded driver binds it.
+			sleep 0.2
+			pci=$(readlink -f "/sys/bus/virtio/devices/$(gpu_dev)/..")
+			if [ -e "$pci/remove" ]; then
+				running "$pid" && removed_under="while the fuzzer ran" ||
+					removed_under="after the fuzzer ended (more iterations: vgrs.fuzz_iters)"
+				bounded 60 sh -c "echo 1 > $pci/remove" ||
+					why="${why}PCI remove during seed $seed failed or hung; "
+				sleep 1
+				bounded 60 sh -c "echo 1 > /sys/bus/pci/rescan" ||
+					why="${why}PCI rescan during seed $seed failed or hung; "
+				wait_for /dev/dri/card0 30 || ls /dev/dri/card* >/dev/null 2>&1 ||
+					why="${why}no DRM node after the PCI rescan; "
+			else
+				why="${why}no PCI device above $(gpu_dev); "
+			fi
 		fi
 		wait_pid 600 "$pid"
 		rc=$?
@@ -58,7 +89,7 @@ fuzz_driver() {
 	p=$(kernel_problems | head -n1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
 	if [ -z "$why" ]; then
-		result PASS "$label.fuzz" "$total ioctls, seeds $fuzz_seeds (3 threads each; the last across unbind and bind), no kernel report"
+		result PASS "$label.fuzz" "$total ioctls, seeds $fuzz_seeds (3 threads each; unbound and bound $unbound_under; the PCI device removed and rescanned $removed_under), no kernel report"
 		info "$label.fuzz" "$total ioctls"
 	elif [ "$strict" = 1 ]; then
 		result FAIL "$label.fuzz" "$why"
