@@ -495,19 +495,19 @@ fn nodes() -> Option<(String, String)> {
     Some((format!("/dev/dri/{card}"), format!("/dev/dri/{render}")))
 }
 
-/// [`open_files`], retrying for up to 10 s while the device is away (the scenario unbinds
-/// and binds it during a run) or an open fails (the fault-injection run fails the driver's
-/// allocations, its file-open ones too).
+/// [`open_files`], retrying for up to 30 s while the device is away (the scenario unbinds
+/// and binds it, and removes the PCI device and rescans, during a run) or an open fails (the
+/// fault-injection run fails the driver's allocations, its file-open ones too).
 fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
     let mut last = String::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         match open_files(old.take()) {
             Ok(f) => return Ok(f),
             Err(e) => last = e,
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Err(format!("reopening the device's files for 10 s: {last}"))
+    Err(format!("reopening the device's files for 30 s: {last}"))
 }
 
 /// Closes the descriptors above 2 that are not the program's own (`OURS`): those fuzzed calls
