@@ -16,6 +16,15 @@ fuzz_seeds=${fuzz_seeds:-1 2}
 fuzz_iters=$(sed -n 's/.*vgrs\.fuzz_iters=\([0-9]*\).*/\1/p' /proc/cmdline)
 fuzz_iters=${fuzz_iters:-1000}
 
+# when_fuzzing PID: whether the fuzzer PID still runs, in words for the result line.
+when_fuzzing() {
+	if running "$1"; then
+		echo "while the fuzzer ran"
+	else
+		echo "after the fuzzer ended (more iterations: vgrs.fuzz_iters)"
+	fi
+}
+
 # fuzz_driver LABEL MODULE STRICT
 fuzz_driver() {
 	local label=$1 module=$2 strict=$3 seed last penult dev pid rc total=0 n why="" p pci removed_under="" unbound_under=""
@@ -39,8 +48,7 @@ fuzz_driver() {
 			# Across an unbind and a bind: the open files go stale (ENODEV), the runs reopen.
 			# Soon after the start: a short run is over in about a second.
 			sleep 0.2
-			running "$pid" && unbound_under="while the fuzzer ran" ||
-				unbound_under="after the fuzzer ended (more iterations: vgrs.fuzz_iters)"
+			unbound_under=$(when_fuzzing "$pid")
 			bounded 60 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" ||
 				why="${why}unbind during seed $seed failed or hung; "
 			sleep 1
@@ -53,8 +61,7 @@ fuzz_driver() {
 			sleep 0.2
 			pci=$(readlink -f "/sys/bus/virtio/devices/$(gpu_dev)/..")
 			if [ -e "$pci/remove" ]; then
-				running "$pid" && removed_under="while the fuzzer ran" ||
-					removed_under="after the fuzzer ended (more iterations: vgrs.fuzz_iters)"
+				removed_under=$(when_fuzzing "$pid")
 				bounded 60 sh -c "echo 1 > $pci/remove" ||
 					why="${why}PCI remove during seed $seed failed or hung; "
 				sleep 1

@@ -68,7 +68,7 @@ pub mod ctxinit;
 
 /// `gpu/blob.rs`: the `VIRTGPU_RESOURCE_CREATE_BLOB` request check.
 #[path = "../../../drivers/gpu/drm/virtio_rs/gpu/blob.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::manual_is_multiple_of)]
 pub mod blob;
 
 /// `gpu/timeline.rs`: the order in which answered fences are signalled.

@@ -104,14 +104,14 @@ impl DriverCrtc for GpuCrtc {
     /// emulated vblank runs at the mode's rate).
     fn mode_valid(_crtc: &Crtc<Self>, mode: &Mode) -> bool {
         let t = mode.timing();
-        modes::timing_valid(
+        modes::refresh_valid(modes::refresh_mhz(
             t.clock_khz,
             t.htotal,
             t.vtotal,
             t.vscan,
             t.interlace,
             t.dblscan,
-        )
+        ))
     }
 
     fn mode_set_nofb(crtc: &Crtc<Self>, mode: &Mode) {

@@ -98,20 +98,12 @@ pub(crate) fn refresh_mhz(
     Some(num / den)
 }
 
-/// Whether a mode's timing (see [`refresh_mhz`]) gives a refresh rate from 1 Hz to
-/// [`REFRESH_MAX`]: the CRTC refuses modes userspace makes up with absurd clocks or totals
-/// (igt `kms_invalid_mode`), which would otherwise run the emulated vblank at megahertz or
-/// never.
-pub(crate) fn timing_valid(
-    clock_khz: i32,
-    htotal: u16,
-    vtotal: u16,
-    vscan: u16,
-    interlace: bool,
-    dblscan: bool,
-) -> bool {
-    refresh_mhz(clock_khz, htotal, vtotal, vscan, interlace, dblscan)
-        .is_some_and(|r| (1000..=REFRESH_MAX * 1000).contains(&r))
+/// Whether a refresh rate of `mhz` millihertz (from [`refresh_mhz`]; `None`: no rate) is
+/// from 1 Hz to [`REFRESH_MAX`]: the CRTC refuses modes userspace makes up with absurd clocks
+/// or totals (igt `kms_invalid_mode`), which would otherwise run the emulated vblank at
+/// megahertz or never.
+pub(crate) fn refresh_valid(mhz: Option<u64>) -> bool {
+    mhz.is_some_and(|r| (1000..=REFRESH_MAX * 1000).contains(&r))
 }
 
 /// Whether a probed mode of `hdisplay` x `vdisplay` is valid on a head the host sized
