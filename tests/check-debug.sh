@@ -74,9 +74,11 @@ FUZZ="vgrs.fuzz_seeds=1,2,3,4"
 GUEST_KDIR="$KDIR"
 GUEST_INITRD="$BUILD/initramfs.cpio"
 GUEST_OUT="$BUILD"
+# FAULT_LIFECYCLE=1: also load and unload cycles with the driver's allocations failing at
+# random (about 1.5 minutes more; not in .ci/run, which is at its 15 minute budget).
 lane_rs() {
 	boot debug-rs debug --timeout 1500 --trace virtio_gpu_update_cursor \
-		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS"
+		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS${FAULT_LIFECYCLE:+ vgrs.fault_lifecycle}"
 }
 # The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
 # `make check`; its findings there are NOTEs anyway.
