@@ -115,25 +115,16 @@ unsigned int vgrs_cmd_timeout_ms(void)
  * (debugfs; shared by every device of the driver; the file is removed with the DRM device's
  * debugfs directory, the counter is static, so a write never outlives its storage).
  */
-static u32 drop_responses;
+static atomic_t drop_responses = ATOMIC_INIT(0);
 
 bool vgrs_take_dropped_response(void)
 {
-	u32 old = READ_ONCE(drop_responses);
-
-	while (old) {
-		u32 prev = cmpxchg(&drop_responses, old, old - 1);
-
-		if (prev == old)
-			return true;
-		old = prev;
-	}
-	return false;
+	return atomic_dec_if_positive(&drop_responses) >= 0;
 }
 
 void vgrs_debugfs_fault_init(struct drm_device *dev)
 {
-	debugfs_create_u32("vgrs_drop_responses", 0600, dev->debugfs_root, &drop_responses);
+	debugfs_create_atomic_t("vgrs_drop_responses", 0600, dev->debugfs_root, &drop_responses);
 }
 
 #ifdef VGRS_DEBUG

@@ -915,10 +915,11 @@ impl Drop for OwnedWq {
 ///
 /// # Invariants
 ///
-/// While `state.vdev` is `Some`, it is the bound device of the [`Queues`] that made this, and
-/// that [`Queues`] is not being dropped: [`Queues::drop`] sets it to `None`, under the lock,
-/// before it resets the device or deletes the virtqueues. `state.queues` are that device's
-/// queues (a reference cycle, broken by [`Queues::drop`]).
+/// While `state.vdev` is `Some`, it is the bound device of the [`Queues`] that made this, not
+/// reset by a wedge yet, and that [`Queues`] is not being dropped: [`Queues::drop`] sets it
+/// to `None`, under the lock, before it resets the device or deletes the virtqueues, and a
+/// wedge takes it. `state.queues` are that device's queues (a reference cycle, broken by
+/// whichever of the two comes first).
 #[pin_data]
 pub(crate) struct Wedge {
     #[pin]
@@ -928,7 +929,6 @@ pub(crate) struct Wedge {
 struct WedgeState {
     vdev: Option<NonNull<bindings::virtio_device>>,
     queues: KVec<Arc<Queue>>,
-    wedged: bool,
 }
 
 // SAFETY: `vdev` is only used under the `Wedge` lock, for `virtio_reset_device`, which may be
@@ -942,7 +942,6 @@ impl Wedge {
                 state <- new_mutex!(WedgeState {
                     vdev: None,
                     queues: KVec::new(),
-                    wedged: false,
                 }),
             }),
             GFP_KERNEL,
@@ -954,22 +953,20 @@ impl Wedge {
     /// (the removal fails them).
     fn wedge(&self, ms: u32) {
         let st = &mut *self.state.lock();
-        if st.wedged {
-            return;
-        }
-        let Some(vdev) = st.vdev else {
+        // Taken: once per binding, and not while the device is being removed.
+        let Some(vdev) = st.vdev.take() else {
             return;
         };
-        st.wedged = true;
         pr_err!(
             "the device did not answer a command in {} ms: reset, every request in flight failed; unbind and bind the device to recover\n",
             ms
         );
-        // SAFETY: By the type invariant `vdev` is bound and its virtqueues are not deleted
+        // SAFETY: By the type invariant `vdev` was bound and its virtqueues are not deleted
         // while we hold the lock. Resetting stops the device from using any buffer and waits
         // for running virtqueue callbacks, as `Queue::kill` requires.
         unsafe { bindings::virtio_reset_device(vdev.as_ptr()) };
-        for q in st.queues.iter() {
+        // Killed under the lock: `Queues::drop` deletes the virtqueues only after taking it.
+        for q in core::mem::take(&mut st.queues) {
             q.kill();
         }
     }
