@@ -38,24 +38,35 @@ fault_setup() {
 	echo "$1's text, 0x$first to 0x$last"
 }
 
+# fault_random PERCENT: both injectors fail PERCENT% of the allocations the module filter
+# lets through, in every task, without limit; 0 turns them off and clears a reject range.
+fault_random() {
+	local d
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		if [ "$1" = 0 ]; then
+			echo 0 >"$d/probability"
+			echo 0 >"$d/reject-start"
+			echo 0 >"$d/reject-end"
+		else
+			echo N >"$d/task-filter"
+			echo 1 >"$d/interval"
+			echo -1 >"$d/times"
+			echo "$1" >"$d/probability"
+		fi
+	done
+}
+
 # fault_fuzz LABEL: vgrs-fuzz (seed 7, 3 threads x 500 ioctls) with one in 10 of the
 # driver's allocations failing at random, in every task (the injectors stay aimed at the
 # module's code); then the device must still show the four bars. The ENOMEM count of the
 # fuzzer's errno histograms shows that failures reached the ioctls.
 fault_fuzz() {
-	local label=$1 d rc n enomem why=""
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo N >"$d/task-filter"
-		echo 1 >"$d/interval"
-		echo -1 >"$d/times"
-		echo 10 >"$d/probability"
-	done
+	local label=$1 rc n enomem why=""
+	fault_random 10
 	RUST_BACKTRACE=1 bounded 600 vgrs-fuzz --seed 7 --iters 500 --threads 3 --label "$label" \
 		>/tmp/ffuzz.out 2>&1
 	rc=$?
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 0 >"$d/probability"
-	done
+	fault_random 0
 	sed "s/^/[$label fault-fuzz] /" /tmp/ffuzz.out
 	n=$(sed -n 's/^FUZZ [^ ]* \([0-9]*\) ioctls.*/\1/p' /tmp/ffuzz.out)
 	enomem=$(grep '^HIST' /tmp/ffuzz.out | grep -o 'ENOMEM:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
@@ -85,16 +96,13 @@ fault_lifecycle() {
 	# kobject_put, for any DRM driver (a DRM core bug; docs/robustness.md).
 	sym=$(awk '$3 == "drm_sysfs_minor_alloc" { print $1 }' /proc/kallsyms | head -n1)
 	next=$(awk -v s="$sym" '$1 > s { print $1 }' /proc/kallsyms | sort | head -n1)
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		if [ -n "$sym" ] && [ -n "$next" ]; then
+	if [ -n "$sym" ] && [ -n "$next" ]; then
+		for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
 			echo "0x$sym" >"$d/reject-start"
 			echo "0x$next" >"$d/reject-end"
-		fi
-		echo N >"$d/task-filter"
-		echo 1 >"$d/interval"
-		echo -1 >"$d/times"
-		echo 3 >"$d/probability"
-	done
+		done
+	fi
+	fault_random 3
 	while [ "$i" -lt 10 ]; do
 		i=$((i + 1))
 		bounded 30 modprobe -r "$module" 2>/dev/null
@@ -110,11 +118,7 @@ fault_lifecycle() {
 			refused=$((refused + 1))
 		fi
 	done
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 0 >"$d/probability"
-		echo 0 >"$d/reject-start"
-		echo 0 >"$d/reject-end"
-	done
+	fault_random 0
 	bounded 30 modprobe -r "$module" 2>/dev/null
 	if [ -z "$why" ] && load "$label" "$module" && show_start; then
 		check_bars "$label" "$label-after-fault-lifecycle" "" 0 || why="the bars are wrong afterwards; "
