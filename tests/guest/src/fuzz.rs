@@ -228,6 +228,42 @@ impl Scratch {
     fn area(&self, i: usize) -> u64 {
         (self.base + (i % 2) * (AREA + PAGE)) as u64
     }
+    /// Whether `v` is an address inside the mapping (areas and guard pages).
+    fn contains(&self, v: u64) -> bool {
+        let base = self.base as u64;
+        v >= base && v < base + 2 * (AREA + PAGE) as u64
+    }
+    /// Replaces every 8-byte value in the areas that is a user address outside them (at least
+    /// 64 KiB, below the top of the 47-bit user space) with the first area's address, and
+    /// returns how many there were.
+    ///
+    /// The kernel reads pointers out of the areas as well as from arguments: `MODE_ATOMIC`
+    /// takes the CRTC property `OUT_FENCE_PTR`'s value from the property values array, which
+    /// may lie in an area, and writes a fence fd where it points. The areas hold what earlier
+    /// calls wrote there, so without this an earlier output that happens to be an address of
+    /// this process (a timeline point, a capset word, a value echoed back) would let the kernel
+    /// write into the program's own heap or stacks. Called after every ioctl, so whatever a
+    /// call reads from an area is a value, an unmapped or null address, or an area.
+    fn scrub(&self) -> u64 {
+        let mut n = 0;
+        for i in 0..2 {
+            let start = self.base + i * (AREA + PAGE);
+            // SAFETY: `start` is the first byte of one of the two AREA-byte read-write areas
+            // of the mapping made in `new`, which is never unmapped; it is page-aligned, so
+            // aligned for u64. Only this thread touches its areas, and only through this
+            // temporary slice or through the kernel during this thread's own ioctls, none of
+            // which is running now.
+            let words = unsafe { std::slice::from_raw_parts_mut(start as *mut u64, AREA / 8) };
+            for w in words.iter_mut() {
+                let v = *w;
+                if (0x1_0000..0x8000_0000_0000).contains(&v) && !self.contains(v) {
+                    *w = self.base as u64;
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
 }
 
 /// An ioctl of any number on an opaque argument buffer.
@@ -308,7 +344,16 @@ fn fill(buf: &mut [u8], rng: &mut Rng, known: &Known, scratch: &Scratch) {
             buf[off..off + 8].copy_from_slice(&p.to_ne_bytes());
             off += 8;
         } else {
-            buf[off..off + 4].copy_from_slice(&edge32(rng, known).to_ne_bytes());
+            let mut v = edge32(rng, known);
+            // The upper half of an 8-byte slot: never 0x5000 to 0x7fff, the top halves of the
+            // addresses Linux gives a process on x86-64 (the executable and heap at
+            // 0x55..., libraries, stacks and mappings at 0x7f...), so that two values side by
+            // side never make a pointer into this process; they make an address above the
+            // user space instead (EFAULT).
+            if off % 8 == 4 && (0x5000..=0x7fff).contains(&v) {
+                v += 0x8000;
+            }
+            buf[off..off + 4].copy_from_slice(&v.to_ne_bytes());
             off += 4;
         }
     }
@@ -409,9 +454,12 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
                 buf: &mut arg[..desc.size],
             };
             // SAFETY: `Raw` hands the kernel `arg`, a buffer of the size the opcode names; every
-            // pointer the buffer holds is null, the unmapped first pages, or a scratch area
-            // followed by an inaccessible page, so the kernel can write nowhere else in this
-            // process.
+            // pointer the buffer holds is null, the unmapped first pages, a scratch area
+            // followed by an inaccessible page, or two edge values side by side (never an
+            // address of this process: see `fill`); the areas hold no address of this
+            // process either (`Scratch::scrub` after every call), so the
+            // kernel can write nowhere else in this process, through an argument's pointer or
+            // through one it reads from an area.
             unsafe { rustix::ioctl::ioctl(file.as_fd(), raw) }
         };
         let key = match r {
@@ -428,6 +476,14 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
             Err(e) => errno_name(e),
         };
         *local.entry(desc.name).or_default().entry(key).or_default() += 1;
+        let scrubbed = scratch.scrub();
+        if scrubbed > 0 {
+            *local
+                .entry(desc.name)
+                .or_default()
+                .entry("scrubbed".to_string())
+                .or_default() += scrubbed;
+        }
         // Now and then: descriptors the fuzzed calls made (dma-bufs, sync files, syncobj and
         // lease fds) are closed, and the files reopened, which frees the objects they made, so
         // the run runs out of neither.
