@@ -66,6 +66,26 @@ pub(crate) trait Driver: 'static {
     fn config_changed(dev: &Device, data: &Self::Data) {
         let _ = (dev, data);
     }
+
+    /// The system is going to sleep (virtio `freeze`): bring the device to rest. The
+    /// virtqueues are alive during the call; right after it the abstraction waits for the
+    /// device to answer what is in flight, resets it and deletes them (see
+    /// [`Queues`]: submissions wait meanwhile). No config change is handled from here until
+    /// [`Driver::restore`] has returned. On error the device stays awake and the system does
+    /// not sleep.
+    fn freeze(dev: &Device, data: &Self::Data) -> Result {
+        let _ = (dev, data);
+        Ok(())
+    }
+
+    /// The system woke up (virtio `restore`): the virtio core reset the device and
+    /// negotiated the same features; the abstraction found the virtqueues again and set the
+    /// device ready. Everything the device held (host state) is gone and is to be rebuilt
+    /// here.
+    fn restore(dev: &Device, data: &Self::Data) -> Result {
+        let _ = (dev, data);
+        Ok(())
+    }
 }
 
 /// The C `struct virtio_driver` of a [`Driver`], registered with the virtio bus.
@@ -111,6 +131,8 @@ impl<T: Driver> Registration<T> {
         raw.probe = Some(Self::probe_callback);
         raw.remove = Some(Self::remove_callback);
         raw.config_changed = Some(Self::config_changed_callback);
+        raw.freeze = Some(Self::freeze_callback);
+        raw.restore = Some(Self::restore_callback);
         let drv = KBox::pin(Opaque::new(raw), GFP_KERNEL)?;
         // SAFETY: `drv` is a fully initialised `virtio_driver` whose pointers are to `'static`
         // data, pinned in a heap allocation that lives until `drop` unregisters it;
@@ -253,6 +275,66 @@ impl<T: Driver> Registration<T> {
         // start before this callback returns (the core disables config changes first).
         let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
         bound.config_work.queue();
+    }
+
+    /// `virtio_driver.freeze`: the driver's freeze, then the queues' (see [`Driver::freeze`]).
+    ///
+    /// # Safety
+    ///
+    /// Called by the virtio core (`virtio_device_freeze`, from the PM core with the device
+    /// lock held, so neither probe nor remove runs meanwhile) for a valid device, with
+    /// config-change callbacks disabled.
+    unsafe extern "C" fn freeze_callback(vdev: *mut bindings::virtio_device) -> c_int {
+        // SAFETY: By the function's safety requirements `vdev` is valid for this call.
+        let ptr = unsafe { (*vdev).dev.driver_data };
+        if ptr.is_null() {
+            return 0;
+        }
+        // SAFETY: As above.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: A non-null driver data is the `KBox<Bound<T>>` of a successful probe;
+        // remove, which reclaims it, cannot run while the device lock is held.
+        let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
+        // Config changes are off (the safety requirements): once this returns, no
+        // `T::config_changed` runs until restore re-enables them.
+        bound.config_work.cancel_sync();
+        from_result(|| {
+            T::freeze(dev, &bound.data)?;
+            if let Some(q) = bound.queues.as_ref() {
+                q.freeze();
+            }
+            Ok(0)
+        })
+    }
+
+    /// `virtio_driver.restore`: the queues found again, the device set ready, then the
+    /// driver's restore (see [`Driver::restore`]).
+    ///
+    /// # Safety
+    ///
+    /// Called by the virtio core (`virtio_device_restore`, from the PM core with the device
+    /// lock held) for a valid device that it reset and whose features it negotiated again,
+    /// before config-change callbacks are enabled again.
+    unsafe extern "C" fn restore_callback(vdev: *mut bindings::virtio_device) -> c_int {
+        // SAFETY: By the function's safety requirements `vdev` is valid for this call.
+        let ptr = unsafe { (*vdev).dev.driver_data };
+        if ptr.is_null() {
+            return 0;
+        }
+        // SAFETY: As above.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: As in `freeze_callback`.
+        let bound = unsafe { <KBox<Bound<T>> as ForeignOwnable>::borrow(ptr) };
+        from_result(|| {
+            if let Some(q) = bound.queues.as_ref() {
+                q.restore(dev)?;
+            }
+            // SAFETY: `vdev` is valid and its virtqueues are set up: the driver may submit from
+            // here on (the core sets `DRIVER_OK` itself only if the driver did not).
+            unsafe { bindings::vgrs_virtio_device_ready(vdev) };
+            T::restore(dev, &bound.data)?;
+            Ok(0)
+        })
     }
 
     /// The config-change work: runs [`Driver::config_changed`] in process context.

@@ -339,7 +339,8 @@ impl Drop for Batch<'_> {
 ///
 /// # Invariants
 ///
-/// `0` points to a virtqueue found by [`Queues::new`] and not yet deleted; it is only used
+/// `0` points to a virtqueue found by [`Queues::new`] or [`Queues::restore`] and not yet
+/// deleted; it is only used
 /// under the owning [`Queue`]'s `ring` lock (or by [`Queue::kill`] after taking it out of
 /// the ring), which serialises calls as the virtqueue API requires. Every token queued on it
 /// is a `KBox<InFlight>` turned into a raw pointer.
@@ -351,8 +352,11 @@ unsafe impl Send for RawVq {}
 
 /// The ring of a [`Queue`] and what only its lock may touch.
 struct Ring {
-    /// The virtqueue, `None` once dead.
+    /// The virtqueue, `None` once dead or while suspended.
     vq: Option<RawVq>,
+    /// The device is suspended ([`Queues::freeze`]): the virtqueue is deleted until
+    /// [`Queues::restore`] finds it again, and submitters wait for that instead of failing.
+    suspended: bool,
     /// Requests an [`AtomicBatch`] took off the ring while polling that were not its own:
     /// the next [`Queue::dequeue`] completes them first (their order among themselves is not
     /// kept; each request's completion stands alone).
@@ -409,7 +413,8 @@ impl Ring {
 /// One virtqueue of a device, shared by everyone who submits to it.
 ///
 /// After the device is removed the queue is *dead*: submissions fail with `ENODEV` and
-/// requests still in flight were completed with `ENODEV`.
+/// requests still in flight were completed with `ENODEV`. While the device is suspended the
+/// queue is *suspended*: submissions wait until it is restored (or dies).
 #[pin_data]
 pub(crate) struct Queue {
     /// The ring: the virtqueue (`None` once dead), orphans and reserved requests.
@@ -560,6 +565,12 @@ impl Queue {
         loop {
             let ring = self.ring.lock();
             let Some(vq) = ring.vq.as_ref() else {
+                if ring.suspended {
+                    // Woken by `resume` or `kill` (both take `submit` before they notify).
+                    drop(ring);
+                    self.space.wait(&mut sub);
+                    continue;
+                }
                 return Err(ENODEV);
             };
             match Self::add(vq, req) {
@@ -698,22 +709,42 @@ impl Queue {
     /// Makes the queue dead: takes back every request the device still holds (the device
     /// must be reset already) and completes them with `ENODEV`.
     fn kill(&self) {
-        let vq = self.ring.lock().vq.take();
+        let vq = {
+            let mut ring = self.ring.lock();
+            ring.suspended = false;
+            ring.vq.take()
+        };
         if let Some(vq) = vq {
-            loop {
-                // SAFETY: The virtqueue is alive (type invariant of `RawVq`), the device is
-                // reset (the caller's requirement), and we took it out of the ring, so nobody
-                // else uses it.
-                let token = unsafe { bindings::virtqueue_detach_unused_buf(vq.0.as_ptr()) };
-                if token.is_null() {
-                    break;
-                }
-                // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer, and
-                // detaching it gave it back to us.
-                let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
+            self.take_back(vq);
+        }
+        self.settle();
+        drop(self.submit.lock());
+        self.space.notify_all();
+    }
+
+    /// Takes back every request still on `vq`, a virtqueue taken out of the ring of a reset
+    /// device: reserved requests go home, the others fail with `ENODEV`.
+    fn take_back(&self, vq: RawVq) {
+        loop {
+            // SAFETY: The virtqueue is alive (type invariant of `RawVq`), the device is reset
+            // (the caller's requirement), and it was taken out of the ring, so nobody else
+            // uses it.
+            let token = unsafe { bindings::virtqueue_detach_unused_buf(vq.0.as_ptr()) };
+            if token.is_null() {
+                break;
+            }
+            // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer, and detaching
+            // it gave it back to us.
+            let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
+            if let Err(req) = self.ring.lock().home(req) {
                 fail(req);
             }
         }
+    }
+
+    /// After a reset: fails the requests whose answers fault injection dropped and completes
+    /// the orphans (answered before the reset).
+    fn settle(&self) {
         // Answers dropped by fault injection: the device never gave them.
         let lost = core::mem::take(&mut *self.lost.lock());
         for req in lost {
@@ -727,6 +758,52 @@ impl Queue {
             };
             self.finish(req, len);
         }
+    }
+
+    /// Whether the device holds no request of this queue and every answer it gave back was
+    /// handled (a dead or suspended queue is idle).
+    fn idle(&self) -> bool {
+        let ring = self.ring.lock();
+        let Some(vq) = ring.vq.as_ref() else {
+            return true;
+        };
+        let vq = vq.0.as_ptr();
+        // SAFETY: By the type invariant of `RawVq` the virtqueue is alive; the ring lock (held)
+        // serialises us with every call that changes its free count.
+        let (size, free) = unsafe { (bindings::virtqueue_get_vring_size(vq), (*vq).num_free) };
+        size == free && ring.orphans.iter().all(Option::is_none)
+    }
+
+    /// Suspends the queue of a reset device whose completion work has run: takes its
+    /// virtqueue out of the ring (the caller deletes it next), takes back what the device
+    /// still held (failed with `ENODEV`, reserved requests home) and makes submitters wait
+    /// for [`Queue::resume`]. A dead queue stays dead.
+    fn suspend(&self) {
+        let vq = {
+            let mut ring = self.ring.lock();
+            let vq = ring.vq.take();
+            ring.suspended = vq.is_some();
+            vq
+        };
+        if let Some(vq) = vq {
+            self.take_back(vq);
+        }
+        self.settle();
+    }
+
+    /// Gives a suspended queue its new virtqueue `vq` and wakes the submitters waiting for
+    /// it; a queue that is not suspended (dead) is left alone.
+    fn resume(&self, vq: RawVq) {
+        {
+            let mut ring = self.ring.lock();
+            if !ring.suspended {
+                return;
+            }
+            ring.suspended = false;
+            ring.vq = Some(vq);
+        }
+        // See `queue_req`: a submitter that found the queue suspended holds this until it
+        // waits.
         drop(self.submit.lock());
         self.space.notify_all();
     }
@@ -919,7 +996,8 @@ impl Drop for OwnedWq {
 /// reset by a wedge yet, and that [`Queues`] is not being dropped: [`Queues::drop`] sets it
 /// to `None`, under the lock, before it resets the device or deletes the virtqueues, and a
 /// wedge takes it. `state.queues` are that device's queues (a reference cycle, broken by
-/// whichever of the two comes first).
+/// whichever of the two comes first). `state.vqs_gone`: the device's virtqueues were deleted
+/// by [`Queues::freeze`] and not found again by [`Queues::restore`].
 #[pin_data]
 pub(crate) struct Wedge {
     #[pin]
@@ -929,6 +1007,7 @@ pub(crate) struct Wedge {
 struct WedgeState {
     vdev: Option<NonNull<bindings::virtio_device>>,
     queues: KVec<Arc<Queue>>,
+    vqs_gone: bool,
 }
 
 // SAFETY: `vdev` is only used under the `Wedge` lock, for `virtio_reset_device`, which may be
@@ -942,6 +1021,7 @@ impl Wedge {
                 state <- new_mutex!(WedgeState {
                     vdev: None,
                     queues: KVec::new(),
+                    vqs_gone: false,
                 }),
             }),
             GFP_KERNEL,
@@ -957,6 +1037,11 @@ impl Wedge {
         let Some(vdev) = st.vdev.take() else {
             return;
         };
+        if st.vqs_gone {
+            // Suspended: nothing is in flight, and the device stays as it is.
+            st.vdev = Some(vdev);
+            return;
+        }
         pr_err!(
             "the device did not answer a command in {} ms: reset, every request in flight failed; unbind and bind the device to recover\n",
             ms
@@ -976,6 +1061,8 @@ impl Wedge {
 struct VqTable {
     wq: OwnedWq,
     queues: KVec<Arc<Queue>>,
+    /// The virtqueues' names, for finding them again at restore.
+    names: KVec<&'static CStr>,
 }
 
 /// The virtqueues of a bound device. Dropping it resets the device, waits for the completion
@@ -1020,12 +1107,6 @@ impl Queues {
         if n == 0 || n > MAX_QUEUES {
             return Err(EINVAL);
         }
-        let mut infos = <[bindings::virtqueue_info; MAX_QUEUES]>::default();
-        for (info, name) in infos.iter_mut().zip(names) {
-            info.name = name.as_char_ptr();
-            info.callback = Some(Queue::callback);
-        }
-        let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); MAX_QUEUES];
         let mut queues = KVec::with_capacity(n, GFP_KERNEL)?;
         let wedge = Wedge::new()?;
         for _ in 0..n {
@@ -1043,6 +1124,7 @@ impl Queues {
             }
             let ring = Ring {
                 vq: None,
+                suspended: false,
                 orphans: [const { None }; ORPHANS],
                 reserved,
             };
@@ -1061,31 +1143,29 @@ impl Queues {
             )?;
             queues.push(q, GFP_KERNEL)?;
         }
+        let mut kept = KVec::with_capacity(n, GFP_KERNEL)?;
+        for name in names {
+            kept.push(*name, GFP_KERNEL)?;
+        }
         let table = KBox::new(
             VqTable {
                 wq: OwnedWq::new(wq_name)?,
                 queues,
+                names: kept,
             },
             GFP_KERNEL,
         )?;
         // SAFETY: `dev` is valid; `priv` belongs to the driver, and no callback can read it
         // before buffers are queued, which needs the queues we are creating.
         unsafe { (*dev.as_raw()).priv_ = (&raw const *table).cast_mut().cast() };
-        // SAFETY: `dev` is a valid bound device; `vqs` and `infos` have room for `n` entries
-        // and `infos[..n]` is initialised with `'static` names and our callback.
-        let ret = unsafe {
-            bindings::vgrs_virtio_find_vqs(
-                dev.as_raw(),
-                n as u32,
-                vqs.as_mut_ptr(),
-                infos.as_mut_ptr(),
-            )
+        let vqs = match find_vqs(dev, names) {
+            Ok(vqs) => vqs,
+            Err(e) => {
+                // SAFETY: `dev` is valid; no virtqueue exists that could use `priv`.
+                unsafe { (*dev.as_raw()).priv_ = core::ptr::null_mut() };
+                return Err(e);
+            }
         };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: `dev` is valid; no virtqueue exists that could use `priv`.
-            unsafe { (*dev.as_raw()).priv_ = core::ptr::null_mut() };
-            return Err(e);
-        }
         for (q, vq) in table.queues.iter().zip(vqs) {
             if let Some(vq) = NonNull::new(vq) {
                 // INVARIANT: `vq` is alive until `Queues::drop` deletes it after `kill`.
@@ -1115,6 +1195,121 @@ impl Queues {
     pub(crate) fn get(&self, i: usize) -> Option<&Arc<Queue>> {
         self.table.as_ref()?.queues.get(i)
     }
+
+    /// Suspend (virtio `freeze`): waits up to `cmd_timeout_ms` for the device to answer
+    /// everything in flight, then resets it, runs the completion work, fails whatever it
+    /// still held (`ENODEV`) and deletes the virtqueues. Submitters then wait for
+    /// [`Queues::restore`].
+    ///
+    /// The caller (the virtio driver abstraction) holds the device lock, so neither `remove`
+    /// nor `restore` runs meanwhile.
+    pub(super) fn freeze(&self) {
+        let Some(table) = self.table.as_ref() else {
+            return;
+        };
+        let limit = match cmd_timeout_ms() {
+            0 => 20_000,
+            ms => ms,
+        };
+        let mut waited = 0;
+        while waited < limit && !table.queues.iter().all(|q| q.idle()) {
+            // SAFETY: Freeze runs in process context, where sleeping is allowed.
+            unsafe { bindings::msleep(5) };
+            waited += 5;
+        }
+        if waited >= limit {
+            pr_warn!(
+                "suspend: the device still held requests after {} ms; they fail\n",
+                limit
+            );
+        }
+        let st = &mut *self.wedge.state.lock();
+        if st.vqs_gone {
+            return;
+        }
+        let vdev = self.vdev.as_ptr();
+        // SAFETY: By the type invariant `vdev` is bound (the device lock keeps `remove`
+        // away). Resetting stops the device from using any buffer and waits for running
+        // virtqueue callbacks, so no completion work is queued after it (a wedged device was
+        // reset already; once more does no harm).
+        unsafe { bindings::virtio_reset_device(vdev) };
+        // SAFETY: The table's workqueue is alive (it is destroyed only in `drop`); draining
+        // runs what is queued and waits for what runs, which the reset above ended.
+        unsafe { bindings::drain_workqueue(table.wq.0.as_ptr()) };
+        for q in table.queues.iter() {
+            q.suspend();
+        }
+        // SAFETY: `vdev` is bound and reset; no queue uses its virtqueues any more (each was
+        // taken out of its ring above, or earlier by a wedge). `priv` keeps pointing to the
+        // table, which stays: without virtqueues no callback reads it.
+        unsafe { bindings::vgrs_virtio_del_vqs(vdev) };
+        st.vqs_gone = true;
+    }
+
+    /// Resume (virtio `restore`, after the virtio core reset the device and negotiated its
+    /// features again): finds the virtqueues again and hands them to the suspended queues,
+    /// whose waiting submitters go on. `ENODEV` if the device was wedged before the suspend
+    /// (its queues stay dead: unbind and bind to recover); if the virtqueues cannot be found
+    /// the queues die.
+    pub(super) fn restore(&self, dev: &Device) -> Result {
+        let Some(table) = self.table.as_ref() else {
+            return Err(ENODEV);
+        };
+        let st = &mut *self.wedge.state.lock();
+        if !st.vqs_gone {
+            return Err(EINVAL);
+        }
+        if st.vdev.is_none() {
+            return Err(ENODEV);
+        }
+        let vqs = match find_vqs(dev, table.names.as_slice()) {
+            Ok(vqs) => vqs,
+            Err(e) => {
+                // No virtqueues: the queues die, their waiting submitters get `ENODEV`, and no
+                // reset is attempted any more.
+                st.vdev = None;
+                for q in table.queues.iter() {
+                    q.kill();
+                }
+                return Err(e);
+            }
+        };
+        st.vqs_gone = false;
+        for (q, vq) in table.queues.iter().zip(vqs) {
+            if let Some(vq) = NonNull::new(vq) {
+                // INVARIANT: `vq` is alive until it is deleted by `freeze` or `drop`, each
+                // after taking it out of the ring.
+                q.resume(RawVq(vq));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Finds the device's virtqueues, named `names` (at most [`MAX_QUEUES`]), with
+/// [`Queue::callback`] as their callback.
+fn find_vqs(
+    dev: &Device,
+    names: &[&'static CStr],
+) -> Result<[*mut bindings::virtqueue; MAX_QUEUES]> {
+    let n = names.len();
+    if n == 0 || n > MAX_QUEUES {
+        return Err(EINVAL);
+    }
+    let mut infos = <[bindings::virtqueue_info; MAX_QUEUES]>::default();
+    for (info, name) in infos.iter_mut().zip(names) {
+        info.name = name.as_char_ptr();
+        info.callback = Some(Queue::callback);
+    }
+    let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); MAX_QUEUES];
+    // SAFETY: `dev` is a valid bound device without virtqueues, whose `priv` points to the
+    // `VqTable` the callback expects; `vqs` and `infos` have room for `n` entries and
+    // `infos[..n]` is initialised with `'static` names and our callback.
+    let ret = unsafe {
+        bindings::vgrs_virtio_find_vqs(dev.as_raw(), n as u32, vqs.as_mut_ptr(), infos.as_mut_ptr())
+    };
+    to_result(ret)?;
+    Ok(vqs)
 }
 
 impl Drop for Queues {
@@ -1122,10 +1317,10 @@ impl Drop for Queues {
         let vdev = self.vdev.as_ptr();
         // First, under the lock: a reset in progress ends before the teardown, none starts
         // after it, and the queues' cycle through the wedge is broken.
-        let cycle = {
+        let (cycle, vqs_gone) = {
             let st = &mut *self.wedge.state.lock();
             st.vdev = None;
-            core::mem::take(&mut st.queues)
+            (core::mem::take(&mut st.queues), st.vqs_gone)
         };
         drop(cycle);
         // SAFETY: By the type invariant `vdev` is still bound. Resetting stops the device from
@@ -1137,13 +1332,17 @@ impl Drop for Queues {
         let Some(table) = self.table.take() else {
             return;
         };
-        let VqTable { wq, queues } = KBox::into_inner(table);
+        let VqTable { wq, queues, .. } = KBox::into_inner(table);
         // Runs the completion work still queued and waits for a running one (the C driver
         // flushes its dequeue work at this point too): after this no work item of ours runs,
         // so the module can go once `remove` returns.
         drop(wq);
         for q in queues.iter() {
             q.kill();
+        }
+        if vqs_gone {
+            // Deleted by a suspend that no restore followed.
+            return;
         }
         // SAFETY: `vdev` is bound (type invariant) and reset; its virtqueues are unused now.
         unsafe { bindings::vgrs_virtio_del_vqs(vdev) };
