@@ -284,6 +284,17 @@ impl<'a, T: KmsDriver> KmsBuilder<'a, T> {
     }
 }
 
+/// Proof that [`Kms::suspend`] saved the state of a device's outputs, which
+/// [`Kms::resume`] consumes.
+///
+/// # Invariants
+///
+/// Made only by a successful `drm_mode_config_helper_suspend` of the device at address
+/// `dev`, whose saved state is not yet committed again.
+pub(crate) struct Suspended {
+    dev: usize,
+}
+
 /// Proof that a device's display pipeline is set up.
 ///
 /// # Invariants
@@ -316,6 +327,37 @@ impl<T: KmsDriver> Kms<T> {
         // and it stays registered while borrowed; its mode config is initialised (type
         // invariant); the function may sleep, and callers run in process context.
         unsafe { bindings::drm_kms_helper_hotplug_event(reg.device().as_raw()) };
+    }
+
+    /// System suspend (`drm_mode_config_helper_suspend`): stops output polling, suspends
+    /// fbdev, saves the atomic state and disables every output with a commit (which reaches
+    /// the device, so the driver's commit hooks must still work). The returned [`Suspended`]
+    /// is what [`Kms::resume`] takes: a resume without a suspend cannot be written.
+    pub(crate) fn suspend(&self, reg: &Registration<T>) -> Result<Suspended> {
+        if !core::ptr::eq(reg.device().as_raw(), self.dev.as_raw()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is registered (`reg`) with an initialised mode config (type
+        // invariant); the function may sleep, and the PM callbacks run in process context.
+        to_result(unsafe { bindings::drm_mode_config_helper_suspend(self.dev.as_raw()) })?;
+        // INVARIANT: the suspend of this device succeeded, so its mode config holds the saved
+        // state.
+        Ok(Suspended {
+            dev: self.dev.as_raw() as usize,
+        })
+    }
+
+    /// System resume (`drm_mode_config_helper_resume`): commits the state [`Kms::suspend`]
+    /// saved (the driver's hooks set the outputs up again), resumes fbdev and output polling.
+    pub(crate) fn resume(&self, reg: &Registration<T>, token: Suspended) -> Result {
+        if !core::ptr::eq(reg.device().as_raw(), self.dev.as_raw())
+            || token.dev != self.dev.as_raw() as usize
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: As in `suspend`; by the invariant of `Suspended` the mode config holds a
+        // saved state (`suspend_state`), which the function commits and releases.
+        to_result(unsafe { bindings::drm_mode_config_helper_resume(self.dev.as_raw()) })
     }
 
     /// Disables every output (`drm_atomic_helper_shutdown`, at unbind after the device was

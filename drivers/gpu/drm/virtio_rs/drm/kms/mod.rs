@@ -38,7 +38,7 @@ pub(crate) mod plane;
 pub(crate) mod rect;
 mod vblank;
 
-pub(crate) use config::{CommitTail, Kms, KmsBuilder};
+pub(crate) use config::{CommitTail, Kms, KmsBuilder, Suspended};
 pub(crate) use connector::{Connector, ConnectorType, DriverConnector, Mode, ModeProbe};
 pub(crate) use crtc::{Crtc, DriverCrtc};
 pub(crate) use encoder::EncoderType;
