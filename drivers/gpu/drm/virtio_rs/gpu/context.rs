@@ -10,6 +10,12 @@
 //! With context init (`VIRTGPU_CONTEXT_INIT`, before first use) a file picks its context type
 //! (capset id), a number of rings (each its own fence timeline) and a debug name; see
 //! `ctxinit.rs` for the rules.
+//!
+//! A suspend and resume resets the device, which destroys every host context. A file whose
+//! context existed before is *lost*: its context is created again when it is next needed, so
+//! buffer handles and 2D use go on, but every later `EXECBUFFER` fails with `ENODEV` (its
+//! shaders, state and resource bindings are gone from the host; Mesa reports a lost device
+//! and the client has to open the device again).
 
 #![forbid(unsafe_code)]
 
@@ -42,14 +48,26 @@ struct CtxState {
     params: ContextParams,
     /// The fence context of ring 0 (ring `i` has `base_fence_ctx + i`); 0 without rings.
     base_fence_ctx: u64,
+    /// The device's restore generation when the host context was created.
+    generation: u32,
+    /// A host context of this file was destroyed by a suspend.
+    lost: bool,
+}
+
+impl CtxState {
+    /// Whether the host has the context: created in the current generation `now`.
+    fn exists(&self, now: u32) -> bool {
+        self.created && self.generation == now
+    }
 }
 
 /// Per-open-file state: the file's 3D context.
 ///
 /// # Invariants
 ///
-/// While `state.created` is true the host has context `ctx.id`, and the drop destroys it
-/// (before the id is freed: fields drop after `drop`).
+/// While `state.created` is true and `state.generation` is the device's current generation
+/// the host has context `ctx.id`, and the drop destroys it (before the id is freed: fields
+/// drop after `drop`).
 #[pin_data(PinnedDrop)]
 pub(crate) struct GpuFile {
     ctx: CtxId,
@@ -95,6 +113,12 @@ impl GpuFile {
         if self.ctx.id == 0 {
             return Err(ENODEV);
         }
+        let now = self.ctx.dev.data().generation();
+        if st.created && st.generation != now {
+            // Destroyed by a suspend: created again below, and lost for submissions.
+            st.created = false;
+            st.lost = true;
+        }
         if !st.created {
             let comm = glue::current_comm();
             let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
@@ -110,6 +134,7 @@ impl GpuFile {
             )?;
             // INVARIANT: the host has the context from here on (the queue runs in order).
             st.created = true;
+            st.generation = now;
         }
         Ok(())
     }
@@ -124,7 +149,7 @@ impl GpuFile {
         read_name: impl FnMut(u64) -> Option<[u8; ctxinit::DEBUG_NAME_MAX_LEN]>,
     ) -> Result {
         let mut st = self.state.lock();
-        if st.created {
+        if st.created || st.lost {
             return Err(EEXIST);
         }
         let mask = self.ctx.dev.data().capset_mask();
@@ -158,7 +183,18 @@ impl GpuFile {
 
     /// Whether the host context exists.
     pub(crate) fn has_context(&self) -> bool {
-        self.state.lock().created
+        self.state.lock().exists(self.ctx.dev.data().generation())
+    }
+
+    /// `ENODEV` if a suspend destroyed a host context of this file (see the module
+    /// documentation): its submissions fail from then on.
+    pub(crate) fn check_not_lost(&self) -> Result {
+        let st = self.state.lock();
+        let now = self.ctx.dev.data().generation();
+        if st.lost || (st.created && st.generation != now) {
+            return Err(ENODEV);
+        }
+        Ok(())
     }
 }
 
@@ -168,7 +204,7 @@ impl PinnedDrop for GpuFile {
         if self.ctx.id == 0 {
             return;
         }
-        if self.state.lock().created {
+        if self.has_context() {
             // Without the device there is nothing to destroy (a reset destroyed everything).
             if let Some(hw) = self.ctx.dev.enter() {
                 if let Err(e) = self.ctx.dev.data().control.ctx_destroy(&hw, self.ctx.id) {

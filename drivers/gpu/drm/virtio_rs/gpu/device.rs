@@ -43,6 +43,9 @@ pub(crate) struct GpuDevice {
     /// The DRM registration; taken (unplugging the DRM device) at remove.
     #[pin]
     registration: Mutex<Option<drm::Registration<GpuDrm>>>,
+    /// The outputs' state saved by a suspend, until the restore commits it again.
+    #[pin]
+    suspended: Mutex<Option<drm::kms::Suspended>>,
 }
 
 /// Asks the host for its display configuration (and EDIDs) and records it; returns which
@@ -157,6 +160,7 @@ impl virtio::Driver for VirtioGpuDriver {
                 drm,
                 kms,
                 registration <- new_mutex!(None),
+                suspended <- new_mutex!(None),
             }),
             GFP_KERNEL,
         )
@@ -203,6 +207,54 @@ impl virtio::Driver for VirtioGpuDriver {
             shared.num_scanouts,
             shared.num_capsets
         );
+    }
+
+    /// Suspend: the outputs' state is saved and every output disabled (a commit, while the
+    /// queues still run); the abstraction then lets the device finish what is in flight,
+    /// resets it and deletes the queues.
+    fn freeze(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
+        let reg = gpu.registration.lock();
+        let reg = reg.as_ref().ok_or(ENODEV)?;
+        let token = gpu.kms.suspend(reg)?;
+        *gpu.suspended.lock() = Some(token);
+        pr_info!("{}: suspended\n", dev.name());
+        Ok(())
+    }
+
+    /// Resume, on a device the virtio core reset (every host resource and context is gone)
+    /// and whose queues the abstraction found again: each resource is created again with its
+    /// backing, then the saved output state is committed, which sets the scanouts and uploads
+    /// what they show. 3D contexts are lost (see `context.rs`).
+    fn restore(dev: &virtio::Device, gpu: &GpuDevice) -> Result {
+        let created = match gpu.drm.enter() {
+            Some(hw) => gpu.drm.data().restore_resources(&hw),
+            None => Err(ENODEV),
+        };
+        // The outputs are resumed even if a resource failed, so no saved state is left behind.
+        // Taken in a statement of its own: the guard must not live on while the registration
+        // lock is taken (freeze takes them in the other order).
+        let token = gpu.suspended.lock().take();
+        let resumed = match token {
+            Some(token) => match gpu.registration.lock().as_ref() {
+                Some(reg) => gpu.kms.resume(reg, token),
+                None => Err(ENODEV),
+            },
+            None => Err(EINVAL),
+        };
+        match (&created, &resumed) {
+            (Ok(n), Ok(())) => pr_info!(
+                "{}: resumed: {} host resources created again\n",
+                dev.name(),
+                n
+            ),
+            _ => pr_err!(
+                "{}: resume: resources {:?}, outputs {:?}\n",
+                dev.name(),
+                created,
+                resumed
+            ),
+        }
+        created.and(resumed)
     }
 
     fn config_changed(dev: &virtio::Device, gpu: &GpuDevice) {

@@ -4,9 +4,12 @@
 
 #![forbid(unsafe_code)]
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use kernel::{
     c_str, new_mutex,
     prelude::*,
+    rbtree::RBTree,
     sync::{Arc, Mutex},
     types::ARef,
 };
@@ -88,6 +91,20 @@ pub(crate) struct GpuShared {
     /// fetched so far.
     #[pin]
     capsets: Mutex<Capsets>,
+    /// Every host resource, by id, with what creates it again after a suspend (the device's
+    /// reset destroys them all): its arguments and its backing.
+    #[pin]
+    live: Mutex<RBTree<u32, Live>>,
+    /// How many times the device was restored from a suspend: 3D contexts created in an
+    /// earlier generation are gone from the host (see `context.rs`).
+    generation: AtomicU32,
+}
+
+/// A host resource as [`GpuShared::restore_resources`] creates it again.
+pub(crate) struct Live {
+    args: ResourceArgs,
+    /// The guest memory ranges attached as its backing (empty until attached).
+    backing: KVec<MemEntry>,
 }
 
 /// The host's capsets and a cache of their data, per id and requested version (as the C
@@ -131,6 +148,8 @@ impl GpuShared {
             ids <- new_mutex!(IdAllocator::new(bits)),
             ctx_ids <- new_mutex!(IdAllocator::new(ctx_bits)),
             capsets <- new_mutex!(Capsets::default()),
+            live <- new_mutex!(RBTree::new()),
+            generation: AtomicU32::new(0),
             num_scanouts: i.num_scanouts,
             num_capsets: i.num_capsets,
             has_edid: i.has_edid,
@@ -141,6 +160,30 @@ impl GpuShared {
             cursor: Cursor::new(i.cursor),
             fences: FenceDriver::new()?,
         }))
+    }
+
+    /// The restore generation (see `generation`).
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// After a restore: creates every host resource again, with its backing, in the order
+    /// of their ids (the device's reset destroyed them; guest memory kept their contents,
+    /// which the next upload of each sends again), and starts a new generation, which makes
+    /// the 3D contexts of earlier ones lost. Returns how many resources were created.
+    pub(crate) fn restore_resources(&self, hw: &Hw<'_>) -> Result<usize> {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let live = self.live.lock();
+        let mut n = 0;
+        for (&id, one) in live.iter() {
+            send_create(self, hw, id, &one.args)?;
+            if !one.backing.is_empty() {
+                self.control
+                    .resource_attach_backing(hw, id, one.backing.iter().copied())?;
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// A 3D context id, or `None` if all are in use.
@@ -241,6 +284,7 @@ pub(crate) struct Resource {
 }
 
 /// What a new [`Resource`] is created with.
+#[derive(Clone, Copy)]
 pub(crate) enum ResourceArgs {
     /// A 2D resource (`RESOURCE_CREATE_2D`) of a virtio-gpu `format`, `width` x `height`;
     /// `dumb`: a dumb buffer.
@@ -270,12 +314,9 @@ impl Resource {
     }
 }
 
-/// Allocates a resource id and creates the host resource; the id is freed again on failure.
-fn create_host_resource(dev: &GpuDrmDevice, a: &ResourceArgs) -> Result<u32> {
-    let hw = dev.enter().ok_or(ENODEV)?;
-    let shared = dev.data();
-    let id = shared.ids.lock().alloc().ok_or(ENOSPC)?;
-    let created = match a {
+/// Sends the command that creates host resource `id` of arguments `a`.
+fn send_create(shared: &GpuShared, hw: &Hw<'_>, id: u32, a: &ResourceArgs) -> Result {
+    match a {
         ResourceArgs::Simple {
             format,
             width,
@@ -283,15 +324,37 @@ fn create_host_resource(dev: &GpuDrmDevice, a: &ResourceArgs) -> Result<u32> {
             ..
         } => shared
             .control
-            .resource_create_2d(&hw, id, *format, *width, *height),
+            .resource_create_2d(hw, id, *format, *width, *height),
         ResourceArgs::Virgl(c) => {
             let mut cmd = *c;
             cmd.hdr = CtrlHdr::new(ResourceCreate3d::TYPE);
             cmd.resource_id = id;
-            shared.control.resource_create_3d(&hw, &cmd)
+            shared.control.resource_create_3d(hw, &cmd)
         }
+    }
+}
+
+/// Allocates a resource id, records the resource as live and creates it on the host; undone
+/// on failure.
+fn create_host_resource(dev: &GpuDrmDevice, a: &ResourceArgs) -> Result<u32> {
+    let hw = dev.enter().ok_or(ENODEV)?;
+    let shared = dev.data();
+    let id = shared.ids.lock().alloc().ok_or(ENOSPC)?;
+    let live = Live {
+        args: *a,
+        backing: KVec::new(),
     };
-    if let Err(e) = created {
+    // Recorded first, so a restore that runs before the host has it creates it too.
+    if let Err(e) = shared
+        .live
+        .lock()
+        .try_create_and_insert(id, live, GFP_KERNEL)
+    {
+        shared.ids.lock().free(id);
+        return Err(e);
+    }
+    if let Err(e) = send_create(&shared, &hw, id, a) {
+        drop(shared.live.lock().remove(&id));
         shared.ids.lock().free(id);
         return Err(e);
     }
@@ -382,6 +445,7 @@ impl Drop for Resource {
                 pr_warn!("resource {}: unref failed: {:?}\n", self.id, e);
             }
         }
+        drop(shared.live.lock().remove(&self.id));
         if !shared.ids.lock().free(self.id) {
             pr_warn!("resource {}: id was not allocated\n", self.id);
         }
@@ -403,15 +467,25 @@ pub(crate) fn create_resource(
     let hw = dev.enter().ok_or(ENODEV)?;
     let shared = dev.data();
     let ranges = obj.backing(shared.use_dma)?;
-    shared.control.resource_attach_backing(
-        &hw,
-        obj.data().id(),
-        ranges.iter().map(|r| MemEntry {
-            addr: r.addr,
-            length: r.len,
-            padding: 0,
-        }),
-    )?;
+    let mut entries = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
+    for r in ranges.iter() {
+        entries.push(
+            MemEntry {
+                addr: r.addr,
+                length: r.len,
+                padding: 0,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let id = obj.data().id();
+    shared
+        .control
+        .resource_attach_backing(&hw, id, entries.iter().copied())?;
+    // Kept for a restore after a suspend, which attaches the same pages again.
+    if let Some(live) = shared.live.lock().get_mut(&id) {
+        live.backing = entries;
+    }
     Ok(obj)
 }
 
