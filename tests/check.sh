@@ -136,6 +136,7 @@ lane_y() {
 	boot fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=1000"
 	boot panic panic --timeout 300
 	boot panic-real panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
+	boot suspend suspend --timeout 600 --append "vgrs.drivers=rs suspend.pm_test_delay=0"
 }
 step "guest boots, two at a time (results below, in order)"
 t0=$SECONDS

@@ -54,6 +54,9 @@ struct Args {
     label: String,
     /// `--hold-until FILE`: hold the device (see [`hold`]) until FILE exists.
     hold_until: Option<PathBuf>,
+    /// `--keep-until FILE`: keep using the device across suspends (see [`keep`]) until FILE
+    /// exists.
+    keep_until: Option<PathBuf>,
     /// `--virgl`: only the checks of the 3D device (see [`check_virgl`]).
     virgl: bool,
     /// `--hold-fence FILE`: hold a fence's sync_file (see [`hold_fence`]) until FILE exists.
@@ -71,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         render: "/dev/dri/renderD128".into(),
         label: "?".into(),
         hold_until: None,
+        keep_until: None,
         virgl: false,
         hold_fence: None,
         bench_exec: None,
@@ -84,6 +88,7 @@ fn parse_args() -> Result<Args, String> {
             "--render" => args.render = val()?.into(),
             "--label" => args.label = val()?,
             "--hold-until" => args.hold_until = Some(val()?.into()),
+            "--keep-until" => args.keep_until = Some(val()?.into()),
             "--virgl" => args.virgl = true,
             "--fault" => args.fault = true,
             "--hold-fence" => args.hold_fence = Some(val()?.into()),
@@ -93,7 +98,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
-                            [--hold-until FILE] [--virgl] [--hold-fence FILE] \
+                            [--hold-until FILE] [--keep-until FILE] [--virgl] [--hold-fence FILE] \
                             [--bench-exec SECS] [--fault]"
                     .into())
             }
@@ -865,6 +870,100 @@ fn hold(r: &mut Report, path: &Path, until: &Path) {
     r.pass("hold/close", "unmapped and closed after the unbind");
 }
 
+/// `--keep-until FILE`: a client that stays open across suspend and resume cycles (the
+/// suspend scenario makes FILE when they are over). Before: a dumb buffer made, mapped and
+/// written. After: the mapping still reads back its pattern (the pages are the guest's), the
+/// fd answers, the held handle maps again, and a new buffer can be made, mapped, written
+/// and destroyed: a 2D client sees no error.
+fn keep(r: &mut Report, path: &Path, until: &Path) {
+    let Some(f) = r.ok("keep/setup", "open", open_rw(path)) else {
+        return;
+    };
+    let fd = f.as_fd();
+    let Some(db) = r.ok(
+        "keep/setup",
+        "CREATE_DUMB 256x256x32",
+        dumbbuffer::create(fd, 256, 256, 32, 0),
+    ) else {
+        return;
+    };
+    let Some(mut m) = r.ok(
+        "keep/setup",
+        "MAP_DUMB + mmap",
+        dumbbuffer::map(fd, db.handle, 0, 0)
+            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize)),
+    ) else {
+        return;
+    };
+    mapping::fill(m.bytes(), 0x5a5a);
+    r.pass(
+        "keep/setup",
+        format!("fd open, dumb buffer {} mapped and written", db.handle),
+    );
+    eprintln!("KEEPING");
+    let t = Instant::now();
+    while !until.exists() {
+        if t.elapsed().as_secs() >= 600 {
+            r.fail(
+                "keep/wait",
+                format!("{} did not appear in 600 s", until.display()),
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    r.check(
+        "keep/mapping",
+        mapping::first_mismatch(m.bytes(), 0x5a5a).is_none(),
+        "the mapping made before the suspends still reads back its pattern",
+    );
+    r.ok(
+        "keep/version",
+        "DRM_IOCTL_VERSION on the held fd",
+        version(fd),
+    );
+    r.ok(
+        "keep/map-again",
+        "MAP_DUMB of the held handle + mmap",
+        dumbbuffer::map(fd, db.handle, 0, 0)
+            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize))
+            .map(|mut again| mapping::first_mismatch(again.bytes(), 0x5a5a).is_none()),
+    )
+    .map(|same| {
+        r.check(
+            "keep/map-again-reads",
+            same,
+            "a new mapping of it reads the same",
+        )
+    });
+    let fresh = dumbbuffer::create(fd, 64, 64, 32, 0).and_then(|nb| {
+        let mut nm = Mapping::new(
+            fd,
+            dumbbuffer::map(fd, nb.handle, 0, 0)?.offset,
+            nb.size as usize,
+        )?;
+        mapping::fill(nm.bytes(), 0x77);
+        let same = mapping::first_mismatch(nm.bytes(), 0x77).is_none();
+        drop(nm);
+        dumbbuffer::destroy(fd, nb.handle)?;
+        Ok(same)
+    });
+    if let Some(same) = r.ok(
+        "keep/new-buffer",
+        "CREATE_DUMB, map, write, DESTROY_DUMB",
+        fresh,
+    ) {
+        r.check(
+            "keep/new-buffer-reads",
+            same,
+            "the new buffer reads back what was written",
+        );
+    }
+    drop(m);
+    drop(f);
+    r.pass("keep/close", "unmapped and closed after the suspends");
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -882,6 +981,8 @@ fn main() {
     );
     if let Some(until) = &args.hold_until {
         hold(&mut r, &args.device, until);
+    } else if let Some(until) = &args.keep_until {
+        keep(&mut r, &args.device, until);
     } else if let Some(secs) = args.bench_exec {
         match open_rw(&args.render) {
             Ok(f) => bench_exec(&mut r, f.as_fd(), secs),
