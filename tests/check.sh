@@ -123,7 +123,7 @@ GUEST_OUT="$BUILD"
 # `xvfb-run -a` never race for a display number.
 lane_x() {
 	boot virgl virgl --timeout 600 --gl --trace 'virtio_gpu_cmd_ctx*' \
-		--append vgrs.kmscube_frames=300
+		--append "vgrs.kmscube_frames=300 suspend.pm_test_delay=0"
 	boot hotplug hotplug --timeout 400 --xvfb
 	boot display display --timeout 900 --trace virtio_gpu_update_cursor
 }

@@ -16,6 +16,8 @@
 #   unbind-rendering  the device is unbound while kmscube renders through virgl: the unbind
 #              completes, kmscube ends by itself (an error from its next ioctl), the module
 #              unloads, no kernel warning; then the driver binds again and kmscube renders
+#   suspend-3d (ours) a 3D client across a suspend: its next EXECBUFFER fails with ENODEV
+#              (the host context is gone), its resource reads back, a new file works
 #   kmscube    kmscube with Mesa choosing the driver itself (no GBM_ALWAYS_SOFTWARE): moving
 #              pictures and N frames, and the renderer must be virgl (Mesa renders through
 #              the host: RESOURCE_CREATE_3D, EXECBUFFER with fences, scanout of host-rendered
@@ -199,6 +201,43 @@ unbind_rendering() {
 	show_dmesg "$label"
 }
 
+# suspend_lose LABEL MODULE: a 3D client across one suspend/resume cycle (pm_test at devices):
+# the suspend destroys its host context, so its next EXECBUFFER fails with ENODEV; its 3D
+# resource was created again and reads back; a new file's context works (ours only: the
+# 6.12 C driver has no freeze/restore).
+suspend_lose() {
+	local label=$1 module=$2 client rc
+	dmesg -c >/dev/null
+	if [ ! -w /sys/power/pm_test ]; then
+		result FAIL "$label.suspend-3d" "no /sys/power/pm_test (SUSPEND and PM_DEBUG in qemu/kernel.config)"
+		return
+	fi
+	load "$label" "$module" || return
+	rm -f /tmp/lost /tmp/lose.out /tmp/lose.err
+	vgrs-uapi-test --label "$label" --lose-until /tmp/lost >/tmp/lose.out 2>/tmp/lose.err &
+	client=$!
+	if wait_line /tmp/lose.err LOSING "$client" 300; then
+		echo devices >/sys/power/pm_test
+		bounded 120 sh -c 'echo freeze >/sys/power/state' 2>/tmp/suspend.err
+		rc=$?
+		echo none >/sys/power/pm_test
+		if [ "$rc" = 0 ]; then
+			result PASS "$label.suspend-3d" "one suspend/resume cycle with a 3D client: $(dmesg | grep -o 'resumed: .*' | tail -n 1)"
+		else
+			result FAIL "$label.suspend-3d" "the suspend failed or hung (exit $rc): $(cat /tmp/suspend.err)"
+		fi
+	else
+		result FAIL "$label.suspend-3d" "the 3D client did not get ready: $(tail -n 3 /tmp/lose.err | tr '\n' ' ')"
+	fi
+	touch /tmp/lost
+	wait_pid 120 "$client" || result FAIL "$label.suspend-3d-client" "the 3D client failed or hung (exit $?)"
+	sed "s/^/[$label suspend-3d] /" /tmp/lose.out /tmp/lose.err
+	forward "$label" /tmp/lose.out
+	unload "$label" "$module"
+	problems "$label" suspend-3d-clean 1 "no kernel warnings over a suspend with a 3D client"
+	show_dmesg "$label"
+}
+
 # vgrs.kmscube_frames=N on the command line: frames per kmscube run (default 300).
 frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
 frames=${KMSCUBE_FRAMES:-${frames:-300}}
@@ -206,6 +245,7 @@ each_driver virgl virgl_driver
 each_driver virgl unbind_rendering
 if echo " $(selected_drivers virgl) " | grep -q ' rs '; then
 	fence_hold rs virtio_gpu_rs
+	suspend_lose rs virtio_gpu_rs
 fi
 if [ -s /tmp/caps-rs.txt ] && [ -s /tmp/caps-c.txt ]; then
 	if cmp -s /tmp/caps-rs.txt /tmp/caps-c.txt; then

@@ -409,6 +409,125 @@ pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     r.pass("fence-hold/close", "sync_file closed");
 }
 
+/// `--lose-until FILE` (the suspend check of the virgl scenario): a 3D client whose host
+/// context a suspend destroys. Before: a context made by a submission, a 3D resource (a
+/// render target, created again by the driver at restore) read back from the host. After
+/// FILE appears (one suspend/resume cycle later): a submission on the old file fails with
+/// `ENODEV` (the driver's answer for a lost context), the old file's resource still reads
+/// back (the host has it again), and a new file's context and resource work.
+pub(crate) fn lose_context(r: &mut Report, render: &Path, until: &Path) {
+    let name = "lose/setup";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let fd = f.as_fd();
+    if r.ok(
+        name,
+        "EXECBUFFER (creates the context)",
+        virtgpu::execbuffer_empty(fd),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let mut rc = crate::resource_2d();
+    if r.ok(
+        name,
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let mut t = virtgpu::Transfer {
+        bo_handle: rc.bo_handle,
+        bx: virtgpu::Box3d {
+            w: 16,
+            h: 16,
+            d: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    if r.ok(
+        name,
+        "TRANSFER_FROM_HOST",
+        virtgpu::transfer_from_host(fd, &mut t),
+    )
+    .is_none()
+    {
+        return;
+    }
+    r.pass(name, "a context and a 3D resource, read back from the host");
+    eprintln!("LOSING");
+    let t0 = Instant::now();
+    while !until.exists() {
+        if t0.elapsed().as_secs() >= 120 {
+            r.fail(
+                "lose/wait",
+                format!("{} did not appear in 120 s", until.display()),
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    match virtgpu::execbuffer_empty(fd) {
+        Err(e) if e.raw_os_error() == Some(19) => r.pass(
+            "lose/exec-old",
+            "EXECBUFFER on the file whose context the suspend destroyed: ENODEV",
+        ),
+        Err(e) => r.fail(
+            "lose/exec-old",
+            format!("EXECBUFFER: {}, want ENODEV", err_name(&e)),
+        ),
+        Ok(()) => r.fail(
+            "lose/exec-old",
+            "EXECBUFFER succeeded on a lost context, want ENODEV",
+        ),
+    }
+    r.ok(
+        "lose/resource-old",
+        "TRANSFER_FROM_HOST of the old file's resource after the resume",
+        virtgpu::transfer_from_host(fd, &mut t),
+    )
+    .map(|()| {
+        r.pass(
+            "lose/resource-old",
+            "the resource made before the suspend reads back",
+        )
+    });
+    drop(f);
+    let Some(g) = r.ok(
+        "lose/new-file",
+        "open the render node again",
+        open_rw(render),
+    ) else {
+        return;
+    };
+    let mut rc2 = crate::resource_2d();
+    let fresh = virtgpu::execbuffer_empty(g.as_fd())
+        .and_then(|()| virtgpu::resource_create(g.as_fd(), &mut rc2))
+        .and_then(|()| {
+            let mut t2 = virtgpu::Transfer {
+                bo_handle: rc2.bo_handle,
+                ..t
+            };
+            virtgpu::transfer_from_host(g.as_fd(), &mut t2)
+        });
+    r.ok(
+        "lose/new-file",
+        "a new file: EXECBUFFER, RESOURCE_CREATE, TRANSFER_FROM_HOST",
+        fresh,
+    )
+    .map(|()| {
+        r.pass(
+            "lose/new-file",
+            "a new file's context and resource work after the resume",
+        )
+    });
+}
+
 /// Submission benchmarks on the 3D device, `secs` seconds each; prints `BENCH` lines:
 /// - `exec-wait`: EXECBUFFER (one buffer object, empty command stream) then WAIT on the
 ///   object, round trips per second (higher is better): submission, host answer, fence;
