@@ -295,6 +295,29 @@ impl KernelMap<'_> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    /// Copies `out.len()` bytes from `offset` into `out` (`EINVAL` if they are not all within
+    /// the object). The memory may be written meanwhile (userspace draws into its mapping of
+    /// the same pages): the copy then holds some mix of old and new bytes, as a display
+    /// controller's scanout would.
+    pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        let end = offset.checked_add(out.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset..end` is within the `len` mapped bytes (checked above), mapped for
+        // the lifetime of `self` (type invariant); `out` is a distinct, writable buffer. The
+        // source is only read, as bytes (any value is a valid `u8`), and never through a
+        // reference, since others may write it concurrently.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.vaddr.as_ptr().add(offset),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
+        Ok(())
+    }
 }
 
 /// `drm_gem_object_funcs.open` for objects whose data is `D`.

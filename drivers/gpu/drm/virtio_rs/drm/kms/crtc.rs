@@ -9,7 +9,11 @@
 //! C headers: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h),
 //! [`include/drm/drm_modeset_helper_vtables.h`](srctree/include/drm/drm_modeset_helper_vtables.h)
 
-use core::{marker::PhantomData, ops::Deref};
+use core::{
+    marker::PhantomData,
+    ops::Deref,
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
+};
 
 use kernel::{
     error::to_result,
@@ -18,7 +22,13 @@ use kernel::{
     types::Opaque,
 };
 
-use super::{connector::Mode, vblank, vblank::VblankTimer, KmsDriver};
+use super::{
+    connector::Mode,
+    plane::{Plane, PlaneState},
+    vblank,
+    vblank::VblankTimer,
+    DriverPlane, KmsDriver,
+};
 use crate::{drm::Device, glue::bindings};
 
 /// What a driver does when the atomic helpers program one of its CRTCs. Every hook is
@@ -102,6 +112,58 @@ pub(crate) struct CrtcBase {
     raw: Opaque<bindings::drm_crtc>,
     #[pin]
     pub(super) vblank: VblankTimer,
+    /// The CRC the emulated vblank reports per frame while a CRC source is on.
+    pub(super) crc: FrameCrc,
+}
+
+/// The CRC of what a CRTC shows, reported every vblank while a CRC source is on (as vkms
+/// repeats its last CRC for frames without a new composition).
+///
+/// The driver computes the CRC of a new picture when it is committed ([`Crtc::queue_crc`]);
+/// the next vblank makes it current (the vblank that also completes the commit's flip), and
+/// every vblank from then on reports it with its frame number.
+pub(crate) struct FrameCrc {
+    /// A CRC source is on.
+    enabled: AtomicBool,
+    /// The CRC reported each vblank.
+    current: AtomicU32,
+    /// A CRC waiting for the next vblank (bit 32 set), or 0.
+    pending: AtomicU64,
+}
+
+/// Marks [`FrameCrc::pending`] as holding a CRC.
+const CRC_PENDING: u64 = 1 << 32;
+
+impl FrameCrc {
+    fn new() -> Self {
+        Self {
+            enabled: AtomicBool::new(false),
+            current: AtomicU32::new(0),
+            pending: AtomicU64::new(0),
+        }
+    }
+
+    /// One emulated vblank of `crtc` (in the timer's callback, after the vblank core counted
+    /// it): makes a queued CRC current and reports the current one for this frame.
+    pub(super) fn vblank(&self, crtc: &CrtcBase) {
+        if !self.enabled.load(Ordering::Acquire) {
+            return;
+        }
+        let p = self.pending.swap(0, Ordering::AcqRel);
+        if p & CRC_PENDING != 0 {
+            self.current.store(p as u32, Ordering::Release);
+        }
+        let mut crc = self.current.load(Ordering::Acquire);
+        // SAFETY: The CRTC is initialised and its vblank core alive while its timer runs
+        // (type invariant of `VblankTimer`); reading the count is allowed in any context.
+        let frame = unsafe { bindings::drm_crtc_vblank_count(crtc.as_raw()) };
+        // SAFETY: As above; `crc` is one value, as `verify_crc_source` told DRM. The function
+        // takes the CRC lock with interrupts saved and drops the entry if no one reads (no
+        // buffer), so it may be called from the timer at any time.
+        let _ = unsafe {
+            bindings::drm_crtc_add_crc_entry(crtc.as_raw(), true, frame as u32, &mut crc)
+        };
+    }
 }
 
 impl CrtcBase {
@@ -180,6 +242,7 @@ impl<T: DriverCrtc> Crtc<T> {
             base <- pin_init!(CrtcBase {
                 raw <- super::zeroed(),
                 vblank <- VblankTimer::new(),
+                crc: FrameCrc::new(),
             }),
             data,
         }? Error);
@@ -259,6 +322,74 @@ impl<T: DriverCrtc> Crtc<T> {
     }
 
     /// The driver-independent part (the raw CRTC and its vblank).
+    /// Turns the CRC reports on (from `set_crc_source`, with the CRC of what the CRTC shows
+    /// now) or off. While on, the CRTC holds a vblank reference, so its emulated vblank runs
+    /// and reports a CRC every frame (`EINVAL` if the CRTC is off).
+    pub(crate) fn set_crc_enabled(&self, on: bool, crc: u32) -> Result {
+        let c = &self.base.crc;
+        if on {
+            c.current.store(crc, Ordering::Release);
+            c.pending.store(0, Ordering::Release);
+            if !c.enabled.load(Ordering::Acquire) {
+                // SAFETY: The CRTC is initialised on a device with the vblank core (set up
+                // by `KmsBuilder::finish`); process context.
+                to_result(unsafe { bindings::drm_crtc_vblank_get(self.base.as_raw()) })?;
+                c.enabled.store(true, Ordering::Release);
+            }
+        } else if c.enabled.swap(false, Ordering::AcqRel) {
+            // SAFETY: As above; the reference taken when the reports were turned on.
+            unsafe { bindings::drm_crtc_vblank_put(self.base.as_raw()) };
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with the current states of the CRTC's primary and cursor planes if they are
+    /// planes of `P`, holding every modeset lock of the device (`drm_modeset_lock_all`), so no
+    /// commit changes them meanwhile. For paths that run outside commits (a CRC source turned
+    /// on through debugfs); `f` must not start a commit.
+    pub(crate) fn with_plane_states<P: DriverPlane, R>(
+        &self,
+        f: impl FnOnce(Option<&PlaneState<P>>, Option<&PlaneState<P>>) -> R,
+    ) -> R {
+        let dev = self.device().as_raw();
+        // SAFETY: The device is valid while its CRTC is; process context, no modeset lock of
+        // ours is held (the callers run outside commits); the allocation of its acquire
+        // context cannot fail (`__GFP_NOFAIL`).
+        unsafe { bindings::drm_modeset_lock_all(dev) };
+        let raw = self.base.as_raw();
+        // SAFETY: The CRTC is valid; `primary` and `cursor` are set at init and constant,
+        // planes of the same device (or null).
+        let (primary, cursor) = unsafe { ((*raw).primary, (*raw).cursor) };
+        // SAFETY: Planes of the abstraction's device live as long as the device (or null).
+        let primary = unsafe { Plane::<P>::from_raw_checked(primary) };
+        // SAFETY: As above.
+        let cursor = unsafe { Plane::<P>::from_raw_checked(cursor) };
+        // SAFETY: Every modeset lock of the device is held until the unlock below, after `f`.
+        let states = unsafe {
+            (
+                primary.and_then(|p| p.current_state()),
+                cursor.and_then(|p| p.current_state()),
+            )
+        };
+        let r = f(states.0, states.1);
+        // SAFETY: Taken above, by this thread.
+        unsafe { bindings::drm_modeset_unlock_all(dev) };
+        r
+    }
+
+    /// Whether a CRC source is on.
+    pub(crate) fn crc_enabled(&self) -> bool {
+        self.base.crc.enabled.load(Ordering::Acquire)
+    }
+
+    /// The CRC of a newly committed picture: reported from the next vblank on.
+    pub(crate) fn queue_crc(&self, crc: u32) {
+        self.base
+            .crc
+            .pending
+            .store(CRC_PENDING | u64::from(crc), Ordering::Release);
+    }
+
     pub(crate) fn base(&self) -> &CrtcBase {
         &self.base
     }
@@ -555,14 +686,12 @@ unsafe extern "C" fn get_crc_sources_callback<T: DriverCrtc>(
 /// # Invariants
 ///
 /// Every pointer is the start of a `'static` NUL-terminated string.
-#[allow(dead_code)] // For drivers with CRC sources (`get_crc_sources`); not this one yet.
 pub(crate) struct CrcSources<const N: usize>([*const c_char; N]);
 
 // SAFETY: The pointers are to immutable `'static` strings (type invariant), which any thread
 // may read.
 unsafe impl<const N: usize> Sync for CrcSources<N> {}
 
-#[allow(dead_code)] // As `CrcSources`.
 impl<const N: usize> CrcSources<N> {
     /// The table of `names`.
     pub(crate) const fn new(names: [&'static CStr; N]) -> Self {

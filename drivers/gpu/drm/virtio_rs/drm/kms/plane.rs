@@ -206,6 +206,49 @@ impl<T: DriverPlane> Plane<T> {
         unsafe { &*plane.cast::<Self>() }
     }
 
+    /// The plane `plane` if it is a `Plane<T>` (its function table says so), else `None`
+    /// (also for null).
+    ///
+    /// # Safety
+    ///
+    /// `plane` must be null or a valid plane of the abstraction, alive for `'a`.
+    pub(super) unsafe fn from_raw_checked<'a>(
+        plane: *const bindings::drm_plane,
+    ) -> Option<&'a Self> {
+        if plane.is_null() {
+            return None;
+        }
+        // SAFETY: `plane` is valid (safety requirements); `funcs` is set at init and constant.
+        let funcs = unsafe { (*plane).funcs };
+        if funcs.is_null() {
+            return None;
+        }
+        // Compared by the `destroy` entry, instantiated once per `T` (see
+        // `Crtc::from_raw_checked`).
+        // SAFETY: A plane's non-null `funcs` points to its (static) function table.
+        let destroy = unsafe { (*funcs).destroy };
+        if destroy.map(|f| f as *const ()) != Some(destroy_callback::<T> as *const ()) {
+            return None;
+        }
+        // SAFETY: `T`'s functions mean it is a `Plane<T>` (type invariant), alive for `'a`.
+        Some(unsafe { Self::from_raw(plane) })
+    }
+
+    /// The plane's current state, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the plane's modeset lock for `'a`, so no commit swaps or frees the
+    /// state meanwhile.
+    pub(super) unsafe fn current_state<'a>(&'a self) -> Option<&'a PlaneState<T>> {
+        // SAFETY: The plane is valid; `state` only changes under the plane's lock, which the
+        // caller holds.
+        let state = unsafe { (*self.as_raw()).state };
+        // SAFETY: A non-null current state of a `Plane<T>` is a `PlaneState<T>` (type
+        // invariant), valid and unchanged while the lock is held (safety requirements).
+        (!state.is_null()).then(|| unsafe { PlaneState::<T>::from_raw(state) })
+    }
+
     /// The `drm_plane`.
     pub(crate) fn as_raw(&self) -> *mut bindings::drm_plane {
         self.raw.get()

@@ -140,6 +140,7 @@ unsafe extern "C" fn tick(timer: *mut bindings::hrtimer) -> bindings::hrtimer_re
     // memory is alive while the timer runs (type invariant of `VblankTimer`). The function may
     // be called from interrupt context.
     let _handled = unsafe { bindings::drm_crtc_handle_vblank(base.as_raw()) };
+    base.crc.vblank(base);
     bindings::hrtimer_restart_HRTIMER_RESTART
 }
 
