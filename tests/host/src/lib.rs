@@ -71,6 +71,11 @@ pub mod ctxinit;
 #[allow(dead_code, clippy::manual_is_multiple_of)]
 pub mod blob;
 
+/// `gpu/crc.rs`: the CRC source's composer and CRCs.
+#[path = "../../../drivers/gpu/drm/virtio_rs/gpu/crc.rs"]
+#[allow(dead_code)]
+pub mod crc;
+
 /// `gpu/timeline.rs`: the order in which answered fences are signalled.
 #[path = "../../../drivers/gpu/drm/virtio_rs/gpu/timeline.rs"]
 pub mod timeline;
@@ -84,6 +89,8 @@ mod blob_tests;
 mod config_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod crc_tests;
 #[cfg(test)]
 mod ctxinit_tests;
 #[cfg(test)]

@@ -11,19 +11,21 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use kernel::{prelude::*, types::ARef};
+use kernel::{alloc::KVVec, c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 
 use super::rect::DrmRect;
 use super::{
+    crc,
     driver::{GpuDrm, GpuDrmDevice, GpuShared, Hw},
     modes::{self, Preferred},
     protocol::{CtrlHdr, CtrlType, CursorPos, Rect, UpdateCursor},
     scanout::{self, FbLayout},
 };
 use crate::drm::kms::{
-    format, CommitTail, Connector, ConnectorType, Crtc, DriverConnector, DriverCrtc, DriverPlane,
-    EncoderType, Framebuffer, Kms, KmsBuilder, KmsDriver, Mode, ModeConfigInfo, ModeProbe, Plane,
-    PlaneCheck, PlaneState, PlaneType, PlaneUpdate, ScanoutBuffer, NO_SCALING,
+    crtc::CrcSources, format, CommitTail, Connector, ConnectorType, Crtc, DriverConnector,
+    DriverCrtc, DriverPlane, EncoderType, Framebuffer, Kms, KmsBuilder, KmsDriver, Mode,
+    ModeConfigInfo, ModeProbe, Plane, PlaneCheck, PlaneState, PlaneType, PlaneUpdate,
+    ScanoutBuffer, NO_SCALING,
 };
 
 /// The CRTC of a head.
@@ -32,6 +34,193 @@ pub(crate) struct GpuCrtc {
     scanout: u32,
     /// A modeset is pending: the next primary plane update sends `SET_SCANOUT`.
     needs_modeset: AtomicBool,
+    /// What the CRC source composes, while it is on.
+    crc: Pin<KBox<Mutex<Scene>>>,
+}
+
+/// The one CRC source: the picture composed in the guest (see `crc.rs`).
+static CRC_SOURCES: CrcSources<1> = CrcSources::new([c_str!("auto")]);
+
+/// What a head shows, as the CRC source keeps it between plane updates (empty while the
+/// source is off): the primary plane's pixels on the head, the rows' CRCs with the cursor
+/// blended, and a copy of the cursor image. Each plane update refreshes its own part, so
+/// nothing here refers to a framebuffer.
+struct Scene {
+    width: u32,
+    height: u32,
+    /// `width * height` XRGB8888 pixels.
+    primary: KVVec<u32>,
+    /// The CRC of each row, cursor included.
+    rows: KVVec<u32>,
+    cursor: Option<CursorCopy>,
+}
+
+/// The cursor image (ARGB8888) and where it is.
+struct CursorCopy {
+    pixels: KVec<u32>,
+    width: u32,
+    height: u32,
+    x: i32,
+    y: i32,
+}
+
+impl CursorCopy {
+    fn view(&self) -> crc::Cursor<'_> {
+        crc::Cursor {
+            pixels: &self.pixels,
+            width: self.width,
+            height: self.height,
+            x: self.x,
+            y: self.y,
+        }
+    }
+}
+
+/// Reads `width` x `height` pixels at (`x`, `y`) of the framebuffer `fb` into `out` (XRGB or
+/// ARGB8888 as stored), through the object's kernel mapping (made if needed: may sleep).
+fn read_pixels(
+    fb: &Framebuffer<GpuDrm>,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    out: &mut [u32],
+) -> Result {
+    if fb.cpp() != 4 || out.len() < width as usize * height as usize {
+        return Err(EINVAL);
+    }
+    let obj = fb.object().ok_or(EINVAL)?;
+    let map = obj.map_kernel()?;
+    let mut row = KVec::from_elem(0u8, width as usize * 4, GFP_KERNEL)?;
+    for r in 0..height {
+        let off = (fb.offset() as usize)
+            .checked_add(
+                (y as usize + r as usize)
+                    .checked_mul(fb.pitch() as usize)
+                    .ok_or(EINVAL)?,
+            )
+            .and_then(|o| o.checked_add(x as usize * 4))
+            .ok_or(EINVAL)?;
+        map.read(off, &mut row)?;
+        let dst = out
+            .get_mut(r as usize * width as usize..(r as usize + 1) * width as usize)
+            .ok_or(EINVAL)?;
+        for (i, d) in dst.iter_mut().enumerate() {
+            let b = row.get(i * 4..i * 4 + 4).ok_or(EINVAL)?;
+            *d = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+    Ok(())
+}
+
+impl Scene {
+    /// An empty picture (the CRC source is off).
+    fn empty() -> Self {
+        Self {
+            width: 0,
+            height: 0,
+            primary: KVVec::new(),
+            rows: KVVec::new(),
+            cursor: None,
+        }
+    }
+
+    /// Takes the primary plane's new state: its framebuffer's pixels in the source rectangle
+    /// (no scaling: the plane covers the head), then every row's CRC again.
+    fn set_primary(&mut self, state: &PlaneState<GpuPlane>) -> Result {
+        let (width, height) = match state.fb() {
+            Some(_) if state.visible() => state.crtc_size(),
+            _ => (0, 0),
+        };
+        let n = width as usize * height as usize;
+        let mut primary = KVVec::with_capacity(n, GFP_KERNEL)?;
+        primary.extend_with(n, 0, GFP_KERNEL)?;
+        if let Some(fb) = state.fb().filter(|_| n > 0) {
+            let src = state.src();
+            read_pixels(
+                fb,
+                src.x1 as u32,
+                src.y1 as u32,
+                width,
+                height,
+                &mut primary,
+            )?;
+        }
+        let mut rows = KVVec::with_capacity(height as usize, GFP_KERNEL)?;
+        rows.extend_with(height as usize, 0, GFP_KERNEL)?;
+        self.width = width;
+        self.height = height;
+        self.primary = primary;
+        self.rows = rows;
+        self.update_rows(0..height)
+    }
+
+    /// Takes the cursor plane's new state: a copy of its image and its position; the rows it
+    /// covered and covers get their CRCs again.
+    fn set_cursor(&mut self, state: Option<&PlaneState<GpuPlane>>) -> Result {
+        let new = match state.and_then(|s| s.fb().filter(|_| s.visible()).map(|fb| (s, fb))) {
+            Some((s, fb)) => {
+                let (width, height) = s.crtc_size();
+                let (w, h) = (width.min(fb.width()), height.min(fb.height()));
+                let mut pixels = KVec::from_elem(0u32, w as usize * h as usize, GFP_KERNEL)?;
+                let src = s.src();
+                read_pixels(fb, src.x1 as u32, src.y1 as u32, w, h, &mut pixels)?;
+                let (x, y) = s.crtc_pos();
+                Some(CursorCopy {
+                    pixels,
+                    width: w,
+                    height: h,
+                    x,
+                    y,
+                })
+            }
+            None => None,
+        };
+        let old = self.cursor.as_ref().map(|c| c.view().rows(self.height));
+        self.cursor = new;
+        if let Some(r) = old {
+            self.update_rows(r)?;
+        }
+        if let Some(r) = self.cursor.as_ref().map(|c| c.view().rows(self.height)) {
+            self.update_rows(r)?;
+        }
+        Ok(())
+    }
+
+    /// Computes the CRCs of rows `rows` again.
+    fn update_rows(&mut self, rows: core::ops::Range<u32>) -> Result {
+        let w = self.width as usize;
+        let cursor = self.cursor.as_ref().map(CursorCopy::view);
+        for y in rows {
+            let row = self.primary.get(y as usize * w..).ok_or(EINVAL)?;
+            let c = crc::row_crc(row, self.width, y, cursor.as_ref()).ok_or(EINVAL)?;
+            *self.rows.get_mut(y as usize).ok_or(EINVAL)? = c;
+        }
+        Ok(())
+    }
+
+    /// The CRC of the whole picture.
+    fn frame(&self) -> u32 {
+        crc::frame_crc(self.width, self.height, &self.rows).unwrap_or(0)
+    }
+}
+
+/// A plane of `crtc` changed in a commit (or an async cursor update): if the CRC source is on,
+/// the plane's part of the picture is taken again and the new CRC reported from the next
+/// vblank. A failure (memory) is logged; the last CRC stays.
+fn crc_plane_update(crtc: &Crtc<GpuCrtc>, kind: PlaneType, state: &PlaneState<GpuPlane>) {
+    if !crtc.crc_enabled() {
+        return;
+    }
+    let mut scene = crtc.crc.lock();
+    let done = match kind {
+        PlaneType::Cursor => scene.set_cursor(Some(state)),
+        _ => scene.set_primary(state),
+    };
+    match done {
+        Ok(()) => crtc.queue_crc(scene.frame()),
+        Err(e) => pr_warn!("CRC source: composing the picture: {:?}\n", e),
+    }
 }
 
 /// The primary or cursor plane of a head.
@@ -68,6 +257,7 @@ pub(crate) fn init(drm: &ARef<GpuDrmDevice>) -> Result<Kms<GpuDrm>> {
             GpuCrtc {
                 scanout,
                 needs_modeset: AtomicBool::new(false),
+                crc: KBox::pin_init(new_mutex!(Scene::empty()), GFP_KERNEL)?,
             },
         )?;
         if crtc.index() != scanout {
@@ -137,6 +327,41 @@ impl DriverCrtc for GpuCrtc {
         with_hw(crtc.device(), "crtc disable", |hw, s| {
             s.control.set_scanout(hw, crtc.scanout, 0, Rect::default())
         });
+    }
+
+    /// The CRC source "auto" on: the picture is composed from the planes' current states (all
+    /// modeset locks held) and its CRC reported every vblank; off: the picture is dropped.
+    fn set_crc_source(crtc: &Crtc<Self>, source: Option<&CStr>) -> Result {
+        let Some(source) = source else {
+            crtc.set_crc_enabled(false, 0)?;
+            *crtc.crc.lock() = Scene::empty();
+            return Ok(());
+        };
+        if source.as_bytes() != b"auto" {
+            return Err(EINVAL);
+        }
+        let crc = crtc.with_plane_states::<GpuPlane, _>(|primary, cursor| -> Result<u32> {
+            let mut scene = crtc.crc.lock();
+            match primary {
+                Some(p) => scene.set_primary(p)?,
+                None => *scene = Scene::empty(),
+            }
+            scene.set_cursor(cursor)?;
+            Ok(scene.frame())
+        })?;
+        crtc.set_crc_enabled(true, crc)
+    }
+
+    /// "auto" (or none, to stop): one CRC value per frame.
+    fn verify_crc_source(_crtc: &Crtc<Self>, source: Option<&CStr>) -> Result<usize> {
+        match source {
+            Some(s) if s.as_bytes() != b"auto" => Err(EINVAL),
+            _ => Ok(1),
+        }
+    }
+
+    fn get_crc_sources(_crtc: &Crtc<Self>) -> &'static [*const kernel::ffi::c_char] {
+        CRC_SOURCES.as_slice()
     }
 }
 
@@ -283,6 +508,9 @@ impl DriverPlane for GpuPlane {
     /// The cursor's new position or image, sent at once (as [`DriverPlane::atomic_update`]
     /// sends it in a commit).
     fn atomic_async_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
+        if let Some(crtc) = update.crtc::<GpuCrtc>() {
+            crc_plane_update(crtc, plane.kind, update.new_state());
+        }
         with_hw(plane.device(), "async cursor update", |hw, s| {
             cursor_update(hw, s, plane, update)
         });
@@ -290,14 +518,17 @@ impl DriverPlane for GpuPlane {
 
     /// A primary plane's framebuffer gets a kernel mapping that lasts as long as its object,
     /// for drm_panic to draw into (made once per object: later flips cost nothing). Without
-    /// one the panic screen is not drawn; the commit goes on.
+    /// one the panic screen is not drawn; the commit goes on. While the CRC source is on, a
+    /// cursor's framebuffer is mapped too (the composer reads it), here where sleeping is
+    /// allowed.
     fn prepare_fb(plane: &Plane<Self>, new: &mut PlaneState<Self>) -> Result {
-        if plane.kind != PlaneType::Primary {
+        let crc_on = new.crtc::<GpuCrtc>().is_some_and(|c| c.crc_enabled());
+        if plane.kind != PlaneType::Primary && !crc_on {
             return Ok(());
         }
         if let Some(obj) = new.fb().and_then(|fb| fb.object()) {
             if let Err(e) = obj.map_kernel() {
-                pr_warn!("no kernel mapping for the panic screen: {:?}\n", e);
+                pr_warn!("no kernel mapping for the panic screen or CRCs: {:?}\n", e);
             }
         }
         Ok(())
@@ -341,6 +572,9 @@ impl DriverPlane for GpuPlane {
     }
 
     fn atomic_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
+        if let Some(crtc) = update.crtc::<GpuCrtc>() {
+            crc_plane_update(crtc, plane.kind, update.new_state());
+        }
         match plane.kind {
             PlaneType::Cursor => with_hw(plane.device(), "cursor plane update", |hw, s| {
                 cursor_update(hw, s, plane, update)

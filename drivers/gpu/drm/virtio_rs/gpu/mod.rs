@@ -15,6 +15,7 @@ pub(crate) mod capsets;
 pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod crc;
 pub(crate) mod ctxinit;
 pub(crate) mod device;
 pub(crate) mod display;
