@@ -23,6 +23,8 @@
 //! and dumb buffer create + map + destroy at the mode's size (buffers/s). It prints one
 //! `BENCH <name> <value> <unit>` line per figure.
 
+mod kms_crc;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -533,6 +535,7 @@ fn run(r: &mut Report, file: &File, label: &str) {
 
     if let Some(_c) = p.cursor {
         check_cursor(r, fd, &p);
+        kms_crc::check_crc(r, fd, &p, label);
         check_cursor_async(r, fd, file, &p, &fb1, &fb2, label);
     }
     check_mode_invalid(r, fd, &p, &fb1, label);
