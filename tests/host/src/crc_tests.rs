@@ -5,6 +5,14 @@
 
 use crate::crc::{self, Cursor};
 
+/// Every tile of row `y` computed, then the row's CRC (what the driver's scene holds).
+fn row_crc(primary: &[u32], width: u32, y: u32, cursor: Option<&Cursor<'_>>) -> Option<u32> {
+    let tiles: Option<Vec<u32>> = (0..crc::tiles_per_row(width))
+        .map(|t| crc::tile_crc(primary, width, y, t, cursor))
+        .collect();
+    Some(crc::row_from_tiles(&tiles?))
+}
+
 #[test]
 fn crc32_is_the_zlib_one() {
     let crc32 = |b: &[u8]| !crc::crc32_update(!0, b);
@@ -31,7 +39,7 @@ fn over_blends_premultiplied_as_pixman() {
 fn the_x_byte_of_the_primary_is_ignored() {
     let a = [0x0011_2233u32, 0x7f44_5566];
     let b = [0xff11_2233u32, 0x0044_5566];
-    assert_eq!(crc::row_crc(&a, 2, 0, None), crc::row_crc(&b, 2, 0, None));
+    assert_eq!(row_crc(&a, 2, 0, None), row_crc(&b, 2, 0, None));
 }
 
 /// A `w` x `h` primary with a different colour per pixel.
@@ -42,9 +50,9 @@ fn primary(w: u32, h: u32) -> Vec<u32> {
 }
 
 /// Every row's CRC, the cursor (if any) blended.
-fn rows(p: &[u32], w: u32, h: u32, c: Option<&Cursor<'_>>) -> Vec<u32> {
+fn rows_of(p: &[u32], w: u32, h: u32, c: Option<&Cursor<'_>>) -> Vec<u32> {
     (0..h)
-        .map(|y| crc::row_crc(&p[(y * w) as usize..], w, y, c).unwrap())
+        .map(|y| row_crc(&p[(y * w) as usize..], w, y, c).unwrap())
         .collect()
 }
 
@@ -80,12 +88,12 @@ fn a_cursor_is_blended_where_it_is_also_partly_off_the_head() {
             x,
             y,
         };
-        let by_rows = rows(&p, w, h, Some(&c));
+        let by_rows = rows_of(&p, w, h, Some(&c));
         let plain = composed(&p, w, h, &c);
         let want: Vec<u32> = (0..h)
             .map(|y| {
                 let row = &plain[(y * w) as usize..((y + 1) * w) as usize];
-                crc::row_crc(row, w, y, None).unwrap()
+                row_crc(row, w, y, None).unwrap()
             })
             .collect();
         assert_eq!(by_rows, want, "cursor at ({x}, {y})");
@@ -99,43 +107,75 @@ fn a_cursor_is_blended_where_it_is_also_partly_off_the_head() {
 }
 
 #[test]
-fn a_cursor_move_needs_only_the_rows_it_left_and_entered() {
-    let (w, h) = (16, 12);
+fn a_cursor_move_needs_only_the_tiles_it_left_and_entered() {
+    let (w, h) = (200, 12); // 4 tiles a row, the last one short
+    let nt = crc::tiles_per_row(w);
+    assert_eq!(nt, 4);
     let p = primary(w, h);
-    let img = vec![0xc040_8020u32; 9];
+    let img = vec![0xc040_8020u32; 9 * 70];
     let at = |x, y| Cursor {
         pixels: &img,
-        width: 3,
-        height: 3,
+        width: 70,
+        height: 9,
         x,
         y,
     };
-    let (a, b) = (at(2, 1), at(9, 7));
-    let mut cached = rows(&p, w, h, Some(&a));
-    for y in a.rows(h).chain(b.rows(h)) {
-        cached[y as usize] = crc::row_crc(&p[(y * w) as usize..], w, y, Some(&b)).unwrap();
+    let tiles_of = |c: Option<&Cursor<'_>>| -> Vec<u32> {
+        (0..h)
+            .flat_map(|y| {
+                let p = &p;
+                (0..nt).map(move |t| crc::tile_crc(&p[(y * w) as usize..], w, y, t, c).unwrap())
+            })
+            .collect()
+    };
+    for (a, b) in [
+        (at(2, 1), at(120, 3)),
+        (at(-30, -4), at(150, 10)),
+        (at(190, 0), at(0, 0)),
+    ] {
+        let mut cached = tiles_of(Some(&a));
+        for c in [&a, &b] {
+            for y in c.rows(h) {
+                for t in c.tiles(w) {
+                    cached[(y * nt + t) as usize] =
+                        crc::tile_crc(&p[(y * w) as usize..], w, y, t, Some(&b)).unwrap();
+                }
+            }
+        }
+        assert_eq!(cached, tiles_of(Some(&b)));
+        let rows: Vec<u32> = cached
+            .chunks(nt as usize)
+            .map(crc::row_from_tiles)
+            .collect();
+        assert_eq!(rows, rows_of(&p, w, h, Some(&b)));
     }
-    assert_eq!(cached, rows(&p, w, h, Some(&b)));
-    assert_eq!(
-        crc::frame_crc(w, h, &cached),
-        crc::frame_crc(w, h, &rows(&p, w, h, Some(&b)))
-    );
+    // The tiles a cursor covers: partly off the left, across a boundary, off the right.
+    assert_eq!(at(-30, 0).tiles(w), 0..1);
+    assert_eq!(at(60, 0).tiles(w), 0..3);
+    assert_eq!(at(190, 0).tiles(w), 2..4);
+    assert_eq!(at(200, 0).tiles(w), 0..0);
 }
 
 #[test]
 fn frame_crcs_tell_pictures_apart() {
     let (w, h) = (8, 6);
     let p = primary(w, h);
-    let base = crc::frame_crc(w, h, &rows(&p, w, h, None)).unwrap();
+    let base = crc::frame_crc(w, h, &rows_of(&p, w, h, None)).unwrap();
     assert_eq!(
         base,
-        crc::frame_crc(w, h, &rows(&p.clone(), w, h, None)).unwrap()
+        crc::frame_crc(w, h, &rows_of(&p.clone(), w, h, None)).unwrap()
     );
     let mut q = p.clone();
     q[17] ^= 1;
-    assert_ne!(base, crc::frame_crc(w, h, &rows(&q, w, h, None)).unwrap());
+    assert_ne!(
+        base,
+        crc::frame_crc(w, h, &rows_of(&q, w, h, None)).unwrap()
+    );
     // The same pixels in another shape are another picture.
-    assert_ne!(base, crc::frame_crc(h, w, &rows(&p, h, w, None)).unwrap());
+    assert_ne!(
+        base,
+        crc::frame_crc(h, w, &rows_of(&p, h, w, None)).unwrap()
+    );
     let img = [0u32; 4];
     let clear = Cursor {
         pixels: &img,
@@ -146,13 +186,13 @@ fn frame_crcs_tell_pictures_apart() {
     };
     assert_eq!(
         base,
-        crc::frame_crc(w, h, &rows(&p, w, h, Some(&clear))).unwrap()
+        crc::frame_crc(w, h, &rows_of(&p, w, h, Some(&clear))).unwrap()
     );
 }
 
 #[test]
 fn short_inputs_give_none_not_a_panic() {
-    assert_eq!(crc::row_crc(&[1, 2], 3, 0, None), None);
+    assert_eq!(row_crc(&[1, 2], 3, 0, None), None);
     assert_eq!(crc::frame_crc(4, 3, &[1, 2]), None);
     let img = [0xffff_ffffu32; 3];
     let c = Cursor {
@@ -162,5 +202,5 @@ fn short_inputs_give_none_not_a_panic() {
         x: 0,
         y: 0,
     };
-    assert_eq!(crc::row_crc(&[0; 2], 2, 1, Some(&c)), None);
+    assert_eq!(row_crc(&[0; 2], 2, 1, Some(&c)), None);
 }

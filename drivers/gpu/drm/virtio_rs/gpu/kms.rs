@@ -42,15 +42,17 @@ pub(crate) struct GpuCrtc {
 static CRC_SOURCES: CrcSources<1> = CrcSources::new([c_str!("auto")]);
 
 /// What a head shows, as the CRC source keeps it between plane updates (empty while the
-/// source is off): the primary plane's pixels on the head, the rows' CRCs with the cursor
-/// blended, and a copy of the cursor image. Each plane update refreshes its own part, so
-/// nothing here refers to a framebuffer.
+/// source is off): the primary plane's pixels on the head, the CRCs of the tiles and rows
+/// with the cursor blended, and a copy of the cursor image. Each plane update refreshes its
+/// own part, so nothing here refers to a framebuffer.
 struct Scene {
     width: u32,
     height: u32,
     /// `width * height` XRGB8888 pixels.
     primary: KVVec<u32>,
-    /// The CRC of each row, cursor included.
+    /// The CRC of each tile (`crc::TILE` pixels of a row), row after row, cursor included.
+    tiles: KVVec<u32>,
+    /// The CRC of each row, from its tiles'.
     rows: KVVec<u32>,
     cursor: Option<CursorCopy>,
 }
@@ -120,13 +122,14 @@ impl Scene {
             width: 0,
             height: 0,
             primary: KVVec::new(),
+            tiles: KVVec::new(),
             rows: KVVec::new(),
             cursor: None,
         }
     }
 
     /// Takes the primary plane's new state: its framebuffer's pixels in the source rectangle
-    /// (no scaling: the plane covers the head), then every row's CRC again.
+    /// (no scaling: the plane covers the head), then every tile's and row's CRC again.
     fn set_primary(&mut self, state: &PlaneState<GpuPlane>) -> Result {
         let (width, height) = match state.fb() {
             Some(_) if state.visible() => state.crtc_size(),
@@ -146,55 +149,85 @@ impl Scene {
                 &mut primary,
             )?;
         }
+        let nt = height as usize * crc::tiles_per_row(width) as usize;
+        let mut tiles = KVVec::with_capacity(nt, GFP_KERNEL)?;
+        tiles.extend_with(nt, 0, GFP_KERNEL)?;
         let mut rows = KVVec::with_capacity(height as usize, GFP_KERNEL)?;
         rows.extend_with(height as usize, 0, GFP_KERNEL)?;
         self.width = width;
         self.height = height;
         self.primary = primary;
+        self.tiles = tiles;
         self.rows = rows;
-        self.update_rows(0..height)
+        self.update(0..height, 0..crc::tiles_per_row(width))
     }
 
-    /// Takes the cursor plane's new state: a copy of its image and its position; the rows it
-    /// covered and covers get their CRCs again.
-    fn set_cursor(&mut self, state: Option<&PlaneState<GpuPlane>>) -> Result {
-        let new = match state.and_then(|s| s.fb().filter(|_| s.visible()).map(|fb| (s, fb))) {
+    /// Takes the cursor plane's new state: its position, and with `new_image` (a new
+    /// framebuffer) a copy of its image; the tiles it covered and covers get their CRCs again.
+    fn set_cursor(&mut self, state: Option<&PlaneState<GpuPlane>>, new_image: bool) -> Result {
+        let shown = state.and_then(|s| s.fb().filter(|_| s.visible()).map(|fb| (s, fb)));
+        let old = self.cursor.as_ref().map(|c| self.region(&c.view()));
+        match shown {
             Some((s, fb)) => {
-                let (width, height) = s.crtc_size();
-                let (w, h) = (width.min(fb.width()), height.min(fb.height()));
-                let mut pixels = KVec::from_elem(0u32, w as usize * h as usize, GFP_KERNEL)?;
-                let src = s.src();
-                read_pixels(fb, src.x1 as u32, src.y1 as u32, w, h, &mut pixels)?;
                 let (x, y) = s.crtc_pos();
-                Some(CursorCopy {
-                    pixels,
-                    width: w,
-                    height: h,
-                    x,
-                    y,
-                })
+                match self.cursor.as_mut().filter(|_| !new_image) {
+                    // A move: the image is the one copied before.
+                    Some(c) => {
+                        c.x = x;
+                        c.y = y;
+                    }
+                    None => {
+                        let (width, height) = s.crtc_size();
+                        let (w, h) = (width.min(fb.width()), height.min(fb.height()));
+                        let mut pixels =
+                            KVec::from_elem(0u32, w as usize * h as usize, GFP_KERNEL)?;
+                        let src = s.src();
+                        read_pixels(fb, src.x1 as u32, src.y1 as u32, w, h, &mut pixels)?;
+                        self.cursor = Some(CursorCopy {
+                            pixels,
+                            width: w,
+                            height: h,
+                            x,
+                            y,
+                        });
+                    }
+                }
             }
-            None => None,
-        };
-        let old = self.cursor.as_ref().map(|c| c.view().rows(self.height));
-        self.cursor = new;
-        if let Some(r) = old {
-            self.update_rows(r)?;
+            None => self.cursor = None,
         }
-        if let Some(r) = self.cursor.as_ref().map(|c| c.view().rows(self.height)) {
-            self.update_rows(r)?;
+        if let Some((rows, tiles)) = old {
+            self.update(rows, tiles)?;
+        }
+        if let Some((rows, tiles)) = self.cursor.as_ref().map(|c| self.region(&c.view())) {
+            self.update(rows, tiles)?;
         }
         Ok(())
     }
 
-    /// Computes the CRCs of rows `rows` again.
-    fn update_rows(&mut self, rows: core::ops::Range<u32>) -> Result {
+    /// The rows and the tiles of each row that cursor `c` covers.
+    fn region(&self, c: &crc::Cursor<'_>) -> (core::ops::Range<u32>, core::ops::Range<u32>) {
+        (c.rows(self.height), c.tiles(self.width))
+    }
+
+    /// Computes the CRCs of tiles `tiles` of rows `rows` again, and of those rows.
+    fn update(&mut self, rows: core::ops::Range<u32>, tiles: core::ops::Range<u32>) -> Result {
         let w = self.width as usize;
+        let nt = crc::tiles_per_row(self.width) as usize;
         let cursor = self.cursor.as_ref().map(CursorCopy::view);
         for y in rows {
             let row = self.primary.get(y as usize * w..).ok_or(EINVAL)?;
-            let c = crc::row_crc(row, self.width, y, cursor.as_ref()).ok_or(EINVAL)?;
-            *self.rows.get_mut(y as usize).ok_or(EINVAL)? = c;
+            for t in tiles.clone() {
+                let c = crc::tile_crc(row, self.width, y, t, cursor.as_ref()).ok_or(EINVAL)?;
+                *self
+                    .tiles
+                    .get_mut(y as usize * nt + t as usize)
+                    .ok_or(EINVAL)? = c;
+            }
+            let own = self
+                .tiles
+                .get(y as usize * nt..(y as usize + 1) * nt)
+                .ok_or(EINVAL)?;
+            *self.rows.get_mut(y as usize).ok_or(EINVAL)? = crc::row_from_tiles(own);
         }
         Ok(())
     }
@@ -208,14 +241,14 @@ impl Scene {
 /// A plane of `crtc` changed in a commit (or an async cursor update): if the CRC source is on,
 /// the plane's part of the picture is taken again and the new CRC reported from the next
 /// vblank. A failure (memory) is logged; the last CRC stays.
-fn crc_plane_update(crtc: &Crtc<GpuCrtc>, kind: PlaneType, state: &PlaneState<GpuPlane>) {
+fn crc_plane_update(crtc: &Crtc<GpuCrtc>, kind: PlaneType, up: &PlaneUpdate<'_, GpuPlane>) {
     if !crtc.crc_enabled() {
         return;
     }
     let mut scene = crtc.crc.lock();
     let done = match kind {
-        PlaneType::Cursor => scene.set_cursor(Some(state)),
-        _ => scene.set_primary(state),
+        PlaneType::Cursor => scene.set_cursor(Some(up.new_state()), up.fb_changed()),
+        _ => scene.set_primary(up.new_state()),
     };
     match done {
         Ok(()) => crtc.queue_crc(scene.frame()),
@@ -346,7 +379,7 @@ impl DriverCrtc for GpuCrtc {
                 Some(p) => scene.set_primary(p)?,
                 None => *scene = Scene::empty(),
             }
-            scene.set_cursor(cursor)?;
+            scene.set_cursor(cursor, true)?;
             Ok(scene.frame())
         })?;
         crtc.set_crc_enabled(true, crc)
@@ -509,7 +542,7 @@ impl DriverPlane for GpuPlane {
     /// sends it in a commit).
     fn atomic_async_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
         if let Some(crtc) = update.crtc::<GpuCrtc>() {
-            crc_plane_update(crtc, plane.kind, update.new_state());
+            crc_plane_update(crtc, plane.kind, update);
         }
         with_hw(plane.device(), "async cursor update", |hw, s| {
             cursor_update(hw, s, plane, update)
@@ -573,7 +606,7 @@ impl DriverPlane for GpuPlane {
 
     fn atomic_update(plane: &Plane<Self>, update: &PlaneUpdate<'_, Self>) {
         if let Some(crtc) = update.crtc::<GpuCrtc>() {
-            crc_plane_update(crtc, plane.kind, update.new_state());
+            crc_plane_update(crtc, plane.kind, update);
         }
         match plane.kind {
             PlaneType::Cursor => with_hw(plane.device(), "cursor plane update", |hw, s| {
