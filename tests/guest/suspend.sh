@@ -4,8 +4,8 @@
 # PM core's test mode: /sys/power/pm_test at "devices" and `echo freeze >/sys/power/state`
 # freeze the tasks, run every device's suspend callbacks (virtio: the driver's freeze), wait
 # suspend.pm_test_delay seconds (the runner boots with 0) and resume (virtio resets the
-# device, then the driver's restore). Ours only (vgrs.drivers=rs): the 6.12 C driver has no
-# freeze/restore, so virtio resets its device under it.
+# device, then the driver's restore). Ours only (vgrs.suspend=rs or vgrs.drivers=rs): the
+# 6.12 C driver has no freeze/restore, so virtio resets its device under it.
 #
 #   suspend/bars        the bars before, SUSPEND_BARS cycles, the bars after: pixel-exact
 #   suspend/kmscube     kmscube (software GBM, page flips) running across SUSPEND_CYCLES
