@@ -85,7 +85,7 @@ fault_fuzz() {
 	fi
 }
 
-# fault_lifecycle LABEL MODULE: ten unload, load and use cycles with 3% of the driver's
+# fault_lifecycle LABEL MODULE: ten unload, load and use cycles with 1% of the driver's
 # allocations failing at random (probe, the DRM device, the first modeset, the
 # open): each load either binds the device or fails with an errno (no card0), no modprobe
 # hangs; then, with no failures, the driver loads and shows the four bars.
@@ -102,7 +102,18 @@ fault_lifecycle() {
 			echo "0x$next" >"$d/reject-end"
 		done
 	fi
-	fault_random 3
+	# Only allocations within 12 frames of the driver's code: its own (through the kernel
+	# crate's allocators) and those of the helpers it calls directly. During a load every
+	# allocation has the module's init on its stack, deep inside the driver core's kobjects,
+	# the MSI-X and IRQ descriptor setup of find_vqs and DRM's pseudo filesystem; failing
+	# those tests their error paths, not ours, and the IRQ core's warns when its proc entry
+	# is missing (docs/robustness.md).
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 12 >"$d/stacktrace-depth"
+	done
+	# 1%: a probe makes a few hundred allocations, so some loads fail and some bind (at 3%
+	# every one failed, and nothing was tested after a successful probe).
+	fault_random 1
 	while [ "$i" -lt 10 ]; do
 		i=$((i + 1))
 		bounded 30 modprobe -r "$module" 2>/dev/null
@@ -119,6 +130,9 @@ fault_lifecycle() {
 		fi
 	done
 	fault_random 0
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 32 >"$d/stacktrace-depth"
+	done
 	bounded 30 modprobe -r "$module" 2>/dev/null
 	if [ -z "$why" ] && load "$label" "$module" && show_start; then
 		check_bars "$label" "$label-after-fault-lifecycle" "" 0 || why="the bars are wrong afterwards; "
@@ -126,8 +140,10 @@ fault_lifecycle() {
 		why="${why}no picture after the cycles: $(cat /tmp/show.err 2>/dev/null); "
 	fi
 	show_stop
+	[ "$bound" -gt 0 ] && [ "$refused" -gt 0 ] ||
+		why="${why}want both outcomes in 10 cycles, got $bound bound and $refused refused (the failure rate tests nothing else); "
 	if [ -z "$why" ]; then
-		result PASS "$label.fault-lifecycle" "10 load/use/unload cycles with 3% of the driver's allocations failing: $bound bound, $refused refused (a failed probe); a clean load afterwards shows the bars"
+		result PASS "$label.fault-lifecycle" "10 load/use/unload cycles with 1% of the driver's allocations failing: $bound bound, $refused refused (a failed probe); a clean load afterwards shows the bars"
 	else
 		result FAIL "$label.fault-lifecycle" "$why"
 	fi
