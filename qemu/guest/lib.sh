@@ -257,6 +257,22 @@ check_bars() {
 
 # kmscube_run LABEL FRAMES: kmscube renders FRAMES frames (Mesa's software path on dumb
 # buffers) with page flips, and moves (two screendumps differ, neither blank).
+# wait_picture NAME PID TRIES: every 2 s, while PID runs and at most TRIES times, takes the
+# screendump NAME until the runner sees a picture in it. Leaves the runner's last answer in
+# the caller's variable `look` (not printed: `dump` talks to the runner on stdout, so this
+# cannot run in a command substitution).
+wait_picture() {
+	local name=$1 pid=$2 tries=$3 n=0
+	look=""
+	while running "$pid" && [ "$n" -lt "$tries" ]; do
+		sleep 2
+		n=$((n + 1))
+		dump "$name" || break
+		look=$(ask look "$name")
+		case "$look" in *picture) break ;; esac
+	done
+}
+
 kmscube_run() {
 	local label=$1 frames=$2 pid n ans look rc last
 	if ! command -v kmscube >/dev/null; then
@@ -284,14 +300,7 @@ kmscube_run() {
 	# The first frame, then a later one that differs: polled, so a slow guest (the debug
 	# kernel, a loaded host) gets time, while a cube that stops moving still fails.
 	ans="" look=""
-	n=0
-	while running "$pid" && [ "$n" -lt 15 ]; do
-		sleep 2
-		n=$((n + 1))
-		dump "$label-kmscube-1" || break
-		look=$(ask look "$label-kmscube-1")
-		case "$look" in *picture) break ;; esac
-	done
+	wait_picture "$label-kmscube-1" "$pid" 15
 	n=0
 	while running "$pid" && [ "$n" -lt 15 ]; do
 		sleep 1

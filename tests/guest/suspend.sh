@@ -81,15 +81,7 @@ suspend_driver() {
 	GBM_ALWAYS_SOFTWARE=1 kmscube -c 1000000 </tmp/cube.fifo >/tmp/cube.out 2>&1 &
 	pid=$!
 	exec 5>/tmp/cube.fifo
-	n=0
-	look=""
-	while running "$pid" && [ "$n" -lt 60 ]; do
-		sleep 2
-		n=$((n + 1))
-		dump "$label-suspend-cube-0" || break
-		look=$(ask look "$label-suspend-cube-0")
-		case "$look" in *picture) break ;; esac
-	done
+	wait_picture "$label-suspend-cube-0" "$pid" 60
 	why=""
 	case "$look" in *picture) ;; *) why="kmscube showed no picture before the cycles ($look); " ;; esac
 	t0=$(date +%s)

@@ -818,45 +818,71 @@ fn check_close(r: &mut Report, path: &Path) {
     );
 }
 
+/// A device file held open with a mapped dumb buffer ([`held_buffer`]).
+struct Held {
+    file: File,
+    handle: u32,
+    size: u64,
+    m: Mapping,
+}
+
+/// The start of `hold` and `keep`: `path` opened, a 256x256 dumb buffer made, mapped and
+/// filled with `pattern`; reported as `check`.
+fn held_buffer(r: &mut Report, check: &str, path: &Path, pattern: u32) -> Option<Held> {
+    let file = r.ok(check, "open", open_rw(path))?;
+    let fd = file.as_fd();
+    let db = r.ok(
+        check,
+        "CREATE_DUMB 256x256x32",
+        dumbbuffer::create(fd, 256, 256, 32, 0),
+    )?;
+    let mut m = r.ok(
+        check,
+        "MAP_DUMB + mmap",
+        dumbbuffer::map(fd, db.handle, 0, 0)
+            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize)),
+    )?;
+    mapping::fill(m.bytes(), pattern);
+    r.pass(
+        check,
+        format!("fd open, dumb buffer {} mapped and written", db.handle),
+    );
+    Some(Held {
+        file,
+        handle: db.handle,
+        size: db.size,
+        m,
+    })
+}
+
+/// Waits until `until` exists, for at most `secs` seconds; false (and `check` failed) if it
+/// did not appear. The programs that hold something across an event wait so for the scenario.
+pub(crate) fn wait_for_file(r: &mut Report, check: &str, until: &Path, secs: u64) -> bool {
+    let t = Instant::now();
+    while !until.exists() {
+        if t.elapsed().as_secs() >= secs {
+            r.fail(
+                check,
+                format!("{} did not appear in {secs} s", until.display()),
+            );
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
 /// Holds `path` open with a mapped dumb buffer until `until` exists (at most 30 s), then
 /// checks that the mapping still reads back and that an ioctl fails as on the C driver after
 /// its device was unplugged. Prints `HOLDING` (on stderr) once the buffer is mapped.
 fn hold(r: &mut Report, path: &Path, until: &Path) {
-    let Some(f) = r.ok("hold/setup", "open", open_rw(path)) else {
+    let Some(Held { file: f, mut m, .. }) = held_buffer(r, "hold/setup", path, 0x1234) else {
         return;
     };
     let fd = f.as_fd();
-    let Some(db) = r.ok(
-        "hold/setup",
-        "CREATE_DUMB 256x256x32",
-        dumbbuffer::create(fd, 256, 256, 32, 0),
-    ) else {
-        return;
-    };
-    let Some(mut m) = r.ok(
-        "hold/setup",
-        "MAP_DUMB + mmap",
-        dumbbuffer::map(fd, db.handle, 0, 0)
-            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize)),
-    ) else {
-        return;
-    };
-    mapping::fill(m.bytes(), 0x1234);
-    r.pass(
-        "hold/setup",
-        format!("fd open, dumb buffer {} mapped and written", db.handle),
-    );
     eprintln!("HOLDING");
-    let t = Instant::now();
-    while !until.exists() {
-        if t.elapsed().as_secs() >= 30 {
-            r.fail(
-                "hold/wait",
-                format!("{} did not appear in 30 s", until.display()),
-            );
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    if !wait_for_file(r, "hold/wait", until, 30) {
+        return;
     }
     let same = mapping::first_mismatch(m.bytes(), 0x1234).is_none();
     r.check(
@@ -880,41 +906,19 @@ fn hold(r: &mut Report, path: &Path, until: &Path) {
 /// fd answers, the held handle maps again, and a new buffer can be made, mapped, written
 /// and destroyed: a 2D client sees no error.
 fn keep(r: &mut Report, path: &Path, until: &Path) {
-    let Some(f) = r.ok("keep/setup", "open", open_rw(path)) else {
+    let Some(Held {
+        file: f,
+        handle,
+        size,
+        mut m,
+    }) = held_buffer(r, "keep/setup", path, 0x5a5a)
+    else {
         return;
     };
     let fd = f.as_fd();
-    let Some(db) = r.ok(
-        "keep/setup",
-        "CREATE_DUMB 256x256x32",
-        dumbbuffer::create(fd, 256, 256, 32, 0),
-    ) else {
-        return;
-    };
-    let Some(mut m) = r.ok(
-        "keep/setup",
-        "MAP_DUMB + mmap",
-        dumbbuffer::map(fd, db.handle, 0, 0)
-            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize)),
-    ) else {
-        return;
-    };
-    mapping::fill(m.bytes(), 0x5a5a);
-    r.pass(
-        "keep/setup",
-        format!("fd open, dumb buffer {} mapped and written", db.handle),
-    );
     eprintln!("KEEPING");
-    let t = Instant::now();
-    while !until.exists() {
-        if t.elapsed().as_secs() >= 600 {
-            r.fail(
-                "keep/wait",
-                format!("{} did not appear in 600 s", until.display()),
-            );
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    if !wait_for_file(r, "keep/wait", until, 600) {
+        return;
     }
     r.check(
         "keep/mapping",
@@ -929,8 +933,8 @@ fn keep(r: &mut Report, path: &Path, until: &Path) {
     if let Some(same) = r.ok(
         "keep/map-again",
         "MAP_DUMB of the held handle + mmap",
-        dumbbuffer::map(fd, db.handle, 0, 0)
-            .and_then(|m| Mapping::new(fd, m.offset, db.size as usize))
+        dumbbuffer::map(fd, handle, 0, 0)
+            .and_then(|m| Mapping::new(fd, m.offset, size as usize))
             .map(|mut again| mapping::first_mismatch(again.bytes(), 0x5a5a).is_none()),
     ) {
         r.check(

@@ -12,7 +12,7 @@ use std::time::Instant;
 use vgrs_guest::report::{err_name, Report};
 use vgrs_guest::virtgpu;
 
-use crate::{open_rw, outcome, resource_2d, transfer, BAD_HANDLE};
+use crate::{open_rw, outcome, resource_2d, transfer, wait_for_file, BAD_HANDLE};
 
 /// 64-bit FNV-1a of `data`: a short fingerprint to compare capsets between drivers.
 fn fnv(data: &[u8]) -> u64 {
@@ -379,16 +379,8 @@ pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     drop(f);
     r.pass(name, "sync_file of a submission held, DRM file closed");
     eprintln!("HOLDING");
-    let t = Instant::now();
-    while !until.exists() {
-        if t.elapsed().as_secs() >= 60 {
-            r.fail(
-                "fence-hold/wait",
-                format!("{} did not appear in 60 s", until.display()),
-            );
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    if !wait_for_file(r, "fence-hold/wait", until, 60) {
+        return;
     }
     match virtgpu::sync_file_info(ffd.as_fd()) {
         Ok((status, info)) => r.check(
@@ -461,16 +453,8 @@ pub(crate) fn lose_context(r: &mut Report, render: &Path, until: &Path) {
     }
     r.pass(name, "a context and a 3D resource, read back from the host");
     eprintln!("LOSING");
-    let t0 = Instant::now();
-    while !until.exists() {
-        if t0.elapsed().as_secs() >= 120 {
-            r.fail(
-                "lose/wait",
-                format!("{} did not appear in 120 s", until.display()),
-            );
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    if !wait_for_file(r, "lose/wait", until, 120) {
+        return;
     }
     match virtgpu::execbuffer_empty(fd) {
         Err(e) if e.raw_os_error() == Some(19) => r.pass(
