@@ -21,6 +21,8 @@ if ! make -s kernel; then
 	exit 1
 fi
 KDIR="$(tools/kernel.sh kdir)"
+# The kernel's sources (its own directory, or the source tree of an O= object tree).
+KSRC="$(tools/kernel.sh srcdir)"
 
 # Host tests: one check per test function, counted from cargo's result lines.
 step "host tests: cargo test --workspace (device core built for the host)"
@@ -65,12 +67,12 @@ else
 fi
 
 step "unsafe-review robustness: every file of the kernel's rust/ through the tool"
-if out=$(VGRS_KDIR="$KDIR" cargo test --release --quiet -p unsafe-review --test tree \
+if out=$(VGRS_KDIR="$KSRC" cargo test --release --quiet -p unsafe-review --test tree \
 	kernel_rust_dir_robustness -- --nocapture 2>&1) && echo "$out" | grep -q '^robustness:'; then
 	pass unsafe-review-robustness "$(echo "$out" | grep '^robustness:')"
 else
 	echo "$out" | tail -n 20
-	fail unsafe-review-robustness "unsafe-review failed on $KDIR/rust"
+	fail unsafe-review-robustness "unsafe-review failed on $KSRC/rust"
 fi
 
 step "unsafe policy: unsafe-review --tree drivers/gpu/drm/virtio_rs"

@@ -5,12 +5,18 @@
 #
 #   tools/kernel.sh build   unpack, configure and build into the cache (no-op when cached)
 #   tools/kernel.sh kdir    print the kernel build directory (cached tree or $KDIR)
+#   tools/kernel.sh srcdir  print the kernel source directory (differs from kdir with O=)
 #   tools/kernel.sh vars    print the make variables every kernel/module make needs
 #   tools/kernel.sh key     print the cache key
 #
 # VGRS_KERNEL=debug selects the debug kernel (`make check-debug`): qemu/kernel-debug.config
 # merged after the normal fragment (KASAN, KFENCE, kmemleak, lockdep, UBSAN, fault injection),
 # cached beside the normal kernel under its own key.
+#
+# The normal kernel is built out of its source tree (O=), and that source tree has the driver
+# folder applied by tools/intree.sh but switched off: `make check-intree` copies the object
+# tree and builds the driver into the kernel incrementally. The debug kernel is built in its
+# source tree.
 #
 # The cache lives outside the clone, under ${VGRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-gpu-rs},
 # one directory per key. The key covers the kernel source package version, the config fragment,
@@ -26,12 +32,12 @@ RUSTDOC=/usr/bin/rustdoc
 BINDGEN="${CARGO_HOME:-$HOME/.cargo}/bin/bindgen"
 RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
 FLAVOR="${VGRS_KERNEL:-normal}"
+# RECIPE: bump it when a flavour's configure/build steps below change.
 case "$FLAVOR" in
-normal) FRAGMENTS=("$ROOT/qemu/kernel.config") ;;
-debug) FRAGMENTS=("$ROOT/qemu/kernel.config" "$ROOT/qemu/kernel-debug.config") ;;
+normal) FRAGMENTS=("$ROOT/qemu/kernel.config") RECIPE=2 ;;
+debug) FRAGMENTS=("$ROOT/qemu/kernel.config" "$ROOT/qemu/kernel-debug.config") RECIPE=1 ;;
 *) echo "kernel: error: VGRS_KERNEL=$FLAVOR: want normal or debug" >&2; exit 1 ;;
 esac
-RECIPE=1
 JOBS="${JOBS:-$(nproc)}"
 
 VARS="LLVM=1 RUSTC=$RUSTC RUSTDOC=$RUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$RUST_LIB_SRC"
@@ -54,8 +60,18 @@ key() {
 prefix() { if [ "$FLAVOR" = normal ]; then echo linux-6.12; else echo "linux-6.12-$FLAVOR"; fi; }
 cached_dir() { echo "$CACHE/$(prefix)-$(key)"; }
 
+# Source and object trees of the cached kernel: one tree in place (debug), or src/ and obj/.
+src_of() { if [ "$FLAVOR" = normal ]; then echo "$1/src"; else echo "$1/linux"; fi; }
+obj_of() { if [ "$FLAVOR" = normal ]; then echo "$1/obj"; else echo "$1/linux"; fi; }
+
 kdir() {
-	if [ -n "${KDIR:-}" ]; then echo "$KDIR"; else echo "$(cached_dir)/linux"; fi
+	if [ -n "${KDIR:-}" ]; then echo "$KDIR"; else obj_of "$(cached_dir)"; fi
+}
+
+# An O= object tree links its source tree as `source`.
+srcdir() {
+	local k; k="$(kdir)"
+	if [ -e "$k/source" ]; then readlink -f "$k/source"; else echo "$k"; fi
 }
 
 # Checks that a user-supplied tree has what the driver needs.
@@ -102,7 +118,7 @@ build() {
 	fi
 	local dir; dir="$(cached_dir)"
 	if [ -f "$dir/built" ]; then
-		say "cached build $dir/linux (key $(key))"
+		say "cached build $(obj_of "$dir") (key $(key))"
 		return
 	fi
 	[ -f "$TARBALL" ] || die "$TARBALL missing: run 'make deps'"
@@ -130,21 +146,28 @@ build() {
 	local log="$dir/build.log"
 	: >"$log"
 	local t0; t0=$(date +%s)
+	local s k
+	s="$(src_of "$dir")"
+	k="$(obj_of "$dir")"
 	if [ ! -f "$dir/unpacked" ]; then
 		say "unpacking $TARBALL into $dir"
-		rm -rf "$dir/linux" "$dir/linux-source-6.12"
+		rm -rf "$s" "$k" "$dir/linux-source-6.12"
 		tar -C "$dir" -xf "$TARBALL"
-		mv "$dir/linux-source-6.12" "$dir/linux"
+		mv "$dir/linux-source-6.12" "$s"
+		# The driver folder, off (CONFIG_DRM_VIRTIO_GPU_RS unset): make check-intree turns it on.
+		[ "$s" = "$k" ] || "$ROOT/tools/intree.sh" apply "$s"
 		touch "$dir/unpacked"
 	fi
-	local k="$dir/linux"
+	mkdir -p "$k"
+	local kmake=(make -C "$s")
+	[ "$s" = "$k" ] || kmake+=(O="$k")
 	say "configuring ($FLAVOR): tinyconfig + kvm_guest.config + ${FRAGMENTS[*]#$ROOT/}"
 	# The same variables go to the config steps, or RUST_IS_AVAILABLE is false and
 	# CONFIG_RUST is silently dropped.
-	run_logged "$log" make -C "$k" $VARS tinyconfig
-	run_logged "$log" "$k/scripts/kconfig/merge_config.sh" -m -O "$k" "$k/.config" \
-		"$k/kernel/configs/kvm_guest.config" "${FRAGMENTS[@]}"
-	run_logged "$log" make -C "$k" $VARS olddefconfig
+	run_logged "$log" "${kmake[@]}" $VARS tinyconfig
+	run_logged "$log" "$s/scripts/kconfig/merge_config.sh" -m -O "$k" "$k/.config" \
+		"$s/kernel/configs/kvm_guest.config" "${FRAGMENTS[@]}"
+	run_logged "$log" "${kmake[@]}" $VARS olddefconfig
 	local bad=()
 	for opt in RUST=y DRM=y DRM_VIRTIO_GPU=m MODULES=y VIRTIO_PCI=y; do
 		grep -q "^CONFIG_$opt\$" "$k/.config" || bad+=("CONFIG_$opt")
@@ -156,9 +179,9 @@ build() {
 	while read -r line; do
 		grep -qx "$line" "$k/.config" || bad+=("$line")
 	done < <(cat "${FRAGMENTS[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=')
-	[ ${#bad[@]} -eq 0 ] || die "config lacks ${bad[*]} after olddefconfig (is Rust available? try: make -C $k $VARS rustavailable)"
+	[ ${#bad[@]} -eq 0 ] || die "config lacks ${bad[*]} after olddefconfig (is Rust available? try: ${kmake[*]} $VARS rustavailable)"
 	say "building bzImage and modules ($FLAVOR) with $JOBS jobs (about 10 min on 2 cores, more with the debug options; progress every 20 s)"
-	run_logged "$log" make -C "$k" $VARS -j"$JOBS" bzImage modules
+	run_logged "$log" "${kmake[@]}" $VARS -j"$JOBS" bzImage modules
 	touch "$dir/built"
 	say "built in $(( $(date +%s) - t0 )) s: $k"
 }
@@ -166,7 +189,8 @@ build() {
 case "${1:-build}" in
 	build) build ;;
 	kdir) kdir ;;
+	srcdir) srcdir ;;
 	vars) echo "$VARS" ;;
 	key) key ;;
-	*) die "usage: $0 build|kdir|vars|key" ;;
+	*) die "usage: $0 build|kdir|srcdir|vars|key" ;;
 esac
