@@ -22,7 +22,7 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check check-debug igt fuzz fuzz-host bench host-test \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug check-intree igt fuzz fuzz-host bench host-test \
 	fmt \
 	fmt-check \
 	clean distclean guest-tools
@@ -34,7 +34,8 @@ help:
 	@echo "make run        boot QEMU with our driver; DISPLAY_UI=gtk opens a window"
 	@echo "make check      host tests, rustfmt, clippy -Dwarnings build, guest tests"
 	@echo "make check-debug  guest tests on the debug kernel (KASAN, kmemleak, lockdep, ...);"
-	@echo "                 DEBUG_C=1 adds the C driver's boot"
+	@echo "                 DEBUG_C=1 adds the C driver's boot; CYCLES=100 FAULT_LIFECYCLE=1 the long run"
+	@echo "make check-intree  the driver built into the kernel (and in-tree =m): builds, boots"
 	@echo "make igt        igt-gpu-tools in the guest, both drivers (IGT_DIR=build or IGT_SRC=source)"
 	@echo "make fuzz       long runs: host fuzz targets (HOST_FUZZ_RUNS), the ioctl fuzzer"
 	@echo "                (FUZZ_SEEDS, FUZZ_ITERS), CYCLES load/unload"
@@ -93,6 +94,11 @@ check: deps
 # cached beside the normal kernel; `.ci/run` runs it after `make check`.
 check-debug: deps
 	@$(ROOT)/tests/check-debug.sh
+
+# The driver folder in the kernel tree: built in (C driver =m, and off) and as an in-tree
+# module, with O= over the cached kernel's objects; the built-in kernel boots the scenarios.
+check-intree: deps
+	@$(ROOT)/tests/check-intree.sh
 
 # igt-gpu-tools in the guest on both drivers, judged against tests/igt/*.txt; not in CI (a
 # fresh machine has no igt: it skips). IGT_DIR / IGT_SRC say where igt comes from.

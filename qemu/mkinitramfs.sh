@@ -15,13 +15,14 @@ KDIR="$1"
 OUT="$2"
 STAGE="$(dirname "$OUT")/initramfs-root"
 KREL="$(cat "$KDIR/include/config/kernel.release")"
-# VGRS_MODULE: our module to ship (default: the one `make modules` built in the tree);
+# VGRS_MODULE: our module to ship (default: the one `make modules` built in the tree; `none`
+# for a kernel with our driver built in, make check-intree);
 # VGRS_EXTRA_KO: more modules for extra/ (the KASAN canary of `make check-debug`).
 MOD="${VGRS_MODULE:-$ROOT/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko}"
 
 say() { printf 'initramfs: %s\n' "$*" >&2; }
 
-[ -f "$MOD" ] || { say "missing $MOD: run 'make modules'"; exit 1; }
+[ "$MOD" = none ] || [ -f "$MOD" ] || { say "missing $MOD: run 'make modules'"; exit 1; }
 rm -rf "$STAGE"
 mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,proc,sys,dev,tmp,run,etc,guest}
 mkdir -p "$STAGE/lib/modules/$KREL/extra"
@@ -29,7 +30,11 @@ mkdir -p "$STAGE/lib/modules/$KREL/extra"
 cp /bin/busybox "$STAGE/bin/busybox"
 
 # Modules: ours under extra/, the kernel's (the C driver and its helpers) under kernel/.
-cp "$MOD" "$STAGE/lib/modules/$KREL/extra/"
+[ "$MOD" = none ] || cp "$MOD" "$STAGE/lib/modules/$KREL/extra/"
+# What is built in, so that modprobe knows (an in-tree build of ours lists it).
+for f in modules.builtin modules.builtin.modinfo; do
+	[ -f "$KDIR/$f" ] && cp "$KDIR/$f" "$STAGE/lib/modules/$KREL/"
+done
 for ko in ${VGRS_EXTRA_KO:-}; do cp "$ko" "$STAGE/lib/modules/$KREL/extra/"; done
 (cd "$KDIR" && find . -name '*.ko' -printf '%P\n') | while read -r ko; do
 	mkdir -p "$STAGE/lib/modules/$KREL/kernel/$(dirname "$ko")"

@@ -21,6 +21,7 @@ export PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/tmp
 depmod
 
 . /guest/lib.sh
+builtin_boot
 # vgrs.scenario=A,B runs A then B in the same boot (saves a boot's time in make check).
 for scenario in $(sed -n 's/.*vgrs\.scenario=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
 	if [ -f "/guest/$scenario.sh" ]; then

@@ -77,6 +77,80 @@ log_dmesg() {
 	dmesg | grep -E "$1" | while read -r l; do echo "@@VGRS log $l"; done
 }
 
+# The built-in driver (`make check-intree`): our driver is part of the kernel, binds the device
+# at boot, is not in /proc/modules and cannot be unloaded. Then VGRS_BUILTIN=1, /init checks
+# the boot-time bind and unbinds the device (builtin_boot), and a scenario's `modprobe
+# virtio_gpu_rs` binds the device to our driver through sysfs, `modprobe -r virtio_gpu_rs`
+# unbinds it: the scenarios run unchanged, and the C module binds only once ours let go.
+VGRS_BUILTIN=0
+if [ -d /sys/bus/virtio/drivers/virtio_gpu_rs ] && ! grep -q '^virtio_gpu_rs ' /proc/modules; then
+	VGRS_BUILTIN=1
+fi
+
+# builtin_bound: true if the virtio-gpu device is bound to our (built-in) driver.
+builtin_bound() {
+	local dev
+	dev=$(gpu_dev) || return 1
+	[ -e "/sys/bus/virtio/drivers/virtio_gpu_rs/$dev" ]
+}
+
+# builtin_sysfs bind|unbind: binds the device to our built-in driver or unbinds it, as a module
+# load or unload would (already done: success; a device on another driver: left alone).
+builtin_sysfs() {
+	local dev
+	dev=$(gpu_dev) || { echo "no virtio-gpu device" >&2; return 1; }
+	case "$1" in
+	bind) [ -e "/sys/bus/virtio/devices/$dev/driver" ] && return 0 ;;
+	unbind) builtin_bound || return 0 ;;
+	esac
+	echo "$dev" >"/sys/bus/virtio/drivers/virtio_gpu_rs/$1"
+}
+
+if [ "$VGRS_BUILTIN" = 1 ]; then
+	modprobe() {
+		case "$*" in
+		virtio_gpu_rs) builtin_sysfs bind ;;
+		"-r virtio_gpu_rs") builtin_sysfs unbind ;;
+		*) command modprobe "$@" ;;
+		esac
+	}
+fi
+
+# module_loaded MODULE: true if MODULE is loaded (our built-in driver: bound to the device).
+module_loaded() {
+	if [ "$VGRS_BUILTIN" = 1 ] && [ "$1" = virtio_gpu_rs ]; then
+		builtin_bound
+	else
+		grep -q "^$1 " /proc/modules
+	fi
+}
+
+# builtin_boot: with the built-in driver, checks that it bound the device at boot (a DRM card
+# of driver virtio_gpu on it, the fbdev console), then unbinds it, so that every scenario
+# starts as in a module boot: no driver on the device.
+builtin_boot() {
+	[ "$VGRS_BUILTIN" = 1 ] || return 0
+	local dev why=""
+	dev=$(gpu_dev) || { result FAIL builtin.bound-at-boot "no virtio-gpu device"; return; }
+	wait_for /dev/dri/card0 10 || why="no /dev/dri/card0; "
+	builtin_bound || why="${why}$dev not bound to virtio_gpu_rs; "
+	grep -q 'virtio_gpu_rs' /proc/modules && why="${why}virtio_gpu_rs is a module here; "
+	[ -e /dev/fb0 ] || why="${why}no fbdev console (/dev/fb0); "
+	[ -n "$(kernel_problems)" ] && why="${why}kernel problems at boot: $(kernel_problems | head -n1)"
+	if [ -z "$why" ]; then
+		result PASS builtin.bound-at-boot "$dev bound to the built-in virtio_gpu_rs at boot; card0 and fb0 ($(cat /sys/class/graphics/fb0/name)) are there"
+	else
+		result FAIL builtin.bound-at-boot "$why"
+	fi
+	dmesg | grep -E 'virtio_gpu_rs|\[drm\]' | while read -r l; do echo "@@VGRS log boot: $l"; done
+	if builtin_sysfs unbind && ! builtin_bound && wait_gone /dev/dri/card0 5; then
+		result PASS builtin.unbind "$dev unbound from the built-in driver; card0 gone"
+	else
+		result FAIL builtin.unbind "$dev still bound, or card0 still there, after unbind"
+	fi
+	dmesg -c >/dev/null
+}
+
 # Why the device can no longer be used (a modprobe that hung), or empty.
 stuck=""
 
@@ -143,6 +217,16 @@ wait_for() {
 	done
 }
 
+# wait_gone PATH SECS: waits up to SECS seconds for PATH to disappear.
+wait_gone() {
+	local n=0
+	while [ -e "$1" ]; do
+		[ "$n" -ge $(($2 * 10)) ] && return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
 # forward LABEL FILE: reports each PASS/FAIL/SKIP line of a vgrs-uapi-test output.
 forward() {
 	local status check detail
@@ -155,10 +239,10 @@ forward() {
 
 # unload LABEL MODULE: modprobe -r, bounded; reports LABEL.unload.
 unload() {
-	if ! grep -q "^$2 " /proc/modules; then
+	if ! module_loaded "$2"; then
 		result SKIP "$1.unload" "$2 is not loaded"
 	elif bounded 30 modprobe -r "$2" 2>/tmp/err; then
-		if grep -q "^$2 " /proc/modules; then
+		if module_loaded "$2"; then
 			result FAIL "$1.unload" "$2 still loaded after modprobe -r"
 		else
 			result PASS "$1.unload" "modprobe -r $2"

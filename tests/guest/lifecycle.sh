@@ -47,7 +47,7 @@ lifecycle_driver() {
 	else
 		result NOTE "$label.lifecycle" "reported, not failed: $why"
 	fi
-	grep -q "^$module " /proc/modules && bounded 30 modprobe -r "$module"
+	module_loaded "$module" && bounded 30 modprobe -r "$module"
 	[ -e /sys/kernel/debug/kmemleak ] && kmemleak_check "$label" "$strict"
 	show_dmesg "$label"
 }

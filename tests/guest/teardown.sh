@@ -38,7 +38,7 @@ teardown_driver() {
 		t2=$(cut -d' ' -f1 /proc/uptime)
 		echo "@@VGRS log teardown cycle $i: unbind took $(awk "BEGIN { print $t1 - $t0 }") s, unload $(awk "BEGIN { print $t2 - $t1 }") s"
 		wait_pid 30 "$pid" >/dev/null 2>&1
-		if grep -q "^$module " /proc/modules; then
+		if module_loaded "$module"; then
 			bad="$bad cycle $i: still loaded;"
 			break
 		fi

@@ -60,7 +60,7 @@ unbind_open_fd() {
 	sed "s/^/[$label hold] /" /tmp/hold.out /tmp/hold.err
 	forward "$label" /tmp/hold.out
 	if bounded 30 modprobe -r "$module" 2>/tmp/err; then
-		grep -q "^$module " /proc/modules && why="${why}$module still loaded after modprobe -r; "
+		module_loaded "$module" && why="${why}$module still loaded after modprobe -r; "
 	else
 		why="${why}modprobe -r $module failed or hung: $(cat /tmp/err); "
 	fi
