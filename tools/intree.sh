@@ -3,8 +3,9 @@
 #
 # The driver folder in a kernel tree (`make check-intree`).
 #
-#   tools/intree.sh apply TREE     copy drivers/gpu/drm/virtio_rs and include/virtio_gpu_rs
-#                                  into the kernel source TREE and hook the folder into
+#   tools/intree.sh apply TREE     copy drivers/gpu/drm/virtio_rs into the kernel source TREE,
+#                                  with include/virtio_gpu_rs in it (the driver's Makefile
+#                                  looks there first), and hook the folder into
 #                                  drivers/gpu/drm/{Kconfig,Makefile}; idempotent, and a file
 #                                  whose content did not change keeps its time stamp, so an
 #                                  incremental build recompiles only what changed
@@ -50,16 +51,26 @@ sources() {
 		! -name bindings_generated.rs ! -name '*.mod.c' | sort)
 }
 
+# where FILE: a source file's place in the kernel tree (the headers go into the folder).
+where() {
+	case "$1" in
+	include/*) echo "drivers/gpu/drm/virtio_rs/$1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
 apply() {
 	local tree=$1 f
 	[ -f "$tree/drivers/gpu/drm/Kconfig" ] || die "$tree is not a kernel source tree"
 	while read -r f; do
-		sync_file "$ROOT/$f" "$tree/$f"
+		sync_file "$ROOT/$f" "$tree/$(where "$f")"
 	done < <(sources)
-	# Files the folder no longer has.
-	(cd "$tree" && find drivers/gpu/drm/virtio_rs include/virtio_gpu_rs -type f \
+	# Files the folder no longer has; and the headers' old place in the tree's include/.
+	rm -rf "$tree/include/virtio_gpu_rs"
+	(cd "$tree" && find drivers/gpu/drm/virtio_rs -type f \
 		\( -name '*.rs' -o -name '*.c' -o -name '*.h' \) ! -name bindings_generated.rs | sort) |
-		comm -23 - <(sources) | while read -r f; do rm -f "$tree/$f"; done
+		comm -23 - <(sources | while read -r f; do where "$f"; done | sort) |
+		while read -r f; do rm -f "$tree/$f"; done
 	hook "$tree/drivers/gpu/drm/Kconfig" 'source "drivers/gpu/drm/virtio/Kconfig"' \
 		'source "drivers/gpu/drm/virtio_rs/Kconfig"'
 	hook "$tree/drivers/gpu/drm/Makefile" 'obj-$(CONFIG_DRM_VIRTIO_GPU) += virtio/' \
@@ -101,6 +112,17 @@ build() {
 		mv "$obj.tmp" "$obj"
 		touch "$obj/.vgrs-copied"
 	fi
+	# Nothing to do when the driver's sources, the variant's options and the kernel's
+	# configuration are those of the last good build (make would spend ~40 s finding out).
+	local stamp
+	stamp=$({ echo "$opts"; cat "$base/.config"; (cd "$ROOT" && sources | xargs sha256sum); } |
+		sha256sum | cut -c1-16)
+	if [ "$(cat "$obj/.vgrs-stamp" 2>/dev/null)" = "$stamp" ] && [ -f "$obj/arch/x86/boot/bzImage" ]; then
+		say "$variant: up to date (sources and configuration as in the last build, $stamp)"
+		echo "$obj"
+		return
+	fi
+	rm -f "$obj/.vgrs-stamp"
 	apply "$src"
 	# The variant's options over the normal kernel's configuration.
 	cp "$base/.config" "$obj/.config"
@@ -140,6 +162,7 @@ build() {
 		die "the $variant build failed (log: $log)"
 	fi
 	say "$variant: built in $(($(date +%s) - t0)) s: $(grep -cE '^  (CC|RUSTC|BINDGEN)' "$log") objects compiled"
+	echo "$stamp" >"$obj/.vgrs-stamp"
 	echo "$obj"
 }
 
