@@ -11,7 +11,9 @@
 #define _VIRTIO_GPU_RS_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/workqueue_types.h>
 
+struct delayed_work;
 struct device;
 struct dma_buf_attachment;
 struct drm_atomic_state;
@@ -70,6 +72,15 @@ void vgrs_init_completion(struct completion *x);
 unsigned int vgrs_cmd_timeout_ms(void);
 bool vgrs_take_dropped_response(void);
 void vgrs_debugfs_fault_init(struct drm_device *dev);
+
+/*
+ * The queues' watchdog (virtio/virtqueue.rs): INIT_DELAYED_WORK at one call site,
+ * schedule_delayed_work() on the system workqueue and to_delayed_work(), all static inlines
+ * or macros.
+ */
+void vgrs_init_delayed_work(struct delayed_work *dwork, work_func_t fn);
+bool vgrs_schedule_delayed_work(struct delayed_work *dwork, unsigned long delay);
+struct delayed_work *vgrs_to_delayed_work(struct work_struct *work);
 
 /*
  * spin_lock_init() at one call site (one lockdep class for the virtqueue ring locks) and

@@ -13,6 +13,8 @@
 #   glmark2    glmark2-es2-drm runs six scenes (2 s each) through virgl to completion and
 #              scores
 #   fence-hold (ours) a sync_file outliving unbind pins the module, still answers, lets go
+#   fence-watchdog (ours) a fenced submission on a device that stopped answering: the
+#              queues' watchdog resets the device, the fence signals with an error
 #   unbind-rendering  the device is unbound while kmscube renders through virgl: the unbind
 #              completes, kmscube ends by itself (an error from its next ioctl), the module
 #              unloads, no kernel warning; then the driver binds again and kmscube renders
@@ -248,6 +250,66 @@ suspend_lose() {
 	show_dmesg "$label"
 }
 
+# fence_watchdog LABEL MODULE (ours): a fenced submission nobody in the kernel waits for, on
+# a device that stops answering (debugfs vgrs_drop_responses, every answer dropped), with
+# cmd_timeout_ms cut to 2 s. The queues' watchdog must reset the device, and the fence signal
+# with an error within 15 s (vgrs-uapi-test --fence-hang), not never; then answers on again,
+# the device unbound and bound, and kmscube renders through virgl.
+fence_watchdog() {
+	local label=$1 module=$2 knob client rc last why=""
+	dmesg -c >/dev/null
+	load "$label" "$module" || return
+	knob=$(ls /sys/kernel/debug/dri/*/vgrs_drop_responses 2>/dev/null | head -n 1)
+	if [ -z "$knob" ]; then
+		result FAIL "$label.fence-watchdog" "no vgrs_drop_responses in /sys/kernel/debug/dri/*"
+		unload "$label" "$module"
+		return
+	fi
+	rm -f /tmp/hang.go
+	vgrs-uapi-test --label "$label" --fence-hang /tmp/hang.go >/tmp/hang.out 2>/tmp/hang.err &
+	client=$!
+	if wait_line /tmp/hang.err READY "$client" 300; then
+		echo 2000 >"/sys/module/$module/parameters/cmd_timeout_ms"
+		echo 1000000 >"$knob"
+		touch /tmp/hang.go
+	else
+		why="the client did not get ready; "
+	fi
+	wait_pid 40 "$client"
+	rc=$?
+	[ "$rc" -le 1 ] || why="${why}the client did not finish (exit $rc); "
+	echo 0 >"$knob"
+	echo 20000 >"/sys/module/$module/parameters/cmd_timeout_ms"
+	sed "s/^/[$label fence-hang] /" /tmp/hang.out /tmp/hang.err
+	forward "$label" /tmp/hang.out
+	dmesg | grep -q 'watchdog: the device answered nothing for 2000 ms' ||
+		why="${why}no reset by the watchdog in the log; "
+	bounded 30 modprobe -r "$module" 2>/dev/null
+	if load "$label" "$module"; then
+		rm -f /tmp/fw.fifo
+		mkfifo /tmp/fw.fifo
+		kmscube -c 10 </tmp/fw.fifo >/tmp/fw.out 2>&1 &
+		client=$!
+		exec 6>/tmp/fw.fifo
+		wait_pid 120 "$client"
+		rc=$?
+		exec 6>&-
+		last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/fw.out | tail -n1)
+		{ [ "$rc" = 0 ] && grep -q 'renderer: "virgl' /tmp/fw.out && [ -n "$last" ]; } ||
+			why="${why}kmscube after the rebind: exit $rc: $(tail -n 2 /tmp/fw.out | tr '\n' ' '); "
+	else
+		why="${why}the driver did not bind again; "
+	fi
+	if [ -z "$why" ]; then
+		result PASS "$label.fence-watchdog" "every answer dropped with a fenced submission pending: the watchdog reset the device after 2000 ms, the fence signalled with an error; bound again, kmscube: $last"
+	else
+		result FAIL "$label.fence-watchdog" "$why"
+	fi
+	unload "$label" "$module"
+	problems "$label" fence-watchdog-clean 1 "no kernel warning, hung task or leak over the reset, rebind and unload"
+	show_dmesg "$label"
+}
+
 # vgrs.kmscube_frames=N on the command line: frames per kmscube run (default 300).
 frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
 frames=${KMSCUBE_FRAMES:-${frames:-300}}
@@ -255,6 +317,7 @@ each_driver virgl virgl_driver
 each_driver virgl unbind_rendering
 if echo " $(selected_drivers virgl) " | grep -q ' rs '; then
 	fence_hold rs virtio_gpu_rs
+	fence_watchdog rs virtio_gpu_rs
 	# vgrs.virgl_quick (the debug kernel's run, at the CI budget): make check runs it.
 	grep -q 'vgrs\.virgl_quick' /proc/cmdline || suspend_lose rs virtio_gpu_rs
 fi

@@ -29,7 +29,7 @@ use vgrs_guest::mapping::Mapping;
 mod uapi_fault;
 mod uapi_virgl;
 use uapi_fault::check_fault;
-use uapi_virgl::{bench_exec, check_virgl, hold_fence, lose_context};
+use uapi_virgl::{bench_exec, check_virgl, fence_hang, hold_fence, lose_context};
 
 /// A handle no driver hands out (DRM handles count up from 1).
 const BAD_HANDLE: u32 = 0x7fff_0000;
@@ -63,10 +63,13 @@ struct Args {
     hold_fence: Option<PathBuf>,
     /// `--lose-until FILE`: a 3D client across a suspend (see [`lose_context`]).
     lose_until: Option<PathBuf>,
+    /// `--fence-hang FILE`: a fenced submission on a device that stops answering (see
+    /// [`fence_hang`]).
+    fence_hang: Option<PathBuf>,
     /// `--bench-exec SECS`: measure submissions on the 3D device (see [`bench_exec`]).
     bench_exec: Option<u64>,
     /// `--fault`: allocation failures injected into the driver's ioctls (debug kernel; with
-    /// `--virgl`, the 3D ones too).
+    /// `--virgl`, the 3D ones instead).
     fault: bool,
 }
 
@@ -80,6 +83,7 @@ fn parse_args() -> Result<Args, String> {
         virgl: false,
         hold_fence: None,
         lose_until: None,
+        fence_hang: None,
         bench_exec: None,
         fault: false,
     };
@@ -96,13 +100,14 @@ fn parse_args() -> Result<Args, String> {
             "--fault" => args.fault = true,
             "--hold-fence" => args.hold_fence = Some(val()?.into()),
             "--lose-until" => args.lose_until = Some(val()?.into()),
+            "--fence-hang" => args.fence_hang = Some(val()?.into()),
             "--bench-exec" => {
                 args.bench_exec = Some(val()?.parse().map_err(|e| format!("--bench-exec: {e}"))?)
             }
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
-                            [--hold-until FILE] [--keep-until FILE] [--virgl] [--hold-fence FILE] [--lose-until FILE] \
+                            [--hold-until FILE] [--keep-until FILE] [--virgl] [--hold-fence FILE] [--lose-until FILE] [--fence-hang FILE] \
                             [--bench-exec SECS] [--fault]"
                     .into())
             }
@@ -1008,6 +1013,8 @@ fn main() {
         }
     } else if let Some(until) = &args.hold_fence {
         hold_fence(&mut r, &args.render, until);
+    } else if let Some(until) = &args.fence_hang {
+        fence_hang(&mut r, &args.render, until);
     } else if let Some(until) = &args.lose_until {
         lose_context(&mut r, &args.render, until);
     } else if args.virgl {

@@ -401,6 +401,66 @@ pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     r.pass("fence-hold/close", "sync_file closed");
 }
 
+/// `--fence-hang FILE` (ours, the virgl scenario): a fenced submission nobody in the kernel
+/// waits for, on a device that stopped answering. A first submission makes the context and
+/// must signal; then READY (on stderr) and a wait for FILE, meanwhile the scenario makes the
+/// device drop every answer (debugfs `vgrs_drop_responses`) with `cmd_timeout_ms` at 2 s; then
+/// a submission with an out fence, polled for up to 15 s. The queues' watchdog must notice
+/// the unanswered request within two periods and reset the device: the fence signals with an
+/// error, not never.
+pub(crate) fn fence_hang(r: &mut Report, render: &Path, until: &Path) {
+    let name = "fence-hang/setup";
+    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
+        return;
+    };
+    let e = virtgpu::Exec {
+        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let Some(first) = r.ok(
+        name,
+        "EXECBUFFER with FENCE_FD_OUT",
+        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
+    ) else {
+        return;
+    };
+    if !poll_in(first.as_fd()) {
+        return r.fail(name, "the first submission's fence did not signal in 5 s");
+    }
+    r.pass(name, "context made, a first fenced submission signalled");
+    eprintln!("READY");
+    if !wait_for_file(r, "fence-hang/wait", until, 60) {
+        return;
+    }
+    let t = Instant::now();
+    let Some(ffd) = r.ok(
+        "fence-hang/submit",
+        "EXECBUFFER with FENCE_FD_OUT, answers dropped",
+        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
+    ) else {
+        return;
+    };
+    let mut signalled = false;
+    while !signalled && t.elapsed().as_secs() < 15 {
+        signalled = poll_in(ffd.as_fd());
+    }
+    let ms = t.elapsed().as_millis();
+    match virtgpu::sync_file_info(ffd.as_fd()) {
+        Ok((status, _)) => r.check(
+            "fence-hang/signalled",
+            signalled && status < 0,
+            format!(
+                "the unanswered submission's fence: signalled {signalled} after {ms} ms, status {status} (want an error)"
+            ),
+        ),
+        Err(e) => r.fail(
+            "fence-hang/signalled",
+            format!("SYNC_IOC_FILE_INFO: {}", err_name(&e)),
+        ),
+    }
+}
+
 /// `--lose-until FILE` (the suspend check of the virgl scenario): a 3D client whose host
 /// context a suspend destroys. Before: a context made by a submission, a 3D resource (a
 /// render target, created again by the driver at restore) read back from the host. After

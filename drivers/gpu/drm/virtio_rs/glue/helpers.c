@@ -110,6 +110,21 @@ unsigned int vgrs_cmd_timeout_ms(void)
 	return READ_ONCE(cmd_timeout_ms);
 }
 
+void vgrs_init_delayed_work(struct delayed_work *dwork, work_func_t fn)
+{
+	INIT_DELAYED_WORK(dwork, fn);
+}
+
+bool vgrs_schedule_delayed_work(struct delayed_work *dwork, unsigned long delay)
+{
+	return schedule_delayed_work(dwork, delay);
+}
+
+struct delayed_work *vgrs_to_delayed_work(struct work_struct *work)
+{
+	return to_delayed_work(work);
+}
+
 /*
  * Fault injection: the device's next N answers are dropped, as if it never gave them
  * (debugfs; shared by every device of the driver; the file is removed with the DRM device's

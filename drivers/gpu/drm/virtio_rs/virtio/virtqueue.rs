@@ -15,13 +15,14 @@
 //! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h)
 
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use kernel::{
     error::to_result,
     new_condvar, new_mutex, new_work,
     prelude::*,
     sync::{Arc, CondVar, Mutex},
-    time::msecs_to_jiffies,
+    time::{msecs_to_jiffies, Ktime},
     types::Opaque,
     workqueue::{self, Work, WorkItem},
 };
@@ -439,6 +440,10 @@ pub(crate) struct Queue {
     lost: Mutex<KVec<KBox<InFlight>>>,
     /// The device's reset, shared by its queues.
     wedge: Arc<Wedge>,
+    /// Requests handed to the device by [`Queue::queue_req`], and how many of those ended
+    /// (answered or failed): the watchdog's measure of progress ([`VqTable::watch`]).
+    added: AtomicU64,
+    ended: AtomicU64,
 }
 
 kernel::impl_has_work! {
@@ -575,6 +580,8 @@ impl Queue {
             };
             match Self::add(vq, req) {
                 Ok(()) => {
+                    // Under the ring lock: the watchdog reads it there.
+                    self.added.fetch_add(1, Relaxed);
                     if notify {
                         kick(&ring);
                     }
@@ -689,6 +696,7 @@ impl Queue {
 
     /// Hands a request the device returned, with `len` bytes of answer, to whoever wants it.
     fn finish(&self, mut req: KBox<InFlight>, len: usize) {
+        self.count_end(&req);
         match core::mem::replace(&mut req.notify, Notify::Nothing) {
             Notify::Waiter(slot) => {
                 let InFlight { bufs, .. } = KBox::into_inner(req);
@@ -737,6 +745,7 @@ impl Queue {
             // it gave it back to us.
             let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
             if let Err(req) = self.ring.lock().home(req) {
+                self.count_end(&req);
                 fail(req);
             }
         }
@@ -748,6 +757,7 @@ impl Queue {
         // Answers dropped by fault injection: the device never gave them.
         let lost = core::mem::take(&mut *self.lost.lock());
         for req in lost {
+            self.count_end(&req);
             fail(req);
         }
         // The device answered these before the reset: they complete as usual.
@@ -762,6 +772,24 @@ impl Queue {
 
     /// Whether the device holds no request of this queue and every answer it gave back was
     /// handled (a dead or suspended queue is idle).
+    /// Counts a request of [`Queue::queue_req`] that ended (reserved requests of
+    /// [`AtomicBatch`] are not counted when added, so not here either).
+    fn count_end(&self, req: &InFlight) {
+        if !matches!(req.notify, Notify::Reserved) {
+            self.ended.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The watchdog's look at the queue: how many requests were added and how many of them
+    /// ended, while the queue has a virtqueue (not dead, not suspended).
+    fn progress(&self) -> Option<(u64, u64)> {
+        let ring = self.ring.lock();
+        ring.vq.as_ref()?;
+        // `ended` first: it never passes `added`, which cannot change while we hold the lock.
+        let ended = self.ended.load(Relaxed);
+        Some((self.added.load(Relaxed), ended))
+    }
+
     fn idle(&self) -> bool {
         let ring = self.ring.lock();
         let Some(vq) = ring.vq.as_ref() else {
@@ -1058,11 +1086,118 @@ impl Wedge {
 }
 
 /// What `vdev->priv` points to: the device's workqueue and its queues, in index order.
+///
+/// # Invariants
+///
+/// `watchdog` is initialised with [`watchdog_run`] right after the table is boxed, and is
+/// queued only while the table lives: [`Queues::drop`] cancels it (synchronously) before it
+/// frees the table.
 struct VqTable {
     wq: OwnedWq,
     queues: KVec<Arc<Queue>>,
     /// The virtqueues' names, for finding them again at restore.
     names: KVec<&'static CStr>,
+    /// Looks for a queue that made no progress for `cmd_timeout_ms` ([`VqTable::watch`]),
+    /// on the system workqueue (a reset must not wait for work queued behind it on `wq`).
+    watchdog: Opaque<bindings::delayed_work>,
+    /// Per queue, the `ended` count at the watchdog's last look and the time (ms) it last saw
+    /// the queue idle or a request end.
+    seen: [(AtomicU64, AtomicU64); MAX_QUEUES],
+    /// The device's reset.
+    wedge: Arc<Wedge>,
+}
+
+impl VqTable {
+    /// Queues the watchdog's next look: a quarter of `cmd_timeout_ms` from now, at most a
+    /// second (so a changed timeout takes effect soon), at least 50 ms.
+    fn arm(&self) {
+        let ms = (cmd_timeout_ms() / 4).clamp(50, 1000);
+        // SAFETY: By the type invariant the work is initialised and the table outlives it
+        // being queued.
+        unsafe { bindings::vgrs_schedule_delayed_work(self.watchdog.get(), msecs_to_jiffies(ms)) };
+    }
+
+    /// Starts watching afresh (a new binding, or a restore): the time until now is not held
+    /// against the queues.
+    fn start_watch(&self) {
+        let now = now_ms();
+        for (q, (ended, mark)) in self.queues.iter().zip(self.seen.iter()) {
+            if let Some((_, e)) = q.progress() {
+                ended.store(e, Relaxed);
+                mark.store(now, Relaxed);
+            }
+        }
+        self.arm();
+    }
+
+    /// Stops the watchdog and waits for a running look to end.
+    fn stop_watch(&self) {
+        // SAFETY: By the type invariant the work is initialised; cancelling a work that is not
+        // queued does nothing, and a look that re-queues itself is cancelled too.
+        unsafe { bindings::cancel_delayed_work_sync(self.watchdog.get()) };
+    }
+
+    /// One look of the watchdog. A queue that is idle, or ended a request since the last
+    /// look, is making progress: its mark moves to now. One that holds requests and has ended
+    /// none since its mark, `cmd_timeout_ms` or more ago, has stopped answering: the device is
+    /// reset ([`Wedge::wedge`]), which fails every request in flight. (A request added just
+    /// after a look that saw the queue idle waits at least the timeout less one look's period.)
+    /// Waited-for requests time out by themselves ([`Pending::wait`]); this catches the ones
+    /// nobody waits for in the kernel, such as a fenced submission whose fence a client polls
+    /// or a commit waits on. Returns whether any queue is still alive (worth another look).
+    fn watch(&self) -> bool {
+        let ms = cmd_timeout_ms();
+        let now = now_ms();
+        let mut alive = false;
+        for (q, (ended, mark)) in self.queues.iter().zip(self.seen.iter()) {
+            let Some((a, e)) = q.progress() else {
+                continue;
+            };
+            alive = true;
+            if e == a || e != ended.load(Relaxed) || ms == 0 {
+                ended.store(e, Relaxed);
+                mark.store(now, Relaxed);
+                continue;
+            }
+            let stuck = now.saturating_sub(mark.load(Relaxed)) >= u64::from(ms);
+            if stuck {
+                pr_err!(
+                    "watchdog: the device answered nothing for {} ms while it held requests\n",
+                    ms
+                );
+                self.wedge.wedge(ms);
+                return false;
+            }
+        }
+        alive
+    }
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`.
+fn now_ms() -> u64 {
+    u64::try_from(Ktime::ktime_get().to_ms()).unwrap_or(0)
+}
+
+/// The watchdog's work function: one look, then the next one queued while a queue lives.
+///
+/// # Safety
+///
+/// Called by the workqueue core for the `watchdog` work of a live [`VqTable`].
+unsafe extern "C" fn watchdog_run(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the work of a `delayed_work` (the caller's requirement).
+    let dwork = unsafe { bindings::vgrs_to_delayed_work(work) };
+    // SAFETY: `dwork` is the `watchdog` field of a live `VqTable` (the caller's requirement);
+    // `Opaque<delayed_work>` has the layout of a `delayed_work`.
+    let table = unsafe {
+        &*kernel::container_of!(
+            dwork.cast::<Opaque<bindings::delayed_work>>(),
+            VqTable,
+            watchdog
+        )
+    };
+    if table.watch() {
+        table.arm();
+    }
 }
 
 /// The virtqueues of a bound device. Dropping it resets the device, waits for the completion
@@ -1138,6 +1273,8 @@ impl Queues {
                     pool <- new_mutex!([const { None }; POOL_MAX]),
                     lost <- new_mutex!(KVec::new()),
                     wedge: shared,
+                    added: AtomicU64::new(0),
+                    ended: AtomicU64::new(0),
                 }),
                 GFP_KERNEL,
             )?;
@@ -1152,9 +1289,16 @@ impl Queues {
                 wq: OwnedWq::new(wq_name)?,
                 queues,
                 names: kept,
+                watchdog: Opaque::uninit(),
+                seen: [const { (AtomicU64::new(0), AtomicU64::new(0)) }; MAX_QUEUES],
+                wedge: wedge.clone(),
             },
             GFP_KERNEL,
         )?;
+        // INVARIANT: initialised before anything can queue it; the table is boxed and does not
+        // move until `Queues::drop`, which cancels the work before it frees the table.
+        // SAFETY: `watchdog` is an uninitialised `delayed_work`, not queued.
+        unsafe { bindings::vgrs_init_delayed_work(table.watchdog.get(), Some(watchdog_run)) };
         // SAFETY: `dev` is valid; `priv` belongs to the driver, and no callback can read it
         // before buffers are queued, which needs the queues we are creating.
         unsafe { (*dev.as_raw()).priv_ = (&raw const *table).cast_mut().cast() };
@@ -1182,6 +1326,7 @@ impl Queues {
             st.vdev = Some(NonNull::from(dev).cast());
             st.queues = all;
         }
+        table.start_watch();
         // INVARIANT: `priv` points to the table set up above; the caller drops us in `remove`;
         // the callback queues completion work only on the table's workqueue.
         Ok(Self {
@@ -1207,6 +1352,8 @@ impl Queues {
         let Some(table) = self.table.as_ref() else {
             return;
         };
+        // No look while the queues are suspended; `restore` starts it again.
+        table.stop_watch();
         let limit = match cmd_timeout_ms() {
             0 => 20_000,
             ms => ms,
@@ -1282,6 +1429,7 @@ impl Queues {
                 q.resume(RawVq(vq));
             }
         }
+        table.start_watch();
         Ok(())
     }
 }
@@ -1315,7 +1463,11 @@ fn find_vqs(
 impl Drop for Queues {
     fn drop(&mut self) {
         let vdev = self.vdev.as_ptr();
-        // First, under the lock: a reset in progress ends before the teardown, none starts
+        // No watchdog look from here on: it could reset the device under the teardown.
+        if let Some(table) = self.table.as_ref() {
+            table.stop_watch();
+        }
+        // Then, under the lock: a reset in progress ends before the teardown, none starts
         // after it, and the queues' cycle through the wedge is broken.
         let (cycle, vqs_gone) = {
             let st = &mut *self.wedge.state.lock();
