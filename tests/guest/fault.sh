@@ -7,7 +7,8 @@
 # and fire only
 # through the per-task counter fail-nth; then `vgrs-uapi-test --fault` fails the operations'
 # allocations one at a time (dumb buffers, ADDFB2, SETCRTC, RESOURCE_CREATE and MAP; with
-# vgrs.fault_virgl, a new file's 3D context, EXECBUFFER with an out fence, a fenced readback):
+# vgrs.fault_virgl instead a new file's 3D context, EXECBUFFER with an out fence, a fenced
+# readback: the 3D boot leaves the 2D operations to the other debug boot):
 # each failure must give an errno or be done without, the operation must work right after,
 # and the kernel log must stay clean (kmemleak runs at the end of the boot). With
 # vgrs.fault_fuzz, the ioctl fuzzer then runs with 10% of the driver's allocations failing.
