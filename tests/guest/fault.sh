@@ -90,11 +90,12 @@ fault_fuzz() {
 # allocations failing at random (probe, the DRM device, the first modeset, the
 # open): each load either binds the device or fails with an errno (no card0), no modprobe
 # hangs; then, with no failures, the driver loads and shows the four bars.
-fault_lifecycle() {
-	local label=$1 module=$2 d i=0 bound=0 refused=0 why="" rc sym next
-	# Not in drm_sysfs_minor_alloc: when it fails, 6.12's drm_dev_init error path puts the
-	# minor's ERR_PTR device (drm_minor_alloc_release -> put_device) and oopses in
-	# kobject_put, for any DRM driver (a DRM core bug; docs/robustness.md).
+# fault_reject_core: no failures in drm_sysfs_minor_alloc: when it fails, 6.12's
+# drm_dev_init error path puts the minor's ERR_PTR device (drm_minor_alloc_release ->
+# put_device) and oopses in kobject_put, for any DRM driver (a DRM core bug;
+# docs/robustness.md). `fault_random 0` clears it.
+fault_reject_core() {
+	local d sym next
 	sym=$(awk '$3 == "drm_sysfs_minor_alloc" { print $1 }' /proc/kallsyms | head -n1)
 	next=$(awk -v s="$sym" '$1 > s { print $1 }' /proc/kallsyms | sort | head -n1)
 	if [ -n "$sym" ] && [ -n "$next" ]; then
@@ -103,6 +104,11 @@ fault_lifecycle() {
 			echo "0x$next" >"$d/reject-end"
 		done
 	fi
+}
+
+fault_lifecycle() {
+	local label=$1 module=$2 d i=0 bound=0 refused=0 why="" rc
+	fault_reject_core
 	# Only allocations within 12 frames of the driver's code: its own (through the kernel
 	# crate's allocators) and those of the helpers it calls directly. During a load every
 	# allocation has the module's init on its stack, deep inside the driver core's kobjects,
@@ -150,6 +156,51 @@ fault_lifecycle() {
 	fi
 }
 
+# fault_probe_sweep LABEL MODULE: every allocation of a probe fails in turn. The device is
+# unbound, then bound through sysfs from a shell whose fail-nth is N (the bind runs the probe
+# in the writing task, so N counts the probe's allocations that have a driver frame within 12
+# frames), for N = 1, 2, ... until a bind completes without reaching an N-th allocation
+# (fail-nth still reads non-zero). Each failed bind must leave the device unbound and the
+# kernel clean; each bind that binds must show card0. At most 400 steps.
+fault_probe_sweep() {
+	local label=$1 module=$2 dev d n=0 left bound=0 refused=0 why=""
+	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
+	# fail-nth needs only the stack filter (probability stays 0: nothing fails at random).
+	fault_reject_core
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 12 >"$d/stacktrace-depth"
+	done
+	while [ "$n" -lt 400 ]; do
+		n=$((n + 1))
+		[ -e "/sys/bus/virtio/drivers/$module/$dev" ] &&
+			{ bounded 30 sh -c "echo $dev >/sys/bus/virtio/drivers/$module/unbind" ||
+				{ why="unbind hung at step $n; "; break; }; }
+		# One shell: arm fail-nth, bind (the probe runs in this task), read fail-nth back.
+		left=$(bounded 30 sh -c "echo $n >/proc/self/fail-nth; echo $dev >/sys/bus/virtio/drivers/$module/bind 2>/dev/null; cat /proc/self/fail-nth")
+		[ "$?" = 124 ] && { why="bind hung at step $n; "; break; }
+		if [ -e "/sys/bus/virtio/drivers/$module/$dev" ]; then
+			wait_for /dev/dri/card0 5 || { why="bound at step $n without card0; "; break; }
+			bound=$((bound + 1))
+		else
+			refused=$((refused + 1))
+		fi
+		[ -n "$(kernel_problems)" ] && { why="step $n: $(kernel_problems | head -n1); "; break; }
+		# Not injected: the probe made fewer than N such allocations; the sweep is complete.
+		[ "${left:-0}" != 0 ] && break
+	done
+	fault_random 0
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 32 >"$d/stacktrace-depth"
+	done
+	[ "${left:-0}" != 0 ] || why="${why}the sweep did not reach the end of the probe in $n steps; "
+	[ "$refused" -gt 0 ] || why="${why}no bind was refused: no failure reached the probe; "
+	if [ -z "$why" ]; then
+		result PASS "$label.fault-probe" "each of the probe's $((n - 1)) allocations near the driver failed in turn: $refused binds refused cleanly, $bound bound without them; step $n bound with no failure"
+	else
+		result FAIL "$label.fault-probe" "$why"
+	fi
+}
+
 # fault_driver LABEL MODULE STRICT
 fault_driver() {
 	local label=$1 module=$2 strict=$3 where extra=""
@@ -161,8 +212,12 @@ fault_driver() {
 		run_test "$label" fault 600 vgrs-uapi-test --label "$label" --fault $extra
 		# vgrs.fault_fuzz: the fuzzer with allocations failing at random, too.
 		grep -q 'vgrs\.fault_fuzz' /proc/cmdline && fault_fuzz "$label"
-		# vgrs.fault_lifecycle: load and unload cycles with allocations failing at random.
-		grep -q 'vgrs\.fault_lifecycle' /proc/cmdline && fault_lifecycle "$label" "$module"
+		# vgrs.fault_lifecycle: load and unload cycles with allocations failing at random,
+		# then every allocation of a probe failing in turn.
+		if grep -q 'vgrs\.fault_lifecycle' /proc/cmdline; then
+			fault_lifecycle "$label" "$module"
+			fault_probe_sweep "$label" "$module"
+		fi
 	else
 		result FAIL "$label.fault-setup" "no fault injection in this kernel (make check-debug builds one) or $module not in /proc/modules"
 	fi

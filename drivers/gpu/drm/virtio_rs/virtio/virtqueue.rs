@@ -1299,6 +1299,12 @@ impl Queues {
         // move until `Queues::drop`, which cancels the work before it frees the table.
         // SAFETY: `watchdog` is an uninitialised `delayed_work`, not queued.
         unsafe { bindings::vgrs_init_delayed_work(table.watchdog.get(), Some(watchdog_run)) };
+        // The wedge's references to the queues, made before the virtqueues: nothing may fail
+        // once they exist, since only `Queues::drop` deletes them (and clears `priv`).
+        let mut all = KVec::with_capacity(n, GFP_KERNEL)?;
+        for q in table.queues.iter() {
+            all.push(q.clone(), GFP_KERNEL)?;
+        }
         // SAFETY: `dev` is valid; `priv` belongs to the driver, and no callback can read it
         // before buffers are queued, which needs the queues we are creating.
         unsafe { (*dev.as_raw()).priv_ = (&raw const *table).cast_mut().cast() };
@@ -1315,10 +1321,6 @@ impl Queues {
                 // INVARIANT: `vq` is alive until `Queues::drop` deletes it after `kill`.
                 q.ring.lock().vq = Some(RawVq(vq));
             }
-        }
-        let mut all = KVec::with_capacity(n, GFP_KERNEL)?;
-        for q in table.queues.iter() {
-            all.push(q.clone(), GFP_KERNEL)?;
         }
         {
             let st = &mut *wedge.state.lock();
