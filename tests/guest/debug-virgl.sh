@@ -4,8 +4,8 @@
 # (virgl: capsets, contexts, EXECBUFFER with fences and syncobjs, bad submissions, PRIME,
 # closing with work in flight, unbinding while kmscube renders through virgl and binding
 # again, a fence outliving unbind) under the debug kernel's detectors, on one driver
-# (vgrs.drivers=rs), then the queue teardown stress (teardown.sh) and kmemleak. With
-# vgrs.virgl_quick the separate kmscube and glmark2 runs are left to make check, for time.
+# (vgrs.drivers=rs), then kmemleak. With vgrs.virgl_quick the separate kmscube and glmark2
+# runs are left to make check, for time.
 
 [ -e /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
 echo "@@VGRS log debug-virgl: virgl (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
@@ -13,8 +13,5 @@ echo "@@VGRS log debug-virgl: virgl (guest uptime $(cut -d" " -f1 /proc/uptime) 
 # Allocation failures in the 3D ioctls too (vgrs.fault_virgl).
 echo "@@VGRS log debug-virgl: fault (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 . /guest/fault.sh
-# The queue teardown stress (our debug build's knob), here to even out the two debug lanes.
-echo "@@VGRS log debug-virgl: teardown (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
-. /guest/teardown.sh
 echo "@@VGRS log debug-virgl: kmemleak (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 kmemleak_each

@@ -19,9 +19,8 @@ fi
 # cycles.
 export KMSCUBE_FRAMES=0
 export VGRS_CYCLES=200
-# The C driver has no panic hooks: that one is ours alone. The queue teardown stress runs in
-# the 3D boot (debug-virgl.sh), which is the shorter lane.
-scenarios="probe uapi kms display unplug panic fault fuzz"
+# The C driver has no panic hooks and no teardown knob: those two are ours alone.
+scenarios="probe uapi kms display unplug panic teardown fault fuzz"
 [ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault fuzz"
 for s in $scenarios; do
 	echo "@@VGRS log debug: scenario $s (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
