@@ -175,8 +175,9 @@ fault_probe_sweep() {
 		[ -e "/sys/bus/virtio/drivers/$module/$dev" ] &&
 			{ bounded 30 sh -c "echo $dev >/sys/bus/virtio/drivers/$module/unbind" ||
 				{ why="unbind hung at step $n; "; break; }; }
-		# One shell: arm fail-nth, bind (the probe runs in this task), read fail-nth back.
-		left=$(bounded 30 sh -c "echo $n >/proc/self/fail-nth; echo $dev >/sys/bus/virtio/drivers/$module/bind 2>/dev/null; cat /proc/self/fail-nth")
+		# One shell: arm fail-nth, bind (the probe runs in this task), read fail-nth back,
+		# all with builtins: a forked `cat` would read its own fail-nth (a new task's is 0).
+		left=$(bounded 30 sh -c "echo $n >/proc/self/fail-nth; echo $dev >/sys/bus/virtio/drivers/$module/bind 2>/dev/null; read -r l </proc/self/fail-nth; echo \$l")
 		[ "$?" = 124 ] && { why="bind hung at step $n; "; break; }
 		if [ -e "/sys/bus/virtio/drivers/$module/$dev" ]; then
 			wait_for /dev/dri/card0 5 || { why="bound at step $n without card0; "; break; }
@@ -185,6 +186,7 @@ fault_probe_sweep() {
 			refused=$((refused + 1))
 		fi
 		[ -n "$(kernel_problems)" ] && { why="step $n: $(kernel_problems | head -n1); "; break; }
+		[ $((n % 20)) = 0 ] && echo "@@VGRS log fault-probe: step $n, $refused refused, $bound bound"
 		# Not injected: the probe made fewer than N such allocations; the sweep is complete.
 		[ "${left:-0}" != 0 ] && break
 	done
