@@ -770,8 +770,6 @@ impl Queue {
         }
     }
 
-    /// Whether the device holds no request of this queue and every answer it gave back was
-    /// handled (a dead or suspended queue is idle).
     /// Counts a request of [`Queue::queue_req`] that ended (reserved requests of
     /// [`AtomicBatch`] are not counted when added, so not here either).
     fn count_end(&self, req: &InFlight) {
@@ -790,6 +788,8 @@ impl Queue {
         Some((self.added.load(Relaxed), ended))
     }
 
+    /// Whether the device holds no request of this queue and every answer it gave back was
+    /// handled (a dead or suspended queue is idle).
     fn idle(&self) -> bool {
         let ring = self.ring.lock();
         let Some(vq) = ring.vq.as_ref() else {
@@ -1103,8 +1103,6 @@ struct VqTable {
     /// Per queue, the `ended` count at the watchdog's last look and the time (ms) it last saw
     /// the queue idle or a request end.
     seen: [(AtomicU64, AtomicU64); MAX_QUEUES],
-    /// The device's reset.
-    wedge: Arc<Wedge>,
 }
 
 impl VqTable {
@@ -1165,7 +1163,8 @@ impl VqTable {
                     "watchdog: the device answered nothing for {} ms while it held requests\n",
                     ms
                 );
-                self.wedge.wedge(ms);
+                // The device's reset, which its queues share.
+                q.wedge.wedge(ms);
                 return false;
             }
         }
@@ -1291,7 +1290,6 @@ impl Queues {
                 names: kept,
                 watchdog: Opaque::uninit(),
                 seen: [const { (AtomicU64::new(0), AtomicU64::new(0)) }; MAX_QUEUES],
-                wedge: wedge.clone(),
             },
             GFP_KERNEL,
         )?;
