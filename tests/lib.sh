@@ -56,8 +56,13 @@ lanes() {
 		for f in "$@"; do "$f"; done
 		return
 	fi
-	for f in "$@"; do "$f" & done
-	wait
+	# Only the lanes: a caller's other background jobs (check-intree's builds) are its own.
+	local pids=()
+	for f in "$@"; do
+		"$f" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
 }
 
 # report NAME: prints the output of boot NAME and counts its results.

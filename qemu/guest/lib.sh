@@ -116,9 +116,14 @@ if [ "$VGRS_BUILTIN" = 1 ]; then
 	}
 fi
 
+# is_builtin MODULE: true if MODULE is our driver, built into the kernel.
+is_builtin() {
+	[ "$VGRS_BUILTIN" = 1 ] && [ "$1" = virtio_gpu_rs ]
+}
+
 # module_loaded MODULE: true if MODULE is loaded (our built-in driver: bound to the device).
 module_loaded() {
-	if [ "$VGRS_BUILTIN" = 1 ] && [ "$1" = virtio_gpu_rs ]; then
+	if is_builtin "$1"; then
 		builtin_bound
 	else
 		grep -q "^$1 " /proc/modules
@@ -142,7 +147,7 @@ builtin_boot() {
 	else
 		result FAIL builtin.bound-at-boot "$why"
 	fi
-	dmesg | grep -E 'virtio_gpu_rs|\[drm\]' | while read -r l; do echo "@@VGRS log boot: $l"; done
+	log_dmesg 'virtio_gpu_rs|\[drm\]'
 	if builtin_sysfs unbind && ! builtin_bound && wait_gone /dev/dri/card0 5; then
 		result PASS builtin.unbind "$dev unbound from the built-in driver; card0 gone"
 	else

@@ -39,6 +39,15 @@ fault_setup() {
 	echo "$1's text, 0x$first to 0x$last"
 }
 
+# fault_depth FRAMES: how deep both injectors look for a frame of the module (32 by default,
+# fault_setup; the load runs use 12).
+fault_depth() {
+	local d
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo "$1" >"$d/stacktrace-depth"
+	done
+}
+
 # fault_random PERCENT: both injectors fail PERCENT% of the allocations the module filter
 # lets through, in every task, without limit; 0 turns them off and clears a reject range.
 fault_random() {
@@ -107,7 +116,7 @@ fault_reject_core() {
 }
 
 fault_lifecycle() {
-	local label=$1 module=$2 d i=0 bound=0 refused=0 why="" rc
+	local label=$1 module=$2 i=0 bound=0 refused=0 why="" rc
 	fault_reject_core
 	# Only allocations within 12 frames of the driver's code: its own (through the kernel
 	# crate's allocators) and those of the helpers it calls directly. During a load every
@@ -115,9 +124,7 @@ fault_lifecycle() {
 	# the MSI-X and IRQ descriptor setup of find_vqs and DRM's pseudo filesystem; failing
 	# those tests their error paths, not ours, and the IRQ core's warns when its proc entry
 	# is missing (docs/robustness.md).
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 12 >"$d/stacktrace-depth"
-	done
+	fault_depth 12
 	# 1%: a probe makes a few hundred allocations, so some loads fail and some bind (at 3%
 	# every one failed, and nothing was tested after a successful probe).
 	fault_random 1
@@ -137,9 +144,7 @@ fault_lifecycle() {
 		fi
 	done
 	fault_random 0
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 32 >"$d/stacktrace-depth"
-	done
+	fault_depth 32
 	bounded 30 modprobe -r "$module" 2>/dev/null
 	if [ -z "$why" ] && load "$label" "$module" && show_start; then
 		check_bars "$label" "$label-after-fault-lifecycle" "" 0 || why="the bars are wrong afterwards; "
@@ -163,13 +168,11 @@ fault_lifecycle() {
 # (fail-nth still reads non-zero). Each failed bind must leave the device unbound and the
 # kernel clean; each bind that binds must show card0. At most 400 steps.
 fault_probe_sweep() {
-	local label=$1 module=$2 dev d n=0 left bound=0 refused=0 why=""
+	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why=""
 	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
 	# fail-nth needs only the stack filter (probability stays 0: nothing fails at random).
 	fault_reject_core
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 12 >"$d/stacktrace-depth"
-	done
+	fault_depth 12
 	while [ "$n" -lt 400 ]; do
 		n=$((n + 1))
 		[ -e "/sys/bus/virtio/drivers/$module/$dev" ] &&
@@ -191,9 +194,7 @@ fault_probe_sweep() {
 		[ "${left:-0}" != 0 ] && break
 	done
 	fault_random 0
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 32 >"$d/stacktrace-depth"
-	done
+	fault_depth 32
 	[ "${left:-0}" != 0 ] || why="${why}the sweep did not reach the end of the probe in $n steps; "
 	[ "$refused" -gt 0 ] || why="${why}no bind was refused: no failure reached the probe; "
 	if [ -z "$why" ]; then

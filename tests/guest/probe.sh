@@ -38,9 +38,9 @@ probe_driver() {
 			fi
 		fi
 		if modprobe -r "$module" 2>/tmp/err; then
-			# A built-in driver stays registered; only its device goes.
-			if [ -e "/sys/bus/virtio/drivers/$vdrv/$dev" ] || module_loaded "$module" ||
-				{ [ "$VGRS_BUILTIN" != 1 ] && [ -e "/sys/bus/virtio/drivers/$vdrv" ]; }; then
+			# A built-in driver stays registered; only its device goes (module_loaded).
+			if module_loaded "$module" ||
+				{ ! is_builtin "$module" && [ -e "/sys/bus/virtio/drivers/$vdrv" ]; }; then
 				result FAIL "$label.unload.$i" "$module still present after modprobe -r"
 			else
 				result PASS "$label.unload.$i" "modprobe -r $module; $dev unbound"

@@ -148,6 +148,25 @@ fence_hold() {
 	show_dmesg "$label"
 }
 
+# virgl_cube FRAMES OUT: kmscube renders FRAMES frames with Mesa choosing its driver, its
+# output in OUT (kmscube ends at end of input, so its stdin is a fifo held open meanwhile);
+# bounded to 120 s. Sets `last` to its "Rendered N frames" line and `cube_rc` to its exit
+# status; true if it exited 0 after rendering through virgl.
+virgl_cube() {
+	local frames=$1 out=$2 pid
+	rm -f /tmp/vc.fifo
+	mkfifo /tmp/vc.fifo
+	kmscube -c "$frames" </tmp/vc.fifo >"$out" 2>&1 &
+	pid=$!
+	exec 6>/tmp/vc.fifo
+	wait_pid 120 "$pid"
+	cube_rc=$?
+	exec 6>&-
+	rm -f /tmp/vc.fifo
+	last=$(grep -o 'Rendered [0-9]* frames.*' "$out" | tail -n1)
+	[ "$cube_rc" = 0 ] && grep -q 'renderer: "virgl' "$out" && [ -n "$last" ]
+}
+
 # unbind_rendering LABEL MODULE STRICT: unbinds the device while kmscube renders through
 # virgl (fences in flight, a flip pending, the context busy on the host), then binds it again.
 unbind_rendering() {
@@ -195,18 +214,11 @@ unbind_rendering() {
 	show_dmesg "$label"
 	# Bound again: a fresh client renders.
 	load "$label" "$module" || return
-	kmscube -c 30 </tmp/ur.fifo >/tmp/ur.out 2>&1 &
-	pid=$!
-	exec 6>/tmp/ur.fifo
-	wait_pid 120 "$pid"
-	rc=$?
-	exec 6>&-
 	rm -f /tmp/ur.fifo
-	last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/ur.out | tail -n1)
-	if [ "$rc" = 0 ] && grep -q 'renderer: "virgl' /tmp/ur.out && [ -n "$last" ]; then
+	if virgl_cube 30 /tmp/ur.out; then
 		result PASS "$label.rebind-renders" "after the unbind, bound again: kmscube -c 30 through virgl: $last"
 	else
-		result FAIL "$label.rebind-renders" "exit $rc: $(tail -n 2 /tmp/ur.out | tr '\n' ' ')"
+		result FAIL "$label.rebind-renders" "exit $cube_rc: $(tail -n 2 /tmp/ur.out | tr '\n' ' ')"
 	fi
 	unload "$label" "$module"
 	problems "$label" rebind-clean "$strict" "no kernel warnings after binding again"
@@ -286,17 +298,8 @@ fence_watchdog() {
 		why="${why}no reset by the watchdog in the log; "
 	bounded 30 modprobe -r "$module" 2>/dev/null
 	if load "$label" "$module"; then
-		rm -f /tmp/fw.fifo
-		mkfifo /tmp/fw.fifo
-		kmscube -c 10 </tmp/fw.fifo >/tmp/fw.out 2>&1 &
-		client=$!
-		exec 6>/tmp/fw.fifo
-		wait_pid 120 "$client"
-		rc=$?
-		exec 6>&-
-		last=$(grep -o 'Rendered [0-9]* frames.*' /tmp/fw.out | tail -n1)
-		{ [ "$rc" = 0 ] && grep -q 'renderer: "virgl' /tmp/fw.out && [ -n "$last" ]; } ||
-			why="${why}kmscube after the rebind: exit $rc: $(tail -n 2 /tmp/fw.out | tr '\n' ' '); "
+		virgl_cube 10 /tmp/fw.out ||
+			why="${why}kmscube after the rebind: exit $cube_rc: $(tail -n 2 /tmp/fw.out | tr '\n' ' '); "
 	else
 		why="${why}the driver did not bind again; "
 	fi

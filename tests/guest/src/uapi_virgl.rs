@@ -4,8 +4,9 @@
 //! closing a file with work in flight, a fence outliving its driver, and the submission
 //! benchmarks.
 
+use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::Instant;
 
@@ -355,25 +356,36 @@ fn check_virgl_context(r: &mut Report, render: &Path) {
     );
 }
 
+/// An empty submission that asks for an out fence.
+const FENCE_OUT: virtgpu::Exec<'static> = virtgpu::Exec {
+    flags: virtgpu::EXECBUF_FENCE_FD_OUT,
+    cmds: &[],
+    bos: &[],
+    fence_fd: -1,
+    ring_idx: 0,
+    ins: &[],
+    outs: &[],
+};
+
+/// Opens the render node and submits [`FENCE_OUT`] (the file's first submission makes its
+/// context); the file and the sync_file, or `None` with the failure reported as `name`.
+fn fenced_submission(r: &mut Report, name: &str, render: &Path) -> Option<(File, OwnedFd)> {
+    let f = r.ok(name, "open the render node", open_rw(render))?;
+    let ffd = r.ok(
+        name,
+        "EXECBUFFER with FENCE_FD_OUT",
+        virtgpu::execbuffer_fence_out(f.as_fd(), &FENCE_OUT),
+    )?;
+    Some((f, ffd))
+}
+
 /// A fence that outlives its driver: submits with an out fence, closes the DRM file, keeps
 /// only the sync_file, prints HOLDING and waits for `until` (meanwhile the scenario unbinds the
 /// device and tries to unload the module), then asks the sync_file for its fence's driver and
 /// timeline names (`SYNC_IOC_FILE_INFO` calls the fence's ops, which live in the module).
 pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
     let name = "fence-hold/setup";
-    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
-        return;
-    };
-    let e = virtgpu::Exec {
-        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
-        fence_fd: -1,
-        ..Default::default()
-    };
-    let Some(ffd) = r.ok(
-        name,
-        "EXECBUFFER with FENCE_FD_OUT",
-        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
-    ) else {
+    let Some((f, ffd)) = fenced_submission(r, name, render) else {
         return;
     };
     drop(f);
@@ -410,19 +422,7 @@ pub(crate) fn hold_fence(r: &mut Report, render: &Path, until: &Path) {
 /// error, not never.
 pub(crate) fn fence_hang(r: &mut Report, render: &Path, until: &Path) {
     let name = "fence-hang/setup";
-    let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
-        return;
-    };
-    let e = virtgpu::Exec {
-        flags: virtgpu::EXECBUF_FENCE_FD_OUT,
-        fence_fd: -1,
-        ..Default::default()
-    };
-    let Some(first) = r.ok(
-        name,
-        "EXECBUFFER with FENCE_FD_OUT",
-        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
-    ) else {
+    let Some((f, first)) = fenced_submission(r, name, render) else {
         return;
     };
     if !poll_in(first.as_fd()) {
@@ -437,7 +437,7 @@ pub(crate) fn fence_hang(r: &mut Report, render: &Path, until: &Path) {
     let Some(ffd) = r.ok(
         "fence-hang/submit",
         "EXECBUFFER with FENCE_FD_OUT, answers dropped",
-        virtgpu::execbuffer_fence_out(f.as_fd(), &e),
+        virtgpu::execbuffer_fence_out(f.as_fd(), &FENCE_OUT),
     ) else {
         return;
     };
@@ -611,13 +611,8 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     let t = Instant::now();
     let (mut n, mut total) = (0u64, 0f64);
     while t.elapsed() < dur {
-        let e = virtgpu::Exec {
-            flags: virtgpu::EXECBUF_FENCE_FD_OUT,
-            fence_fd: -1,
-            ..Default::default()
-        };
         let t0 = Instant::now();
-        let ffd = match virtgpu::execbuffer_fence_out(fd, &e) {
+        let ffd = match virtgpu::execbuffer_fence_out(fd, &FENCE_OUT) {
             Ok(f) => f,
             Err(e) => {
                 r.fail(
