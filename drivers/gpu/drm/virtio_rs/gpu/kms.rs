@@ -23,8 +23,8 @@ use super::{
 };
 use crate::drm::kms::{
     crtc::CrcSources, format, CommitTail, Connector, ConnectorType, Crtc, DriverConnector,
-    DriverCrtc, DriverPlane, EncoderType, Framebuffer, Kms, KmsBuilder, KmsDriver, Mode,
-    ModeConfigInfo, ModeProbe, Plane, PlaneCheck, PlaneState, PlaneType, PlaneUpdate,
+    DriverCrtc, DriverPlane, EncoderType, FlushEvent, Framebuffer, Kms, KmsBuilder, KmsDriver,
+    Mode, ModeConfigInfo, ModeProbe, Plane, PlaneCheck, PlaneState, PlaneType, PlaneUpdate,
     ScanoutBuffer, NO_SCALING,
 };
 
@@ -34,6 +34,9 @@ pub(crate) struct GpuCrtc {
     scanout: u32,
     /// A modeset is pending: the next primary plane update sends `SET_SCANOUT`.
     needs_modeset: AtomicBool,
+    /// The commit's primary plane update flushed a host-rendered resource: its event goes
+    /// out at once (see [`primary_update`]).
+    event_now: AtomicBool,
     /// What the CRC source composes, while it is on.
     crc: Pin<KBox<Mutex<Scene>>>,
 }
@@ -290,6 +293,7 @@ pub(crate) fn init(drm: &ARef<GpuDrmDevice>) -> Result<Kms<GpuDrm>> {
             GpuCrtc {
                 scanout,
                 needs_modeset: AtomicBool::new(false),
+                event_now: AtomicBool::new(false),
                 crc: KBox::pin_init(new_mutex!(Scene::empty()), GFP_KERNEL)?,
             },
         )?;
@@ -349,10 +353,15 @@ impl DriverCrtc for GpuCrtc {
         });
     }
 
-    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) {
+    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) -> FlushEvent {
         // The mode is set by the next primary plane update.
         if needs_modeset {
             crtc.needs_modeset.store(true, Ordering::Relaxed);
+        }
+        if crtc.event_now.swap(false, Ordering::Relaxed) {
+            FlushEvent::Now
+        } else {
+            FlushEvent::NextVblank
         }
     }
 
@@ -411,6 +420,16 @@ fn layout(fb: &Framebuffer<GpuDrm>) -> FbLayout {
 
 /// The primary plane changed: upload the damage, set the scanout if the framebuffer, the
 /// source rectangle or the mode changed, flush.
+///
+/// The commit's event: for a dumb buffer it waits for the emulated vblank, as on a display
+/// controller (the client draws into its buffers with the CPU, outside the device's queue).
+/// For a host-rendered resource it goes out at once ([`FlushEvent::Now`]), as the C driver
+/// sends every event: the host draws the resource into its window when it handles the flush,
+/// and whatever renders into a buffer next reaches the device through the same control
+/// queue, after the flush, so there is nothing to pace against. Waiting for the emulated
+/// vblank there cost kmscube through virgl a sixth of its frame rate (a frame that missed a
+/// refresh waited for the next one); upstream's virtio-gpu, once it had vblank timers, went
+/// the same way (the event sent on flush for host-backed buffers).
 fn primary_update(
     hw: &Hw<'_>,
     s: &GpuShared,
@@ -456,6 +475,13 @@ fn primary_update(
         batch.set_scanout(plane.scanout, id, src_rect)?;
     }
     match upload {
+        Some(u) if !obj.data().is_dumb() => {
+            batch.resource_flush(id, u.rect)?;
+            if let Some(crtc) = up.crtc::<GpuCrtc>() {
+                crtc.event_now.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
         Some(u) => batch.resource_flush(id, u.rect),
         None => Ok(()),
     }

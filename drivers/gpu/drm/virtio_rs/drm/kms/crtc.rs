@@ -56,8 +56,9 @@ pub(crate) trait DriverCrtc: Send + Sync + Sized + 'static {
     }
 
     /// `atomic_flush`: the plane updates of a commit are done; `needs_modeset` if the commit
-    /// changed the mode, the enable state or the connectors.
-    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) {
+    /// changed the mode, the enable state or the connectors. Returns when the commit's event
+    /// goes out (without this hook: with the next vblank).
+    fn atomic_flush(crtc: &Crtc<Self>, needs_modeset: bool) -> FlushEvent {
         let _ = (crtc, needs_modeset);
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
@@ -92,6 +93,19 @@ pub(crate) trait DriverCrtc: Send + Sync + Sized + 'static {
         let _ = crtc;
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+}
+
+/// When a commit's event goes out, as [`DriverCrtc::atomic_flush`] decides (an asynchronous
+/// flip's goes out at once either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlushEvent {
+    /// With the next vblank of the emulated timer: the picture is shown by a display that
+    /// scans out on its own clock, as a display controller's.
+    NextVblank,
+    /// At once: the device shows the commit's picture when it handles the commands already
+    /// queued, before anything that could change the buffers again, and on no scanout clock
+    /// of its own, so waiting for the emulated vblank would only add latency.
+    Now,
 }
 
 /// The part of every CRTC that does not depend on the driver: the C object and its emulated
@@ -546,11 +560,12 @@ unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
     let this = unsafe { Crtc::<T>::from_raw(crtc) };
     // SAFETY: `state` is the valid state being committed and `crtc` is part of it.
     let new = unsafe { bindings::vgrs_drm_atomic_get_new_crtc_state(state, crtc) };
+    let mut when = FlushEvent::NextVblank;
     if T::HAS_ATOMIC_FLUSH {
         let needs_modeset = !new.is_null()
             // SAFETY: `new` is the CRTC's valid new state in `state` (checked non-null).
             && unsafe { bindings::vgrs_drm_atomic_crtc_needs_modeset(new) };
-        T::atomic_flush(this, needs_modeset);
+        when = T::atomic_flush(this, needs_modeset);
     }
     if !new.is_null() {
         // SAFETY: `crtc` is an initialised CRTC of the abstraction on a device whose vblank
@@ -561,6 +576,7 @@ unsafe extern "C" fn atomic_flush_callback<T: DriverCrtc>(
                 crtc,
                 new,
                 <T::Driver as KmsDriver>::CONFIG.internal_events_now,
+                when == FlushEvent::Now,
             )
         };
     }

@@ -40,7 +40,7 @@ mod vblank;
 
 pub(crate) use config::{CommitTail, Kms, KmsBuilder, Suspended};
 pub(crate) use connector::{Connector, ConnectorType, DriverConnector, Mode, ModeProbe};
-pub(crate) use crtc::{Crtc, DriverCrtc};
+pub(crate) use crtc::{Crtc, DriverCrtc, FlushEvent};
 pub(crate) use encoder::EncoderType;
 pub(crate) use framebuffer::Framebuffer;
 pub(crate) use plane::{

@@ -236,7 +236,8 @@ pub(super) unsafe fn off(base: &CrtcBase) {
 /// Sends or arms the event of `crtc`'s new state (CRTC `atomic_flush`, as vkms): armed for
 /// the next vblank if a vblank reference can be taken (the CRTC is on), sent now otherwise,
 /// sent now for an asynchronous flip (`DRM_MODE_PAGE_FLIP_ASYNC`: nothing waits for the
-/// vblank), and sent now for an event no userspace file asked for if `internal_events_now`
+/// vblank), sent now if the driver's `atomic_flush` asked for it (`now`:
+/// [`super::crtc::FlushEvent::Now`]), and sent now for an event no userspace file asked for if `internal_events_now`
 /// (the driver's `ModeConfigInfo`).
 ///
 /// # Safety
@@ -247,6 +248,7 @@ pub(super) unsafe fn flush_event(
     crtc: *mut bindings::drm_crtc,
     new: *mut bindings::drm_crtc_state,
     internal_events_now: bool,
+    now: bool,
 ) {
     // SAFETY: `new` is valid and owned by this commit (safety requirements).
     let event = unsafe { (*new).event };
@@ -262,8 +264,8 @@ pub(super) unsafe fn flush_event(
     // every commit, e.g. for DIRTYFB, fbdev damage or a blocking commit) only tells the next
     // commit that this one reached the device. A driver whose device has no scanout timing to
     // tear against says so (`internal_events_now`) and gets it completed at once; events
-    // userspace asked for come with the next vblank.
-    let now = async_flip || (internal_events_now && file.is_null());
+    // userspace asked for come with the next vblank, unless the driver asked for them now.
+    let now = now || async_flip || (internal_events_now && file.is_null());
     // SAFETY: `crtc` is valid; `dev` is set at init and constant.
     let dev = unsafe { (*crtc).dev };
     // SAFETY: `dev` is valid (the commit holds a reference); `event_lock` is initialised by
