@@ -182,13 +182,16 @@ fn check_virgl_prime(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
 }
 
 /// Closing a file with work in flight: a file reads a 64 MiB resource back from the host a
-/// few times (TRANSFER_FROM_HOST_3D, the host writing into the object's pages) and submits an
-/// EXECBUFFER on it, keeps only that submission's sync_file and is closed at once: its context
+/// few times (TRANSFER_FROM_HOST_3D, the host writing into the object's pages), submits an
+/// EXECBUFFER on it and reads it back as many times again, keeps only that submission's
+/// sync_file and is closed at once: its context
 /// is destroyed and its objects freed while the host is still working. The kept fence must
-/// still signal, without an error. Rounds go on until two of them closed with the fence still
-/// pending (eight at most; a round whose fence had already signalled doubles the readbacks of
-/// the next, up to 32, for slow guests); the check fails if none did: the test would be
-/// empty. The scenario checks the kernel log afterwards.
+/// still signal, without an error. Work is in flight at close if the kept fence is still
+/// pending, or if the object is still busy (a readback not done: the host copies into pages
+/// the close is about to free) when it is checked right before the close. Rounds go on until
+/// two of them closed with work in flight (eight at most; a round without doubles the
+/// readbacks of the next, up to 32, for slow guests); the check fails if none did: the test
+/// would be empty. The scenario checks the kernel log afterwards.
 fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
     let name = "virgl/close-in-flight";
     // A debug build of our driver can delay its completion work (`completion_delay_ms`): a
@@ -198,8 +201,10 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
     const SIDE: u32 = 4096;
     let mut reads = 4usize;
     let (mut pending, mut busy, mut round) = (0, 0, 0);
-    // At least three rounds; more (up to eight) until two closed with their fence pending.
-    while round < 3 || (pending < 2 && round < 8) {
+    // Rounds that closed with the object still busy, and with work in flight either way.
+    let (mut busy_close, mut in_flight) = (0, 0);
+    // At least three rounds; more (up to eight) until two closed with work in flight.
+    while round < 3 || (in_flight < 2 && round < 8) {
         round += 1;
         let Some(f) = r.ok(name, "open the render node", open_rw(render)) else {
             return;
@@ -259,8 +264,27 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
         ) else {
             return;
         };
-        if matches!(virtgpu::sync_file_info(ffd.as_fd()), Ok((0, _))) {
-            pending += 1;
+        // More readbacks behind the submission: the host still copies into the object's
+        // pages when the file closes, even if it already finished the submission.
+        for i in 0..reads {
+            if let Err(e) = virtgpu::transfer_from_host(f.as_fd(), &mut t) {
+                r.fail(
+                    name,
+                    format!(
+                        "round {round}: TRANSFER_FROM_HOST {i} after the submission: {}",
+                        err_name(&e)
+                    ),
+                );
+                return;
+            }
+        }
+        let fence_pending = matches!(virtgpu::sync_file_info(ffd.as_fd()), Ok((0, _)));
+        w.flags = virtgpu::WAIT_NOWAIT;
+        let busy_now = virtgpu::wait(f.as_fd(), &mut w).is_err();
+        pending += usize::from(fence_pending);
+        busy_close += usize::from(busy_now);
+        if fence_pending || busy_now {
+            in_flight += 1;
         } else {
             // The host was faster than this guest (a debug kernel is slow): more work next.
             reads = (reads * 2).min(32);
@@ -299,8 +323,8 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
     // the test empty.
     r.check(
         name,
-        pending > 0,
-        format!("{round} rounds of 64 MiB readbacks (4 to {reads} per round) and a submission, file closed at once (object busy after the readbacks in {busy}, the last fence pending at close in {pending}{}): every last fence signalled without error", if delayed { "; completions delayed 200 ms by the debug knob" } else { "" }),
+        in_flight > 0,
+        format!("{round} rounds of 64 MiB readbacks (2 x 4 to 2 x {reads} per round) around a submission, file closed at once (object busy after the readbacks in {busy}; at close, the object busy in {busy_close}, the last fence pending in {pending}{}): every last fence signalled without error", if delayed { "; completions delayed 200 ms by the debug knob" } else { "" }),
     );
 }
 
