@@ -6,12 +6,14 @@
 # fault injection), built and cached beside the normal kernel. Boots:
 #   debug rs      first the KASAN canary (a Rust module reads past an allocation: KASAN must
 #                 report it), then our driver (debug build, with the completion-delay knob):
-#                 probe, uapi, kms, display, queue teardown under load, kmemleak; any report
-#                 fails (CYCLES=N adds N load/use/unload cycles, FAULT_LIFECYCLE=1 ten more
-#                 with allocations failing: the long run of issue 10, not in .ci/run)
+#                 probe, uapi, kms, PCI removal, panic, allocation failures, the fuzzer,
+#                 kmemleak; any report fails (CYCLES=N adds N load/use/unload cycles,
+#                 FAULT_LIFECYCLE=1 ten more with allocations failing: the long run of issue
+#                 10; FULL=1 the display scenario and a fourth fuzzer seed; none in .ci/run)
 #   debug c       the C driver, same scenarios: its reports are findings (NOTE), not failures;
 #                 only with DEBUG_C=1 (`make check-debug DEBUG_C=1`), not in CI
-#   debug virgl   our driver's 3D path on QEMU's GL device
+#   debug virgl   our driver's 3D path on QEMU's GL device, then the queue teardown under
+#                 load (FULL=1: allocation failures in the 3D ioctls too)
 # Ends with "N passed, N failed[, N skipped]".
 set -uo pipefail
 
@@ -70,8 +72,18 @@ fi
 # wild access in the interrupt entry, at boot, before any driver: seen once in a handful of
 # boots here; 4-level paging does not have that window).
 KPARAMS="kasan_multi_shot no5lvl"
-# The fuzzer: four seeds of three threads x 1000 ioctls (the last seed across an unbind).
-FUZZ="vgrs.fuzz_seeds=1,2,3,4"
+# FULL=1 (`make check-debug FULL=1`, not in .ci/run, for its 15 minute budget): also the
+# display scenario in the 2D boot, allocation failures in the 3D ioctls in the 3D boot and a
+# fourth fuzzer seed; about 2.5 minutes more.
+FULL_RS="" FULL_VIRGL=""
+# The fuzzer: three seeds of three threads x 1000 ioctls (the last seed across an unbind), and
+# the fault scenario's 1500 with allocations failing: 10500 ioctls.
+FUZZ="vgrs.fuzz_seeds=1,2,3"
+if [ "${FULL:-0}" = 1 ]; then
+	FULL_RS=" vgrs.debug_full"
+	FULL_VIRGL=" vgrs.fault_virgl"
+	FUZZ="vgrs.fuzz_seeds=1,2,3,4"
+fi
 GUEST_KDIR="$KDIR"
 GUEST_INITRD="$BUILD/initramfs.cpio"
 GUEST_OUT="$BUILD"
@@ -87,13 +99,13 @@ if [ -n "${CYCLES:-}" ]; then
 fi
 lane_rs() {
 	boot debug-rs debug --timeout "$RS_TIMEOUT" --trace virtio_gpu_update_cursor \
-		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS${FAULT_LIFECYCLE:+ vgrs.fault_lifecycle}$CYCLES_ARG"
+		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS${FAULT_LIFECYCLE:+ vgrs.fault_lifecycle}$CYCLES_ARG$FULL_RS"
 }
 # The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
 # `make check`; its findings there are NOTEs anyway.
 lane_virgl() {
 	boot debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
-		--append "vgrs.drivers=rs vgrs.virgl_quick vgrs.fault_virgl $KPARAMS"
+		--append "vgrs.drivers=rs vgrs.virgl_quick $KPARAMS$FULL_VIRGL"
 }
 lane_c() {
 	boot debug-c debug --timeout 1500 --trace virtio_gpu_update_cursor \
