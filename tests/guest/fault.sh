@@ -163,17 +163,23 @@ fault_lifecycle() {
 
 # fault_probe_sweep LABEL MODULE: every allocation of a probe fails in turn. The device is
 # unbound, then bound through sysfs from a shell whose fail-nth is N (the bind runs the probe
-# in the writing task, so N counts the probe's allocations that have a driver frame within 12
-# frames), for N = 1, 2, ... until a bind completes without reaching an N-th allocation
-# (fail-nth still reads non-zero). Each failed bind must leave the device unbound and the
-# kernel clean; each bind that binds must show card0. At most 400 steps.
+# in the writing task, so N counts the probe's allocations that have a driver frame within
+# DEPTH frames of the allocation: vgrs.sweep_depth, default 8, which takes the driver's own
+# allocations and those of the calls it makes, not all of DRM core's registration), for
+# N = 1, 2, ... until a bind completes without reaching an N-th allocation (fail-nth still
+# reads non-zero). Each failed bind must leave the device unbound and the kernel clean; each
+# bind that binds must show card0. At most vgrs.sweep_max steps (default 600; about 6 s a
+# step under the debug kernel).
 fault_probe_sweep() {
-	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why=""
+	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max
 	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
+	depth=$(sed -n 's/.*vgrs\.sweep_depth=\([0-9]*\).*/\1/p' /proc/cmdline)
+	max=$(sed -n 's/.*vgrs\.sweep_max=\([0-9]*\).*/\1/p' /proc/cmdline)
+	depth=${depth:-8} max=${max:-600}
 	# fail-nth needs only the stack filter (probability stays 0: nothing fails at random).
 	fault_reject_core
-	fault_depth 12
-	while [ "$n" -lt 400 ]; do
+	fault_depth "$depth"
+	while [ "$n" -lt "$max" ]; do
 		n=$((n + 1))
 		[ -e "/sys/bus/virtio/drivers/$module/$dev" ] &&
 			{ bounded 30 sh -c "echo $dev >/sys/bus/virtio/drivers/$module/unbind" ||
@@ -198,7 +204,7 @@ fault_probe_sweep() {
 	[ "${left:-0}" != 0 ] || why="${why}the sweep did not reach the end of the probe in $n steps; "
 	[ "$refused" -gt 0 ] || why="${why}no bind was refused: no failure reached the probe; "
 	if [ -z "$why" ]; then
-		result PASS "$label.fault-probe" "each of the probe's $((n - 1)) allocations near the driver failed in turn: $refused binds refused cleanly, $bound bound without them; step $n bound with no failure"
+		result PASS "$label.fault-probe" "each of the probe's $((n - 1)) allocations with a driver frame within $depth failed in turn: $refused binds refused cleanly, $bound bound without them; step $n bound with no failure"
 	else
 		result FAIL "$label.fault-probe" "$why"
 	fi
