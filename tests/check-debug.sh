@@ -6,14 +6,14 @@
 # fault injection), built and cached beside the normal kernel. Boots:
 #   debug rs      first the KASAN canary (a Rust module reads past an allocation: KASAN must
 #                 report it), then our driver (debug build, with the completion-delay knob):
-#                 probe, uapi, kms, PCI removal, panic, allocation failures, the fuzzer,
-#                 kmemleak; any report fails (CYCLES=N adds N load/use/unload cycles,
+#                 probe, uapi, kms, PCI removal, panic, queue teardown under load,
+#                 allocation failures, the fuzzer, kmemleak; any report fails (CYCLES=N adds N load/use/unload cycles,
 #                 FAULT_LIFECYCLE=1 ten more with allocations failing: the long run of issue
 #                 10; FULL=1 the display scenario and a fourth fuzzer seed; none in .ci/run)
 #   debug c       the C driver, same scenarios: its reports are findings (NOTE), not failures;
 #                 only with DEBUG_C=1 (`make check-debug DEBUG_C=1`), not in CI
-#   debug virgl   our driver's 3D path on QEMU's GL device, then the queue teardown under
-#                 load (FULL=1: allocation failures in the 3D ioctls too)
+#   debug virgl   our driver's 3D path on QEMU's GL device (FULL=1: allocation failures in
+#                 the 3D ioctls too), kmemleak
 # Ends with "N passed, N failed[, N skipped]".
 set -uo pipefail
 
@@ -76,8 +76,9 @@ KPARAMS="kasan_multi_shot no5lvl"
 # display scenario in the 2D boot, allocation failures in the 3D ioctls in the 3D boot and a
 # fourth fuzzer seed; about 2.5 minutes more.
 FULL_RS="" FULL_VIRGL=""
-# The fuzzer: three seeds of three threads x 1000 ioctls (the last seed across an unbind), and
-# the fault scenario's 1500 with allocations failing: 10500 ioctls.
+# The fuzzer: three seeds of three threads x 1000 ioctls (the second across an unbind and a
+# bind, the last across a PCI removal and rescan), and the fault scenario's 1500 with
+# allocations failing: 10500 ioctls.
 FUZZ="vgrs.fuzz_seeds=1,2,3"
 if [ "${FULL:-0}" = 1 ]; then
 	FULL_RS=" vgrs.debug_full"

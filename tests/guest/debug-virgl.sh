@@ -4,7 +4,7 @@
 # (virgl: capsets, contexts, EXECBUFFER with fences and syncobjs, bad submissions, PRIME,
 # closing with work in flight, unbinding while kmscube renders through virgl and binding
 # again, a fence outliving unbind) under the debug kernel's detectors, on one driver
-# (vgrs.drivers=rs), then the queue teardown stress and kmemleak. With vgrs.virgl_quick the
+# (vgrs.drivers=rs), then kmemleak. With vgrs.virgl_quick the
 # separate kmscube and glmark2 runs are left to make check, for time. With vgrs.fault_virgl
 # (`make check-debug FULL=1`, not in .ci/run) allocation failures in the 3D ioctls as well.
 
@@ -15,8 +15,5 @@ if grep -q 'vgrs\.fault_virgl' /proc/cmdline; then
 	echo "@@VGRS log debug-virgl: fault (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 	. /guest/fault.sh
 fi
-# The queue teardown stress (our debug build's knob): here, it evens out the two debug lanes.
-echo "@@VGRS log debug-virgl: teardown (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
-. /guest/teardown.sh
 echo "@@VGRS log debug-virgl: kmemleak (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 kmemleak_each

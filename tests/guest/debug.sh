@@ -2,8 +2,8 @@
 #
 # Guest scenario "debug" (`make check-debug`): the scenarios of `make check` that need no
 # second head or window (probe, uapi, kms, PCI removal under clients, panic; display without
-# kmscube with vgrs.debug_full) plus allocation failures injected into the driver's ioctls
-# (fault) and the ioctl fuzzer (fuzz, the seeds on the command line), on one
+# kmscube with vgrs.debug_full) plus the queue teardown stress and allocation failures
+# injected into the driver's ioctls (fault) and the ioctl fuzzer (fuzz, the seeds on the command line), on one
 # driver (vgrs.drivers=rs or c: each driver has a boot of its own, because lockdep stops after
 # its first report), under the debug kernel's detectors; then kmemleak. Every scenario checks
 # the kernel log with `problems`, which knows the detectors' reports.
@@ -19,11 +19,11 @@ fi
 # cycles.
 export KMSCUBE_FRAMES=0
 export VGRS_CYCLES=200
-# The C driver has no panic hooks: that one is ours alone. The queue teardown stress runs in
-# the 3D boot (debug-virgl.sh); the display scenario (screendumps, the console) only with
-# vgrs.debug_full (`make check-debug FULL=1`), which .ci/run leaves out for time.
-scenarios="probe uapi kms unplug panic fault fuzz"
-grep -q 'vgrs\.debug_full' /proc/cmdline && scenarios="probe uapi kms display unplug panic fault fuzz"
+# The C driver has no panic hooks and no teardown knob: those two are ours alone. The display
+# scenario (screendumps, the console) only with vgrs.debug_full (`make check-debug FULL=1`),
+# which .ci/run leaves out for time.
+scenarios="probe uapi kms unplug panic teardown fault fuzz"
+grep -q 'vgrs\.debug_full' /proc/cmdline && scenarios="probe uapi kms display unplug panic teardown fault fuzz"
 [ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault fuzz"
 for s in $scenarios; do
 	echo "@@VGRS log debug: scenario $s (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
