@@ -12,7 +12,8 @@
 #   glmark2        glmark2-es2-drm score over three scenes of 2 s, every frame shown (the
 #                  visual without alpha, which the primary planes scan out), higher is better
 #   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
-#   fence-latency  submission to sync_file signalled, median microseconds (lower is better)
+#   fence-latency  submission to sync_file signalled, mean microseconds (lower is better; the
+#                  guest's clock ticks every 4 ms, so only a mean over many is a latency)
 #
 # vgrs.bench_secs=N sets the seconds per submission figure (default 3).
 
