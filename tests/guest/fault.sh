@@ -171,11 +171,14 @@ fault_lifecycle() {
 # bind that binds must show card0. At most vgrs.sweep_max steps (default 600; about 6 s a
 # step under the debug kernel).
 fault_probe_sweep() {
-	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max
+	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max from
 	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
 	depth=$(sed -n 's/.*vgrs\.sweep_depth=\([0-9]*\).*/\1/p' /proc/cmdline)
 	max=$(sed -n 's/.*vgrs\.sweep_max=\([0-9]*\).*/\1/p' /proc/cmdline)
+	from=$(sed -n 's/.*vgrs\.sweep_from=\([0-9]*\).*/\1/p' /proc/cmdline)
 	depth=${depth:-8} max=${max:-600}
+	# vgrs.sweep_from=N starts at step N (to go back to a finding without the steps before).
+	[ -n "$from" ] && [ "$from" -gt 1 ] && n=$((from - 1))
 	# fail-nth needs only the stack filter (probability stays 0: nothing fails at random).
 	fault_reject_core
 	fault_depth "$depth"

@@ -27,7 +27,7 @@ use super::{
     plane::{Plane, PlaneState},
     vblank,
     vblank::VblankTimer,
-    DriverPlane, KmsDriver,
+    DriverPlane, KmsDriver, RegisterError,
 };
 use crate::{drm::Device, glue::bindings};
 
@@ -266,7 +266,7 @@ impl<T: DriverCrtc> Crtc<T> {
             // SAFETY: `dev` is valid with an initialised mode config (safety requirements);
             // `raw` is zeroed, pinned memory; the planes are initialised planes of `dev` or
             // null; the vtables are `'static` constants; a null name makes DRM pick one.
-            to_result(unsafe {
+            let ret = unsafe {
                 bindings::drm_crtc_init_with_planes(
                     dev.as_raw(),
                     raw,
@@ -275,16 +275,32 @@ impl<T: DriverCrtc> Crtc<T> {
                     &CrtcVtable::<T>::FUNCS,
                     core::ptr::null(),
                 )
-            })?;
+            };
+            if let Err(e) = to_result(ret) {
+                // 6.12's `drm_crtc_init_with_planes` can fail after it put the CRTC on the
+                // mode config's list: when the `kstrdup` of its CRC source fails it only
+                // unregisters the mode object. The mode config cleanup then destroys the CRTC
+                // (found by the probe sweep of the debug kernel: a KASAN use-after-free in
+                // `drm_mode_config_cleanup` after the CRTC had been freed here), so it stays.
+                // SAFETY: `raw` is valid (above); `head` was zeroed and only `list_add_tail`
+                // in the init sets it.
+                let listed = unsafe { !(*raw).head.next.is_null() };
+                return Err(if listed {
+                    RegisterError::Kept(e)
+                } else {
+                    RegisterError::Unknown(e)
+                });
+            }
             // SAFETY: `raw` was initialised above; the helper functions are a `'static`
             // constant.
             unsafe { bindings::vgrs_drm_crtc_helper_add(raw, &CrtcVtable::<T>::HELPER_FUNCS) };
             Ok(())
         };
         // INVARIANT: initialised with `T`'s vtables, freed by `destroy_callback`.
-        // SAFETY: On success the CRTC belongs to DRM until the mode config cleanup (after
-        // every borrow of `dev`), and `destroy_callback` frees it with `KBox::from_raw`; a
-        // failed `drm_crtc_init_with_planes` leaves DRM without it.
+        // SAFETY: On success, or a failure that left it on the mode config's list (`Kept`),
+        // the CRTC belongs to DRM until the mode config cleanup (after every borrow of `dev`),
+        // and `destroy_callback` frees it with `KBox::from_raw`; any other failed
+        // `drm_crtc_init_with_planes` leaves DRM without it.
         unsafe { super::give_to_drm(init, register) }
     }
 

@@ -59,28 +59,51 @@ fn zeroed<T>() -> impl PinInit<Opaque<T>> {
     Opaque::ffi_init(|slot: *mut T| unsafe { slot.write_bytes(0, 1) })
 }
 
+/// How a KMS object's registration (its `drm_*_init`) failed.
+pub(super) enum RegisterError {
+    /// DRM does not know the object: [`give_to_drm`] frees it.
+    Unknown(Error),
+    /// The init failed but left the object on its mode config list (see [`crtc::Crtc`]'s
+    /// `new`): DRM's mode config cleanup destroys it through its `destroy` callback, as if
+    /// the init had succeeded, so it must stay where it is.
+    Kept(Error),
+}
+
+impl From<Error> for RegisterError {
+    fn from(e: Error) -> Self {
+        Self::Unknown(e)
+    }
+}
+
 /// Allocates a KMS object from `init`, hands its address to `register` (its `drm_*_init`
-/// and helper set-up), and leaves it to DRM. If `register` fails, DRM does not know the object
-/// and it is freed here.
+/// and helper set-up), and leaves it to DRM. If `register` fails with
+/// [`RegisterError::Unknown`], DRM does not know the object and it is freed here; with
+/// [`RegisterError::Kept`] it stays DRM's.
 ///
 /// # Safety
 ///
-/// When `register` succeeds, DRM must own the object from then on: it stays where it is until
-/// the mode config cleanup, which comes after `'a` ends, and its `destroy` callback frees it
-/// with `KBox::<T>::from_raw`, once. When `register` fails, DRM must not know the object.
+/// When `register` succeeds or fails with [`RegisterError::Kept`], DRM must own the object
+/// from then on: it stays where it is until the mode config cleanup, which comes after `'a`
+/// ends, and its `destroy` callback frees it with `KBox::<T>::from_raw`, once. When `register`
+/// fails with [`RegisterError::Unknown`], DRM must not know the object.
 unsafe fn give_to_drm<'a, T>(
     init: impl PinInit<T, Error>,
-    register: impl FnOnce(*mut T) -> Result,
+    register: impl FnOnce(*mut T) -> Result<(), RegisterError>,
 ) -> Result<&'a T> {
     let obj = KBox::pin_init(init, GFP_KERNEL)?;
     // SAFETY: The object stays pinned: from here on it is only used through `ptr` and freed
     // with `KBox::from_raw` (below, or by its `destroy` callback).
     let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(obj) });
-    if let Err(e) = register(ptr) {
-        // SAFETY: `register` failed, so DRM does not know the object (safety requirements)
-        // and we still own the allocation from `KBox::into_raw`.
-        drop(unsafe { KBox::from_raw(ptr) });
-        return Err(e);
+    match register(ptr) {
+        Ok(()) => {}
+        Err(RegisterError::Unknown(e)) => {
+            // SAFETY: DRM does not know the object (safety requirements) and we still own
+            // the allocation from `KBox::into_raw`.
+            drop(unsafe { KBox::from_raw(ptr) });
+            return Err(e);
+        }
+        // DRM frees it at the mode config cleanup (safety requirements).
+        Err(RegisterError::Kept(e)) => return Err(e),
     }
     // SAFETY: DRM keeps the object in place until the mode config cleanup, after `'a`
     // (safety requirements), and only its `destroy` frees it.
