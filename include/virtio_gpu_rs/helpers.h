@@ -154,6 +154,8 @@ struct drm_crtc_state *vgrs_drm_atomic_get_new_crtc_state(const struct drm_atomi
 /* Waits for the next vblank of each CRTC a commit turns off or modesets (at most 100 ms). */
 void vgrs_atomic_wait_vblank_before_disables(struct drm_atomic_state *state);
 bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state);
+/* drm_mode_config_reset(), then -ENOMEM if an object was left without a state. */
+int vgrs_drm_mode_config_reset_checked(struct drm_device *dev);
 int vgrs_drmm_add_action_or_reset(struct drm_device *dev,
 				  void (*action)(struct drm_device *dev, void *data), void *data);
 

@@ -302,6 +302,35 @@ bool vgrs_drm_atomic_crtc_needs_modeset(const struct drm_crtc_state *state)
 	return drm_atomic_crtc_needs_modeset(state);
 }
 
+/*
+ * drm_mode_config_reset() returns nothing: an object whose reset could not allocate its
+ * state is left without one, and the first commit or fbdev damage flush that reaches it
+ * dereferences NULL (found by the debug kernel's probe sweep: drm_atomic_helper_dirtyfb in
+ * the fbdev damage worker). Resets, then -ENOMEM if any plane, CRTC or connector has no state.
+ */
+int vgrs_drm_mode_config_reset_checked(struct drm_device *dev)
+{
+	struct drm_connector_list_iter iter;
+	struct drm_connector *connector;
+	struct drm_plane *plane;
+	struct drm_crtc *crtc;
+	int ret = 0;
+
+	drm_mode_config_reset(dev);
+	drm_for_each_plane(plane, dev)
+		if (!plane->state)
+			ret = -ENOMEM;
+	drm_for_each_crtc(crtc, dev)
+		if (!crtc->state)
+			ret = -ENOMEM;
+	drm_connector_list_iter_begin(dev, &iter);
+	drm_for_each_connector_iter(connector, &iter)
+		if (!connector->state)
+			ret = -ENOMEM;
+	drm_connector_list_iter_end(&iter);
+	return ret;
+}
+
 int vgrs_drmm_add_action_or_reset(struct drm_device *dev,
 				  void (*action)(struct drm_device *dev, void *data), void *data)
 {

@@ -275,8 +275,11 @@ impl<'a, T: KmsDriver> KmsBuilder<'a, T> {
         // invariant), each created by `Crtc::new` with its timer initialised and freed only by
         // the mode config cleanup.
         unsafe { vblank::init(raw, &self.crtcs) }?;
+        // The reset of an object can fail to allocate its state, which `drm_mode_config_reset`
+        // does not report; the helper does (and the probe fails: the device's cleanup frees
+        // what exists).
         // SAFETY: `raw` is valid with an initialised mode config; every object has its `reset`.
-        unsafe { bindings::drm_mode_config_reset(raw) };
+        to_result(unsafe { bindings::vgrs_drm_mode_config_reset_checked(raw) })?;
         // INVARIANT: the mode config and its objects are initialised.
         Ok(Kms {
             dev: self.dev.clone(),
