@@ -184,8 +184,8 @@ fn check_virgl_prime(r: &mut Report, fd: BorrowedFd<'_>, render: &Path) {
 /// Closing a file with work in flight: a file reads a 64 MiB resource back from the host a
 /// few times (TRANSFER_FROM_HOST_3D, the host writing into the object's pages), submits an
 /// EXECBUFFER on it and reads it back as many times again, keeps only that submission's
-/// sync_file and is closed at once: its context
-/// is destroyed and its objects freed while the host is still working. The kept fence must
+/// sync_file and is closed at once: its context is destroyed and its objects freed while the
+/// host is still working. The kept fence must
 /// still signal, without an error. Work is in flight at close if the kept fence is still
 /// pending, or if the object is still busy (a readback not done: the host copies into pages
 /// the close is about to free) when it is checked right before the close. Rounds go on until
@@ -235,14 +235,9 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
             },
             ..Default::default()
         };
-        for i in 0..reads {
-            if let Err(e) = virtgpu::transfer_from_host(f.as_fd(), &mut t) {
-                r.fail(
-                    name,
-                    format!("round {round}: TRANSFER_FROM_HOST {i}: {}", err_name(&e)),
-                );
-                return;
-            }
+        if let Err(why) = read_back(f.as_fd(), &mut t, reads) {
+            r.fail(name, format!("round {round}: {why}"));
+            return;
         }
         let mut w = virtgpu::Wait {
             handle: rc.bo_handle,
@@ -266,17 +261,9 @@ fn check_virgl_close_in_flight(r: &mut Report, render: &Path) {
         };
         // More readbacks behind the submission: the host still copies into the object's
         // pages when the file closes, even if it already finished the submission.
-        for i in 0..reads {
-            if let Err(e) = virtgpu::transfer_from_host(f.as_fd(), &mut t) {
-                r.fail(
-                    name,
-                    format!(
-                        "round {round}: TRANSFER_FROM_HOST {i} after the submission: {}",
-                        err_name(&e)
-                    ),
-                );
-                return;
-            }
+        if let Err(why) = read_back(f.as_fd(), &mut t, reads) {
+            r.fail(name, format!("round {round}, after the submission: {why}"));
+            return;
         }
         let fence_pending = matches!(virtgpu::sync_file_info(ffd.as_fd()), Ok((0, _)));
         w.flags = virtgpu::WAIT_NOWAIT;
@@ -401,6 +388,15 @@ fn fenced_submission(r: &mut Report, name: &str, render: &Path) -> Option<(File,
         virtgpu::execbuffer_fence_out(f.as_fd(), &FENCE_OUT),
     )?;
     Some((f, ffd))
+}
+
+/// `n` readbacks (TRANSFER_FROM_HOST) of `t`; the first failure as text.
+fn read_back(fd: BorrowedFd<'_>, t: &mut virtgpu::Transfer, n: usize) -> Result<(), String> {
+    for i in 0..n {
+        virtgpu::transfer_from_host(fd, t)
+            .map_err(|e| format!("TRANSFER_FROM_HOST {i}: {}", err_name(&e)))?;
+    }
+    Ok(())
 }
 
 /// A fence that outlives its driver: submits with an out fence, closes the DRM file, keeps
@@ -637,8 +633,7 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     let rate = n as f64 / t.elapsed().as_secs_f64();
     println!("BENCH exec-wait {rate:.1} round-trips/s");
     let t = Instant::now();
-    let mut lats: Vec<f64> = Vec::new();
-    let mut n = 0u64;
+    let (mut n, mut total) = (0u64, 0f64);
     while t.elapsed() < dur {
         let t0 = Instant::now();
         let ffd = match virtgpu::execbuffer_fence_out(fd, &FENCE_OUT) {
@@ -658,14 +653,10 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
             );
             return;
         }
-        lats.push(t0.elapsed().as_secs_f64() * 1e6);
+        total += t0.elapsed().as_secs_f64();
         n += 1;
     }
-    let lat = if lats.is_empty() {
-        0.0
-    } else {
-        lats.iter().sum::<f64>() / lats.len() as f64
-    };
+    let lat = if n > 0 { total / n as f64 * 1e6 } else { 0.0 };
     println!("BENCH fence-latency {lat:.1} us");
     let _ = drm_ffi::gem::close(fd, rc.bo_handle);
     r.pass(

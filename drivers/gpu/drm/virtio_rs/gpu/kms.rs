@@ -465,7 +465,8 @@ fn primary_update(
     let upload = scanout::upload(damage, layout(fb));
     // Only a dumb buffer's pages hold the picture; the host renders other resources itself
     // (as in the C driver): they are flushed, not uploaded.
-    if let Some(u) = upload.filter(|_| obj.data().is_dumb()) {
+    let dumb = obj.data().is_dumb();
+    if let Some(u) = upload.filter(|_| dumb) {
         batch.transfer_to_host_2d(id, u.rect, u.offset)?;
     }
     let modeset = up
@@ -474,17 +475,16 @@ fn primary_update(
     if up.fb_changed() || new.src_fixed() != up.old().src_fixed() || modeset {
         batch.set_scanout(plane.scanout, id, src_rect)?;
     }
-    match upload {
-        Some(u) if !obj.data().is_dumb() => {
-            batch.resource_flush(id, u.rect)?;
-            if let Some(crtc) = up.crtc::<GpuCrtc>() {
-                crtc.event_now.store(true, Ordering::Relaxed);
-            }
-            Ok(())
+    let Some(u) = upload else {
+        return Ok(());
+    };
+    batch.resource_flush(id, u.rect)?;
+    if !dumb {
+        if let Some(crtc) = up.crtc::<GpuCrtc>() {
+            crtc.event_now.store(true, Ordering::Relaxed);
         }
-        Some(u) => batch.resource_flush(id, u.rect),
-        None => Ok(()),
     }
+    Ok(())
 }
 
 /// The cursor plane changed: upload a new image and show it (`UPDATE_CURSOR`), or move the

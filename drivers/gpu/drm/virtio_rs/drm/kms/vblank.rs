@@ -237,8 +237,8 @@ pub(super) unsafe fn off(base: &CrtcBase) {
 /// the next vblank if a vblank reference can be taken (the CRTC is on), sent now otherwise,
 /// sent now for an asynchronous flip (`DRM_MODE_PAGE_FLIP_ASYNC`: nothing waits for the
 /// vblank), sent now if the driver's `atomic_flush` asked for it (`now`:
-/// [`super::crtc::FlushEvent::Now`]), and sent now for an event no userspace file asked for if `internal_events_now`
-/// (the driver's `ModeConfigInfo`).
+/// [`super::crtc::FlushEvent::Now`]), and sent now for an event no userspace file asked for
+/// if `internal_events_now` (the driver's `ModeConfigInfo`).
 ///
 /// # Safety
 ///
