@@ -108,8 +108,8 @@ def qemu_command(args, kernel, qmp_path, trace_file):
         cmd += ["-accel", "kvm", "-cpu", "host"]
     else:
         cmd += ["-accel", "tcg", "-cpu", "max"]
-    append = "console=ttyS0 panic=-1 loglevel=6 vgrs.scenario=%s %s" % (args.scenario,
-                                                                          args.append)
+    append = "console=ttyS0 panic=-1 loglevel=6 vgrs.scenario=%s %s%s" % (
+        args.scenario, args.append, " vgrs.share" if args.share else "")
     cmd += ["-kernel", kernel, "-initrd", args.initrd, "-append", append.strip()]
     cmd += ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
     gpu = "virtio-vga-gl,id=gpu0" if args.gl else "virtio-gpu-pci,id=gpu0"
@@ -122,6 +122,10 @@ def qemu_command(args, kernel, qmp_path, trace_file):
         cmd += ["-display", args.display + ",gl=on"]
     else:
         cmd += ["-display", args.display]
+    if args.share:
+        # Read-only 9p share, mounted by the guest's /init on /share (vgrs.share).
+        cmd += ["-virtfs", "local,path=%s,mount_tag=vgrs-share,security_model=none,readonly=on"
+                % os.path.abspath(args.share)]
     for ev in args.trace:
         cmd += ["-trace", "enable=%s" % ev]
     if args.trace:
@@ -290,6 +294,9 @@ def main():
                     help="the 3D device (virtio-vga-gl, virgl) with a GL display under Xvfb; "
                     "screendumps are pictures of the X screen")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--share", help="a directory the guest gets read-only over 9p, linked "
+                    "into its root at the same paths (qemu/mkinitramfs.sh's OUT-gl: Mesa, "
+                    "for a boot from OUT-lite.cpio)")
     ap.add_argument("--trace", action="append", default=[], help="QEMU trace event pattern")
     ap.add_argument("--kvm", action="store_true", help="use KVM (hangs on some hosts)")
     ap.add_argument("--summary", action="store_true", help="print a summary for `make run`")
@@ -351,6 +358,14 @@ def main():
     done = panicked = panic_judged = False
     expect_panic = None
     qmp = None
+    # times.txt: when each result and log line came, in seconds since QEMU started (where a
+    # scenario's time goes; the CI budget is spent in these boots).
+    times = open(os.path.join(args.outdir, "times.txt"), "w")
+
+    def stamp(text):
+        times.write("%7.1f %s\n" % (time.time() - start, text))
+        times.flush()
+
     with open(log_path, "w", errors="replace") as log:
         for raw in iter(proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -386,6 +401,7 @@ def main():
                 status, name = words[1], words[2]
                 detail = words[3] if len(words) > 3 else ""
                 results.append((status, name, detail))
+                stamp("%s %s" % (status, name))
                 print("%s %s%s" % (status, name, (": " + detail) if detail else ""), flush=True)
             elif kind == "info" and len(words) >= 3:
                 info[words[1]] = " ".join(words[2:])
@@ -435,6 +451,7 @@ def main():
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
             elif kind == "log":
+                stamp("log " + line[idx + len(MARK) + 4:])
                 print("  | " + line[idx + len(MARK) + 4:], flush=True)
             elif kind == "done":
                 done = True
@@ -443,6 +460,8 @@ def main():
     proc.wait()
     timer.cancel()
     elapsed = time.time() - start
+    stamp("end")
+    times.close()
     if qmp is not None:
         qmp.sock.close()
 

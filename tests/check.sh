@@ -128,23 +128,24 @@ GUEST_KDIR="$KDIR"
 GUEST_INITRD="$BUILD/initramfs.cpio"
 GUEST_OUT="$BUILD"
 # Two lanes of about equal length; the boots with an X server (Xvfb) share one, so that two
-# `xvfb-run -a` never race for a display number.
+# `xvfb-run -a` never race for a display number. boot_lite: the scenarios that run no GL
+# client boot the image without Mesa.
 lane_x() {
 	boot virgl virgl --timeout 600 --gl --trace 'virtio_gpu_cmd_ctx*' \
 		--append "vgrs.kmscube_frames=300 suspend.pm_test_delay=0"
-	boot hotplug hotplug --timeout 400 --xvfb
+	boot_lite hotplug hotplug --timeout 400 --xvfb
 	boot display display --timeout 900 --trace virtio_gpu_update_cursor
 }
 lane_y() {
-	boot probe probe --timeout 300 --append vgrs.cycles=10
-	boot uapi uapi --timeout 900
-	boot heads heads --timeout 600 --heads 2 --append video=Virtual-2:e
-	boot kms kms --timeout 600
+	boot_lite probe probe --timeout 300 --append vgrs.cycles=10
+	boot_lite uapi uapi --timeout 900
+	boot_lite heads heads --timeout 600 --heads 2 --append video=Virtual-2:e
+	boot_lite kms kms --timeout 600
 	boot unplug unplug --timeout 300
-	boot fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=1000"
+	boot_lite fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=1000"
 	# The panic trigger, then 23 suspend/resume cycles (ours: the C driver has none), one boot.
 	boot panic panic,suspend --timeout 600 --append "vgrs.suspend=rs suspend.pm_test_delay=0"
-	boot panic-real panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
+	boot_lite panic-real panic-real --timeout 300 --append "panic=0 vgrs.drivers=rs"
 }
 step "guest boots, two at a time (results below, in order)"
 t0=$SECONDS
