@@ -86,6 +86,16 @@ variant_opts() {
 	esac
 }
 
+# What a variant's build makes. The module variant builds its modules only: `make modules`
+# (without MODVERSIONS) leaves vmlinux alone, whose built-in objects are those of the
+# cached kernel, and nothing boots that image.
+variant_goals() {
+	case "$1" in
+	m) echo modules ;;
+	*) echo bzImage modules ;;
+	esac
+}
+
 objdir() {
 	variant_opts "$1" >/dev/null
 	local base; base="$(VGRS_KERNEL=normal "$ROOT/tools/kernel.sh" kdir)"
@@ -102,6 +112,13 @@ build() {
 	vars="$("$ROOT/tools/kernel.sh" vars)"
 	obj="$(objdir "$variant")"
 	[ "$base" != "$src" ] || die "the cached kernel is not an O= build (tools/kernel.sh RECIPE)"
+	# One build of a variant at a time: a second one waits, then finds it up to date
+	# (.ci/run starts the builds early, in the background; make check-intree asks again).
+	exec 8>"$(dirname "$base")/.intree-$variant.lock"
+	if ! flock -n 8; then
+		say "$variant: another build of it is running; waiting for it"
+		flock 8
+	fi
 	# The copy and the shared source tree under a lock; the builds may then run side by side.
 	exec 9>"$(dirname "$base")/.intree.lock"
 	flock 9
@@ -149,15 +166,24 @@ build() {
 	done
 	say "$variant: building ($opts) in $obj, incrementally (progress every 20 s)"
 	t0=$(date +%s)
-	# shellcheck disable=SC2086
-	make -C "$src" O="$obj" $vars -j"${JOBS:-$(nproc)}" bzImage modules >>"$log" 2>&1 &
-	local pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 20
-		kill -0 "$pid" 2>/dev/null &&
+	# Progress from a sidekick, so that the build's end is seen at once (a polling loop
+	# here cost up to 20 s per build); on TERM it ends its sleep too, which would otherwise
+	# hold stderr open for up to 20 s.
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep 20 &
+			nap=$!
+			wait "$nap"
 			say "$variant: $(($(date +%s) - t0)) s, $(grep -cE '^  (CC|RUSTC|LD|AR|BINDGEN)' "$log") build steps"
-	done
-	if ! wait "$pid"; then
+		done
+	) >&2 &
+	local progress=$! rc=0
+	# shellcheck disable=SC2086
+	make -C "$src" O="$obj" $vars -j"${JOBS:-$(nproc)}" $(variant_goals "$variant") >>"$log" 2>&1 || rc=$?
+	kill "$progress" 2>/dev/null
+	wait "$progress" 2>/dev/null || true
+	if [ "$rc" -ne 0 ]; then
 		tail -n 40 "$log" >&2
 		die "the $variant build failed (log: $log)"
 	fi
