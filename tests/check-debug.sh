@@ -98,14 +98,19 @@ if [ -n "${CYCLES:-}" ]; then
 	CYCLES_ARG=" vgrs.cycles=$CYCLES"
 	RS_TIMEOUT=$((1500 + CYCLES * 15))
 fi
+# Without FULL=1 the scenarios of this boot run no GL client (no kmscube): the image without
+# Mesa, which the debug kernel unpacks about 45 s sooner.
 lane_rs() {
-	boot debug-rs debug --timeout "$RS_TIMEOUT" --trace virtio_gpu_update_cursor \
+	local boot=boot_lite
+	[ "${FULL:-0}" = 1 ] && boot=boot
+	$boot debug-rs debug --timeout "$RS_TIMEOUT" --trace virtio_gpu_update_cursor \
 		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS${FAULT_LIFECYCLE:+ vgrs.fault_lifecycle}$CYCLES_ARG$FULL_RS"
 }
 # The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
-# `make check`; its findings there are NOTEs anyway.
+# `make check`; its findings there are NOTEs anyway. Mesa comes over 9p (boot_share): the
+# debug kernel unpacks the lite image only.
 lane_virgl() {
-	boot debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
+	boot_share debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
 		--append "vgrs.drivers=rs vgrs.virgl_quick $KPARAMS$FULL_VIRGL"
 }
 lane_c() {

@@ -10,7 +10,7 @@
 # reports it. Our driver only: the knob is ours (the C driver flushes its work at remove).
 
 teardown_driver() {
-	local label=$1 module=$2 strict=$3 dev i pid cycles=2 delay=4000 bad=""
+	local label=$1 module=$2 strict=$3 dev i pid cycles=2 delay=2000 bad=""
 	[ "$label" = rs ] || return 0
 	dev=$(gpu_dev) || { result FAIL "$label.teardown" "no virtio-gpu device"; return; }
 	dmesg -c >/dev/null
