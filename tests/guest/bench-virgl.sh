@@ -12,8 +12,10 @@
 #   glmark2        glmark2-es2-drm score over three scenes of 2 s, every frame shown (the
 #                  visual without alpha, which the primary planes scan out), higher is better
 #   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
-#   fence-latency  submission to sync_file signalled, mean microseconds (lower is better; the
-#                  guest's clock ticks every 4 ms, so only a mean over many is a latency)
+#   fence-latency  submission to sync_file signalled, mean microseconds (lower is better)
+#   fence-latency-median  the median of the same submissions. `make bench` boots with
+#                  `tsc=reliable`: otherwise the guest's clock (refined-jiffies under TCG)
+#                  ticks every 4 ms, the median reads 0 and only the mean is a latency
 #
 # vgrs.bench_secs=N sets the seconds per submission figure (default 3).
 
@@ -55,7 +57,8 @@ while [ "$i" -le "$ROUNDS" ]; do
 	i=$((i + 1))
 done
 
-echo "@@VGRS log $(printf '%-14s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
-for name in kmscube glmark2 exec-wait fence-latency; do
-	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 14
+echo "@@VGRS log clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "@@VGRS log $(printf '%-20s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+for name in kmscube glmark2 exec-wait fence-latency fence-latency-median; do
+	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 20
 done
