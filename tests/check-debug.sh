@@ -10,6 +10,7 @@
 #                 allocation failures, the fuzzer, kmemleak; any report fails (CYCLES=N adds N load/use/unload cycles,
 #                 FAULT_LIFECYCLE=1 ten more with allocations failing: the long run of issue
 #                 10; FULL=1 the display scenario and a fourth fuzzer seed; none in .ci/run)
+#   debug sweep   FAULT_LIFECYCLE=1 only: every allocation of a probe failing in turn
 #   debug c       the C driver, same scenarios: its reports are findings (NOTE), not failures;
 #                 only with DEBUG_C=1 (`make check-debug DEBUG_C=1`), not in CI
 #   debug virgl   our driver's 3D path on QEMU's GL device (FULL=1: allocation failures in
@@ -112,6 +113,13 @@ lane_rs() {
 lane_virgl() {
 	boot_share debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
 		--append "vgrs.drivers=rs vgrs.virgl_quick $KPARAMS$FULL_VIRGL"
+	# FAULT_LIFECYCLE=1: the probe sweep (every allocation of a probe failing in turn, about
+	# 9 minutes) in a boot of its own, with no console on our framebuffer (fbcon=map:9, see
+	# tests/guest/fault.sh), which the panic scenario of debug-rs needs.
+	[ -n "${FAULT_LIFECYCLE:-}" ] &&
+		boot_lite debug-sweep fault --timeout 2400 \
+			--append "vgrs.drivers=rs vgrs.sweep_only vgrs.fault_sweep fbcon=map:9 $KPARAMS"
+	return 0
 }
 lane_c() {
 	boot debug-c debug --timeout 1500 --trace virtio_gpu_update_cursor \
@@ -134,5 +142,6 @@ else
 	printf '\n(the C driver'"'"'s debug boot is off: make check-debug DEBUG_C=1 runs it)\n'
 fi
 report debug-virgl-rs
+[ -n "${FAULT_LIFECYCLE:-}" ] && report debug-sweep
 
 summary

@@ -242,20 +242,16 @@ fault_driver() {
 	if where=$(fault_setup "$module"); then
 		result PASS "$label.fault-setup" "both injectors aimed at $where"
 		grep -q 'vgrs\.fault_virgl' /proc/cmdline && extra=--virgl
-		# vgrs.sweep_only: straight to the probe sweep (to reproduce a finding of it).
-		if grep -q 'vgrs\.sweep_only' /proc/cmdline; then
-			fault_probe_sweep "$label" "$module"
-		else
+		# vgrs.sweep_only: no ioctl runs, only what the lifecycle options below ask for.
+		if ! grep -q 'vgrs\.sweep_only' /proc/cmdline; then
 			run_test "$label" fault 600 vgrs-uapi-test --label "$label" --fault $extra
 			# vgrs.fault_fuzz: the fuzzer with allocations failing at random, too.
 			grep -q 'vgrs\.fault_fuzz' /proc/cmdline && fault_fuzz "$label"
-			# vgrs.fault_lifecycle: load and unload cycles with allocations failing at
-			# random, then every allocation of a probe failing in turn.
-			if grep -q 'vgrs\.fault_lifecycle' /proc/cmdline; then
-				fault_lifecycle "$label" "$module"
-				fault_probe_sweep "$label" "$module"
-			fi
 		fi
+		# vgrs.fault_lifecycle: load and unload cycles with allocations failing at random.
+		grep -q 'vgrs\.fault_lifecycle' /proc/cmdline && fault_lifecycle "$label" "$module"
+		# vgrs.fault_sweep: every allocation of a probe failing in turn (with fbcon=map:9).
+		grep -q 'vgrs\.fault_sweep' /proc/cmdline && fault_probe_sweep "$label" "$module"
 	else
 		result FAIL "$label.fault-setup" "no fault injection in this kernel (make check-debug builds one) or $module not in /proc/modules"
 	fi
