@@ -102,6 +102,29 @@ class Qmp:
         return rep.get("return")
 
 
+def host_tsc_khz():
+    """The host's TSC frequency in kHz, or None: under TCG the guest's TSC counts the host's.
+    From the kernel log's calibration if readable, else /proc/cpuinfo's "cpu MHz" when the
+    flags say the TSC runs at a known, constant rate."""
+    try:
+        log = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+        m = re.findall(r"tsc: (?:Refined TSC clocksource calibration|Detected): "
+                       r"([0-9.]+) MHz", log)
+        if m:
+            return int(float(m[-1]) * 1000)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return None
+    flags = re.search(r"^flags\s*:(.*)$", info, re.M)
+    mhz = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", info, re.M)
+    if flags and mhz and {"constant_tsc", "tsc_known_freq"} <= set(flags.group(1).split()):
+        return int(float(mhz.group(1)) * 1000)
+    return None
+
+
 def qemu_command(args, kernel, qmp_path, trace_file):
     cmd = ["qemu-system-x86_64", "-nodefaults", "-no-reboot", "-m", args.mem, "-smp", "2"]
     if args.kvm:
@@ -110,6 +133,13 @@ def qemu_command(args, kernel, qmp_path, trace_file):
         cmd += ["-accel", "tcg", "-cpu", "max"]
     append = "console=ttyS0 panic=-1 loglevel=6 vgrs.scenario=%s %s%s" % (
         args.scenario, args.append, " vgrs.share" if args.share else "")
+    if args.tsc:
+        khz = host_tsc_khz()
+        if khz:
+            append += " tsc_early_khz=%d tsc=reliable" % khz
+        else:
+            print("run: --tsc: the host's TSC frequency is unknown; the guest keeps jiffies",
+                  flush=True)
     cmd += ["-kernel", kernel, "-initrd", args.initrd, "-append", append.strip()]
     cmd += ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
     gpu = "virtio-vga-gl,id=gpu0" if args.gl else "virtio-gpu-pci,id=gpu0"
@@ -294,6 +324,10 @@ def main():
                     help="the 3D device (virtio-vga-gl, virgl) with a GL display under Xvfb; "
                     "screendumps are pictures of the X screen")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--tsc", action="store_true",
+                    help="give the guest the host's TSC rate (tsc_early_khz) and keep the TSC "
+                    "as its clock (tsc=reliable): under TCG it otherwise falls back to "
+                    "jiffies, 4 ms a tick (benchmarks of latencies)")
     ap.add_argument("--share", help="a directory the guest gets read-only over 9p, linked "
                     "into its root at the same paths (qemu/mkinitramfs.sh's OUT-gl: Mesa, "
                     "for a boot from OUT-lite.cpio)")

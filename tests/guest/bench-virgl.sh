@@ -13,9 +13,10 @@
 #                  visual without alpha, which the primary planes scan out), higher is better
 #   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
 #   fence-latency  submission to sync_file signalled, mean microseconds (lower is better)
-#   fence-latency-median  the median of the same submissions. `make bench` boots with
-#                  `tsc=reliable`: otherwise the guest's clock (refined-jiffies under TCG)
-#                  ticks every 4 ms, the median reads 0 and only the mean is a latency
+#   fence-latency-median  the median of the same submissions. `make bench` boots with the
+#                  TSC as the clock (run.py --tsc): otherwise the guest's clock
+#                  (refined-jiffies under TCG) ticks every 4 ms, the median reads 0 and only
+#                  the mean is a latency
 #
 # vgrs.bench_secs=N sets the seconds per submission figure (default 3).
 

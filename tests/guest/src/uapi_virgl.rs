@@ -599,8 +599,8 @@ pub(crate) fn lose_context(r: &mut Report, render: &Path, until: &Path) {
 ///   under TCG is `refined-jiffies` (the TSC is marked unstable, no HPET without ACPI, no
 ///   high-resolution timers), which ticks every 4 ms: a single submission of under a
 ///   millisecond then mostly measures 0 and sometimes 4 ms, the median reads 0 and only the
-///   mean over thousands of them is the latency. `make bench` boots with `tsc=reliable`, and
-///   both are real.
+///   mean over thousands of them is the latency. `make bench` boots with the TSC as the
+///   clock (`run.py --tsc`), and both are real.
 pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     let mut rc = resource_2d();
     if r.ok(
