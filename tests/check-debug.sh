@@ -25,7 +25,7 @@ mkdir -p "$BUILD"
 . "$ROOT/tests/lib.sh"
 
 export VGRS_KERNEL=debug
-step "debug kernel: the cached build (built on the first run, ~15 min on 2 cores)"
+step "debug kernel: the cached build (built on the first run, about 20 min on 2 cores)"
 if ! tools/kernel.sh build; then
 	fail kernel-debug "the debug kernel build failed; see the messages above"
 	summary

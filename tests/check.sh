@@ -14,7 +14,7 @@ mkdir -p "$BUILD"
 . "$ROOT/tests/lib.sh"
 
 # The kernel first (cached after the first run): the robustness run below reads its rust/.
-step "kernel: the cached Rust-enabled 6.12 build (built on the first run, ~6 min)"
+step "kernel: the cached Rust-enabled 6.12 build (built on the first run, 15 to 20 min on 2 cores)"
 if ! make -s kernel; then
 	fail kernel "the kernel build failed; see the messages above"
 	summary
