@@ -31,13 +31,15 @@ unplug_driver() {
 	fi
 	pid=$!
 	exec 7>/tmp/up.fifo
-	vgrs-uapi-test --label "$label" --hold-until /tmp/unbound >/tmp/hold.out 2>/tmp/hold.err &
-	holder=$!
-	wait_line /tmp/hold.err HOLDING "$holder" 100 || why="holder did not get its buffer mapped; "
 	# kmscube is drawing once its GL information is out (its output is block-buffered);
-	# the scanout client once it says so.
+	# the scanout client once it says so. Only then the holder: the first file opened on
+	# card0 becomes DRM master, and a holder that won that race left the client's modeset
+	# EACCES (seen once under the debug kernel, 2026-11-29).
 	wait_line /tmp/up.out 'renderer:\|SHOWING' "$pid" 900
 	running "$pid" || why="${why}$client did not start: $(tail -n 1 /tmp/up.out); "
+	vgrs-uapi-test --label "$label" --hold-until /tmp/unbound >/tmp/hold.out 2>/tmp/hold.err &
+	holder=$!
+	wait_line /tmp/hold.err HOLDING "$holder" 100 || why="${why}holder did not get its buffer mapped; "
 	sleep 2
 	ans="PCI $(basename "$pci") removed"
 	bounded 60 sh -c "echo 1 > $pci/remove" 2>/tmp/err || why="${why}PCI remove of $pci failed or hung: $(cat /tmp/err); "
