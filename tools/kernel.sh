@@ -130,6 +130,11 @@ build() {
 	fi
 	exec 9>"$CACHE/.lock"
 	flock 9
+	# Another build may have finished it while this one waited for the lock.
+	if [ -f "$dir/built" ]; then
+		say "cached build $(obj_of "$dir") (key $(key)), built while waiting"
+		return
+	fi
 	# Old keys of this flavour (each tree is ~2 GiB): keep the newest one that finished
 	# building (to go back to), drop the rest, unfinished ones included.
 	local old kept=""
