@@ -115,7 +115,8 @@ def host_tsc_khz():
     except (OSError, subprocess.SubprocessError):
         pass
     try:
-        info = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
     except OSError:
         return None
     flags = re.search(r"^flags\s*:(.*)$", info, re.M)

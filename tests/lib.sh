@@ -59,10 +59,7 @@ boot_lite() {
 # data) read over 9p (`run.py --share`): GL clients, without the unpacking. Not for boots
 # that suspend (9p has no freeze/restore).
 boot_share() {
-	local name=$1 scenario=$2
-	shift 2
-	GUEST_INITRD="${GUEST_INITRD%.cpio}-lite.cpio" boot "$name" "$scenario" \
-		--share "${GUEST_INITRD%.cpio}-gl" "$@"
+	boot_lite "$@" --share "${GUEST_INITRD%.cpio}-gl"
 }
 
 # lanes FUNC...: runs each FUNC (a list of boots) in a lane of its own, side by side, and

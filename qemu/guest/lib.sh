@@ -476,8 +476,8 @@ expect_trace() {
 }
 
 # kmemleak_check LABEL STRICT: scans twice (it reports only objects that stayed unreferenced
-# and unchanged since the scan before and are older than 5 s) and reports the suspected leaks whose allocation
-# backtrace reaches DRM or a module (ours or the C driver's; addresses of an unloaded module
+# and unchanged since the scan before and are older than 5 s) and reports the suspected
+# leaks whose allocation backtrace reaches DRM or a module (ours or the C driver's; addresses of an unloaded module
 # print as bare numbers): FAIL for ours, NOTE for the C driver. Others are counted as noise.
 kmemleak_check() {
 	local label=$1 strict=$2 f=/sys/kernel/debug/kmemleak all ours t0 left

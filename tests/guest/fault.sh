@@ -48,6 +48,15 @@ fault_depth() {
 	done
 }
 
+# fault_verbose LEVEL: what both injectors log of a failure they inject (0 nothing, 2 with
+# its stack).
+fault_verbose() {
+	local d
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo "$1" >"$d/verbose"
+	done
+}
+
 # fault_random PERCENT: both injectors fail PERCENT% of the allocations the module filter
 # lets through, in every task, without limit; 0 turns them off and clears a reject range.
 fault_random() {
@@ -171,7 +180,7 @@ fault_lifecycle() {
 # bind that binds must show card0. At most vgrs.sweep_max steps (default 600; about 6 s a
 # step under the debug kernel).
 fault_probe_sweep() {
-	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max from d
+	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max from p
 	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
 	depth=$(sed -n 's/.*vgrs\.sweep_depth=\([0-9]*\).*/\1/p' /proc/cmdline)
 	max=$(sed -n 's/.*vgrs\.sweep_max=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -192,9 +201,7 @@ fault_probe_sweep() {
 	fault_depth "$depth"
 	# Each step's injected failure with its stack in the kernel log (verbose 2), printed
 	# with the report when a step fails.
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 2 >"$d/verbose"
-	done
+	fault_verbose 2
 	while [ "$n" -lt "$max" ]; do
 		n=$((n + 1))
 		[ -e "/sys/bus/virtio/drivers/$module/$dev" ] &&
@@ -210,8 +217,9 @@ fault_probe_sweep() {
 		else
 			refused=$((refused + 1))
 		fi
-		if [ -n "$(kernel_problems)" ]; then
-			why="step $n: $(kernel_problems | head -n1); "
+		p=$(kernel_problems)
+		if [ -n "$p" ]; then
+			why="step $n: $(echo "$p" | head -n1); "
 			# The whole report, for the console log (the guest may not get much further).
 			dmesg | tail -n 200 | sed "s/^/[$label fault-probe] /"
 			break
@@ -222,9 +230,7 @@ fault_probe_sweep() {
 	done
 	fault_random 0
 	fault_depth 32
-	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
-		echo 0 >"$d/verbose"
-	done
+	fault_verbose 0
 	[ "${left:-0}" != 0 ] || why="${why}the sweep did not reach the end of the probe in $n steps; "
 	[ "$refused" -gt 0 ] || why="${why}no bind was refused: no failure reached the probe; "
 	if [ -z "$why" ]; then

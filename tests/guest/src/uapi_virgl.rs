@@ -635,7 +635,7 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     let rate = n as f64 / t.elapsed().as_secs_f64();
     println!("BENCH exec-wait {rate:.1} round-trips/s");
     let t = Instant::now();
-    let (mut n, mut total) = (0u64, 0f64);
+    // Each submission's latency in seconds.
     let mut each = Vec::new();
     while t.elapsed() < dur {
         let t0 = Instant::now();
@@ -644,7 +644,7 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
             Err(e) => {
                 r.fail(
                     "bench/fence-latency",
-                    format!("after {n}: {}", err_name(&e)),
+                    format!("after {}: {}", each.len(), err_name(&e)),
                 );
                 return;
             }
@@ -652,18 +652,20 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
         if !poll_in(ffd.as_fd()) {
             r.fail(
                 "bench/fence-latency",
-                format!("fence {n} did not signal in 5 s"),
+                format!("fence {} did not signal in 5 s", each.len()),
             );
             return;
         }
-        let d = t0.elapsed().as_secs_f64();
-        total += d;
-        each.push(d);
-        n += 1;
+        each.push(t0.elapsed().as_secs_f64());
     }
-    let lat = if n > 0 { total / n as f64 * 1e6 } else { 0.0 };
+    let n = each.len();
+    let lat = if n > 0 {
+        each.iter().sum::<f64>() / n as f64 * 1e6
+    } else {
+        0.0
+    };
     each.sort_by(f64::total_cmp);
-    let median = each.get(each.len() / 2).map_or(0.0, |d| d * 1e6);
+    let median = each.get(n / 2).map_or(0.0, |d| d * 1e6);
     println!("BENCH fence-latency {lat:.1} us");
     println!("BENCH fence-latency-median {median:.1} us");
     let _ = drm_ffi::gem::close(fd, rc.bo_handle);
