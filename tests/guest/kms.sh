@@ -4,7 +4,8 @@
 # and the C virtio_gpu (label c) as the control. Per driver: load it, list connectors and
 # planes (`modetest -c -p`), set 1024x768 on the first connector with modetest's test pattern
 # and take a screendump (<label>-modetest.png), flip pages with events for a while
-# (`modetest -v`), move a hardware cursor (`modetest -C`), unbind the device while modetest
+# (`modetest -v`), move a hardware cursor (`modetest -C`), set an EDID through debugfs
+# and take it back (`edid_override`), unbind the device while modetest
 # holds it and rebind it, unload, check the kernel log. Then the host compares the two
 # screendumps pixel by pixel, and the two `modetest -c -p` listings are compared here.
 
@@ -108,6 +109,59 @@ kms_unbind_while_open() {
 	fi
 }
 
+# kms_edid_override LABEL: an EDID set through the connector's debugfs `edid_override` (as
+# igt forces EDIDs) replaces the device's at the next probe (`detect` written to the
+# connector's sysfs status), and `reset` brings the device's back. The EDID set is QEMU's cut
+# to its base block (no CTA extension, so without the extension's largest modes). Ours honours
+# it at every probe, as drivers that read the EDID in `get_modes` do. The C driver reads the
+# override only when it fetches the device's EDIDs (at probe and on a display change event),
+# so its modes stay the device's here: a NOTE, not a failure.
+kms_edid_override() {
+	local label=$1 sys dbg sum gone listed
+	sys=$(ls -d /sys/class/drm/card*-Virtual-1 2>/dev/null | head -n1)
+	dbg=$(ls -d /sys/kernel/debug/dri/*/Virtual-1 2>/dev/null | head -n1)
+	[ -n "$sys" ] && echo detect >"$sys/status" && cat "$sys/edid" >/tmp/edid-dev.bin
+	# (sysfs gives no size for the EDID: only a copy tells whether there is one)
+	if [ -z "$sys" ] || [ -z "$dbg" ] || [ ! -s /tmp/edid-dev.bin ]; then
+		result FAIL "$label.edid-override" "no EDID in ${sys:-sysfs (no card*-Virtual-1)} or no debugfs dir (${dbg:-dri/*/Virtual-1})"
+		return
+	fi
+	cp "$sys/modes" /tmp/modes-dev.txt
+	sort -u /tmp/modes-dev.txt >/tmp/modes-dev.sorted
+	# Byte 126 counts the extensions, byte 127 makes the block sum to 0 (mod 256).
+	sum=$(od -An -tu1 -N126 /tmp/edid-dev.bin |
+		awk '{ for (i = 1; i <= NF; i++) s += $i } END { print (256 - s % 256) % 256 }')
+	{
+		head -c 126 /tmp/edid-dev.bin
+		# shellcheck disable=SC2059
+		printf "\\000\\$(printf %03o "$sum")"
+	} >/tmp/edid-base.bin
+	if ! cat /tmp/edid-base.bin >"$dbg/edid_override"; then
+		result FAIL "$label.edid-override" "writing $dbg/edid_override failed"
+		return
+	fi
+	echo detect >"$sys/status"
+	# The device's modes the override does not list (its extension's).
+	cp "$sys/modes" /tmp/modes-ovr.txt
+	gone=$(grep -vxF -f /tmp/modes-ovr.txt /tmp/modes-dev.sorted | tr '\n' ' ')
+	listed="$(wc -l </tmp/modes-ovr.txt) modes (the device's: $(wc -l </tmp/modes-dev.txt))"
+	if cmp -s "$sys/edid" /tmp/edid-base.bin && [ -n "$gone" ] && [ -s "$sys/modes" ]; then
+		result PASS "$label.edid-override" "the base block set in debugfs is the connector's EDID after a probe: $listed, without ${gone% }"
+	elif [ "$label" = c ] && cmp -s "$sys/edid" /tmp/edid-dev.bin && [ -z "$gone" ]; then
+		result NOTE "$label.edid-override" "the C driver keeps the device's EDID at a probe (it reads an override only when it fetches EDIDs from the device): $listed"
+	else
+		result FAIL "$label.edid-override" "after the override and a probe: $listed, EDID $(cmp -s "$sys/edid" /tmp/edid-base.bin && echo "is" || echo "is not") the override"
+	fi
+	# Exactly "reset", no newline (else it is taken for EDID bytes and refused).
+	printf reset >"$dbg/edid_override"
+	echo detect >"$sys/status"
+	if cmp -s "$sys/edid" /tmp/edid-dev.bin && cmp -s "$sys/modes" /tmp/modes-dev.txt; then
+		result PASS "$label.edid-override-reset" "after reset and a probe the device's EDID and its $(wc -l </tmp/modes-dev.txt) modes are back"
+	else
+		result FAIL "$label.edid-override-reset" "after reset and a probe: $(wc -l <"$sys/modes") modes, EDID $(cmp -s "$sys/edid" /tmp/edid-dev.bin && echo "is" || echo "is not") the device's"
+	fi
+}
+
 # kms_driver LABEL MODULE STRICT
 kms_driver() {
 	local label=$1 module=$2 strict=$3 conn n
@@ -186,6 +240,8 @@ kms_driver() {
 			result FAIL "$label.cursor" "modetest -C ended: $(tail -n 3 "/tmp/$label-cursor.log" | tr '\n' ' ')"
 		fi
 		kms_stop
+
+		kms_edid_override "$label"
 
 		# Unbind the device while modetest holds it with a mode set, then let modetest end:
 		# the DRM device is released after the unbind, with the driver gone from the device.

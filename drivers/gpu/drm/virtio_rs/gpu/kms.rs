@@ -658,6 +658,13 @@ impl DriverConnector for GpuConnector {
     }
 
     fn get_modes(conn: &Connector<Self>, probe: &ModeProbe<'_>) -> u32 {
+        // An EDID the user set wins over the device's, as in C (its `drm_edid_read_custom`
+        // and the EDID property its `get_modes` reads both honour the override): igt's
+        // forced EDIDs, `drm.edid_firmware`.
+        let count = probe.add_override_modes();
+        if count > 0 {
+            return count;
+        }
         let shared = conn.device().data();
         let has_edid = shared.has_edid;
         // Copy what is needed and let go of the heads' lock before calling into DRM, so the

@@ -243,6 +243,15 @@ pub(crate) struct ModeProbe<'a> {
 }
 
 impl ModeProbe<'_> {
+    /// If the user set an EDID for the connector (debugfs `edid_override`, or the
+    /// `drm.edid_firmware` parameter), makes it the connector's EDID and adds its modes;
+    /// returns how many (0: none set, or an invalid one).
+    pub(crate) fn add_override_modes(&self) -> u32 {
+        // SAFETY: By the type invariant `conn` is valid and its mode probe lock is held.
+        let n = unsafe { bindings::drm_edid_override_connector_update(self.conn) };
+        u32::try_from(n).unwrap_or(0)
+    }
+
     /// Makes `edid` (empty: none) the connector's EDID and adds its modes; returns how many.
     /// An EDID the DRM core finds invalid counts as none.
     pub(crate) fn add_edid_modes(&self, edid: &[u8]) -> u32 {
