@@ -111,8 +111,9 @@ igt: deps
 	@$(ROOT)/tests/igt.sh
 
 # The long robustness runs, not in CI: the ioctl fuzzer (a short run is in make check) with
-# FUZZ_SEEDS seeds of three threads x FUZZ_ITERS ioctls, both drivers, the last seed across
-# an unbind and a bind; then CYCLES load/use/unload cycles per driver.
+# FUZZ_SEEDS seeds of three threads x FUZZ_ITERS ioctls, both drivers, the seed before the
+# last across an unbind and a bind, the last across a PCI removal and rescan; on the 2D
+# device, then on the 3D device (virgl); then CYCLES load/use/unload cycles per driver.
 FUZZ_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
 FUZZ_ITERS ?= 10000
 CYCLES ?= 100
@@ -120,6 +121,11 @@ HOST_FUZZ_RUNS ?= 2000000
 fuzz: fuzz-host initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz \
+		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
+		--timeout 7200 $(if $(KVM),--kvm) --quiet
+	@echo "fuzz: the same on the 3D device (virgl: contexts, submissions, fences)"
+	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
+		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz-gl --gl \
 		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
 		--timeout 7200 $(if $(KVM),--kvm) --quiet
 	@echo "fuzz: $(CYCLES) load/use/unload cycles per driver"

@@ -112,7 +112,7 @@ lane_rs() {
 # debug kernel unpacks the lite image only.
 lane_virgl() {
 	boot_share debug-virgl-rs debug-virgl --timeout 1200 --gl --trace 'virtio_gpu_cmd_ctx*' \
-		--append "vgrs.drivers=rs vgrs.virgl_quick $KPARAMS$FULL_VIRGL"
+		--append "vgrs.drivers=rs vgrs.virgl_quick vgrs.fuzz_seeds=5 $KPARAMS$FULL_VIRGL"
 	# FAULT_LIFECYCLE=1: the probe sweep (every allocation of a probe failing in turn, about
 	# 9 minutes) in a boot of its own, with no console on our framebuffer (fbcon=map:9, see
 	# tests/guest/fault.sh), which the panic scenario of debug-rs needs.

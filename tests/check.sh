@@ -131,8 +131,9 @@ GUEST_OUT="$BUILD"
 # `xvfb-run -a` never race for a display number. boot_lite: the scenarios that run no GL
 # client boot the image without Mesa.
 lane_x() {
-	boot virgl virgl --timeout 600 --gl --trace 'virtio_gpu_cmd_ctx*' \
-		--append "vgrs.kmscube_frames=300 suspend.pm_test_delay=0"
+	# Then the fuzzer on the 3D device (seeds 3 and 4: contexts, submissions, fences).
+	boot virgl virgl,fuzz --timeout 900 --gl --trace 'virtio_gpu_cmd_ctx*' \
+		--append "vgrs.kmscube_frames=300 suspend.pm_test_delay=0 vgrs.fuzz_seeds=3,4 vgrs.fuzz_iters=1000"
 	boot_lite hotplug hotplug --timeout 400 --xvfb
 	boot display display --timeout 900 --trace virtio_gpu_update_cursor
 }

@@ -4,8 +4,9 @@
 # syncobj and virtgpu ioctls, three threads, each with its own files, master and not, and the
 # render node) on each driver, one run per seed; the run before the last has the device
 # unbound and bound again under it, the last the PCI device removed and found again by a
-# rescan (one seed: both). Then the driver must still show a picture, unload, and the kernel
-# log must be clean (ours: a report fails; the C driver's are NOTEs, findings for the docs).
+# rescan (one seed: both). Then the driver must still show a picture (on the 3D device,
+# run.py --gl: kmscube through virgl renders and moves), unload, and the kernel log must be
+# clean (ours: a report fails; the C driver's are NOTEs, findings for the docs).
 #
 # vgrs.fuzz_seeds=1,2,3 picks the seeds (default 1,2), vgrs.fuzz_iters=N the ioctls per thread
 # and seed (default 1000). Every run prints its seed and an errno histogram per ioctl
@@ -27,10 +28,13 @@ when_fuzzing() {
 
 # fuzz_driver LABEL MODULE STRICT
 fuzz_driver() {
-	local label=$1 module=$2 strict=$3 seed last penult dev pid rc total=0 n why="" p pci removed_under="" unbound_under=""
+	local label=$1 module=$2 strict=$3 seed last penult dev pid rc total=0 n why="" p pci removed_under="" unbound_under="" gl
 	dmesg -c >/dev/null
 	load "$label" "$module" || return
 	dev=$(gpu_dev)
+	# The 3D device (run.py --gl): the virtgpu calls reach contexts, submissions and fences.
+	gl=""
+	dmesg | grep -q 'features: .*+virgl' && gl=1
 	# The device goes away under the last two seeds' runs: unbound and bound under the one
 	# before the last, the PCI device removed and rescanned under the last (both under the
 	# same run when there is one seed).
@@ -87,7 +91,11 @@ fuzz_driver() {
 	# picture check opens card0 again.
 	bounded 30 modprobe -r "$module" 2>/dev/null
 	load "$label" "$module" || why="${why}the driver did not load again; "
-	if show_start; then
+	if [ -n "$gl" ]; then
+		# On the 3D device the pictures are the X screen's, not pixel-exact: kmscube
+		# through virgl must render and move instead.
+		KMSCUBE_GBM=hw kmscube_run "$label-after-fuzz" 600
+	elif show_start; then
 		check_bars "$label" "$label-after-fuzz" "" 0
 	else
 		why="${why}no picture after the fuzzing: $(cat /tmp/show.err); "
@@ -96,7 +104,7 @@ fuzz_driver() {
 	p=$(kernel_problems | head -n1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
 	if [ -z "$why" ]; then
-		result PASS "$label.fuzz" "$total ioctls, seeds $fuzz_seeds (3 threads each; unbound and bound $unbound_under; the PCI device removed and rescanned $removed_under), no kernel report"
+		result PASS "$label.fuzz" "$total ioctls${gl:+ on the 3D device}, seeds $fuzz_seeds (3 threads each; unbound and bound $unbound_under; the PCI device removed and rescanned $removed_under), no kernel report"
 		info "$label.fuzz" "$total ioctls"
 	elif [ "$strict" = 1 ]; then
 		result FAIL "$label.fuzz" "$why"

@@ -372,9 +372,17 @@ fn errno_name(e: rustix::io::Errno) -> String {
     vgrs_guest::report::err_name(&io)
 }
 
-/// Valid arguments for the calls that create objects: a 32 bpp dumb buffer, a 2D resource
-/// (target 2, the only one a device without virgl takes), a framebuffer on a known handle.
-fn sane(name: &str, arg: &mut [u8], rng: &mut Rng, known: &Known) {
+/// Arguments that work, or nearly: for the calls that create objects (a 32 bpp dumb buffer, a
+/// 2D resource, target 2, the only one a device without virgl takes, a framebuffer on a
+/// known handle), and for the virtgpu calls, whose random arguments almost never get past
+/// their first check: GETPARAM of a real parameter; MAP, RESOURCE_INFO, WAIT and transfers
+/// of a small box on a known handle; GET_CAPS of capset 1 or 2; EXECBUFFER of up to 256
+/// bytes of commands from a scratch area (whatever earlier calls left there: the host gets
+/// garbage as well as no-ops), up to 4 buffer object handles read from the other area, with
+/// an out fence half the time.
+fn sane(name: &str, arg: &mut [u8], rng: &mut Rng, known: &Known, scratch: &Scratch) {
+    let area = scratch.area(rng.below(2));
+    let other = scratch.area(rng.below(2));
     let mut put = |off: usize, v: u32| arg[off..off + 4].copy_from_slice(&v.to_ne_bytes());
     let (w, h) = (1 + rng.below(256) as u32, 1 + rng.below(256) as u32);
     let handle = if known.ids.is_empty() {
@@ -408,6 +416,60 @@ fn sane(name: &str, arg: &mut [u8], rng: &mut Rng, known: &Known) {
             put(20, handle);
             put(36, w * 4);
             for off in (24..36).step_by(4).chain((40..104).step_by(4)) {
+                put(off, 0);
+            }
+        }
+        // struct drm_virtgpu_getparam: param, pad, value (a pointer).
+        "VIRTGPU_GETPARAM" => {
+            put(0, 1 + rng.below(8) as u32);
+            put(4, 0);
+            put(8, area as u32);
+            put(12, (area >> 32) as u32);
+        }
+        // struct drm_virtgpu_map / resource_info / 3d_wait: the handle first (WAIT's NOWAIT
+        // flag stays).
+        "VIRTGPU_MAP" | "VIRTGPU_RESOURCE_INFO" | "VIRTGPU_WAIT" => put(0, handle),
+        // struct drm_virtgpu_3d_transfer_*: handle, box (x, y, z, w, h, d), level, offset,
+        // stride, layer_stride.
+        "VIRTGPU_TRANSFER_TO_HOST" | "VIRTGPU_TRANSFER_FROM_HOST" => {
+            let bx = [
+                0,
+                0,
+                0,
+                1 + rng.below(16) as u32,
+                1 + rng.below(16) as u32,
+                1,
+            ];
+            put(0, handle);
+            for (i, v) in bx.into_iter().enumerate() {
+                put(4 + 4 * i, v);
+            }
+            for off in [28, 32, 36, 40] {
+                put(off, 0);
+            }
+        }
+        // struct drm_virtgpu_get_caps: cap_set_id, cap_set_ver, addr, size, pad.
+        "VIRTGPU_GET_CAPS" => {
+            put(0, 1 + rng.below(2) as u32);
+            put(4, rng.below(3) as u32);
+            put(8, area as u32);
+            put(12, (area >> 32) as u32);
+            put(16, rng.below(AREA) as u32);
+            put(20, 0);
+        }
+        // struct drm_virtgpu_execbuffer (the 48 bytes before the syncobj fields, which stay
+        // 0): flags (0 or FENCE_FD_OUT), size, command, bo_handles, num_bo_handles,
+        // fence_fd, ring_idx, syncobj_stride, num_in_syncobjs, num_out_syncobjs.
+        "VIRTGPU_EXECBUFFER" => {
+            put(0, if rng.below(2) == 0 { 0 } else { 2 });
+            put(4, 4 * rng.below(65) as u32);
+            put(8, area as u32);
+            put(12, (area >> 32) as u32);
+            put(16, other as u32);
+            put(20, (other >> 32) as u32);
+            put(24, rng.below(5) as u32);
+            put(28, u32::MAX);
+            for off in [32, 36, 40, 44] {
                 put(off, 0);
             }
         }
@@ -446,7 +508,7 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         // for the other calls to name and the driver's deeper paths (and their allocations,
         // under fault injection) are reached.
         if rng.below(2) == 0 {
-            sane(desc.name, arg, &mut rng, &known);
+            sane(desc.name, arg, &mut rng, &known, &scratch);
         }
         let r = {
             let raw = Raw {
@@ -465,7 +527,8 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         let key = match r {
             Ok(()) => {
                 // Harvest what came back: handles and ids the next calls can name.
-                for w in arg[..desc.size].chunks_exact(4).take(8) {
+                // (16 words: RESOURCE_CREATE's handles are at 40 and 44)
+                for w in arg[..desc.size].chunks_exact(4).take(16) {
                     let v = u32::from_ne_bytes([w[0], w[1], w[2], w[3]]);
                     if v < 0x10000 {
                         known.add(v);
