@@ -15,7 +15,10 @@
 //! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h)
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicPtr, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+};
 
 use kernel::{
     error::to_result,
@@ -287,6 +290,72 @@ const POOL_BUF: usize = 64;
 /// How many finished requests a queue keeps for reuse.
 const POOL_MAX: usize = 32;
 
+/// How many returned requests [`Queue::dequeue`] takes off the ring per ring lock section.
+const DEQUEUE_BATCH: usize = 8;
+
+/// Finished small requests kept for reuse ([`Queue::recycled`]), without a lock: every
+/// request submitted and every answer handled passes through here, and a lock (with its
+/// lockdep checks on a debug kernel) cost more than the allocations the pool saves.
+///
+/// # Invariants
+///
+/// Every non-null slot holds a pointer from `KBox::into_raw` that the slot alone owns.
+struct Pool([AtomicPtr<InFlight>; POOL_MAX]);
+
+// The pool hands requests from one thread to another: they must be `Send` (`AtomicPtr` is
+// `Sync` whatever it points to, so this is checked here).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<KBox<InFlight>>();
+};
+
+impl Pool {
+    const fn new() -> Self {
+        // INVARIANT: every slot is null.
+        Self([const { AtomicPtr::new(core::ptr::null_mut()) }; POOL_MAX])
+    }
+
+    /// Takes a kept request, if there is one.
+    fn take(&self) -> Option<KBox<InFlight>> {
+        for slot in &self.0 {
+            if slot.load(Relaxed).is_null() {
+                continue;
+            }
+            let p = slot.swap(core::ptr::null_mut(), Acquire);
+            if !p.is_null() {
+                // SAFETY: By the type invariant `p` came from `KBox::into_raw` and belonged
+                // to the slot; the swap took it out (and `Acquire` pairs with the `Release`
+                // that put it there), so it is ours alone.
+                return Some(unsafe { KBox::from_raw(p) });
+            }
+        }
+        None
+    }
+
+    /// Keeps `req` if a slot is free; frees it otherwise.
+    fn put(&self, req: KBox<InFlight>) {
+        let p = KBox::into_raw(req);
+        for slot in &self.0 {
+            if slot.load(Relaxed).is_null()
+                && slot
+                    .compare_exchange(core::ptr::null_mut(), p, Release, Relaxed)
+                    .is_ok()
+            {
+                // INVARIANT: the slot owns `p`, from `KBox::into_raw`.
+                return;
+            }
+        }
+        // SAFETY: `p` came from `KBox::into_raw` above, and no slot took it.
+        drop(unsafe { KBox::from_raw(p) });
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        while self.take().is_some() {}
+    }
+}
+
 /// Capacity of the command buffer of a reserved request ([`AtomicBatch`]).
 const RESERVED_BUF: usize = 64;
 
@@ -423,8 +492,13 @@ pub(crate) struct Queue {
     ring: TryLock<Ring>,
     /// Held by a submitter from finding the ring full until it waits on `space`, and taken
     /// by [`Queue::dequeue`] before it signals `space`: no wake-up is lost in between.
+    /// Submitters that find room take only the ring lock ([`Queue::queue_req`]).
     #[pin]
     submit: Mutex<()>,
+    /// How many submitters are in [`Queue::queue_req_slow`] (counted before they look at
+    /// the ring again): [`Queue::dequeue`] takes `submit` and signals `space` only if there
+    /// is one.
+    waiting: AtomicUsize,
     /// Signalled when the device returned buffers (room in the ring) or the queue died.
     #[pin]
     space: CondVar,
@@ -432,8 +506,7 @@ pub(crate) struct Queue {
     #[pin]
     work: Work<Queue>,
     /// Finished small requests kept for reuse (see [`Queue::recycled`]).
-    #[pin]
-    pool: Mutex<[Option<KBox<InFlight>>; POOL_MAX]>,
+    pool: Pool,
     /// Requests whose answers were dropped (fault injection, `vgrs_drop_responses`): as if
     /// the device still held them; failed when the queue dies.
     #[pin]
@@ -444,6 +517,14 @@ pub(crate) struct Queue {
     /// (answered or failed): the watchdog's measure of progress ([`VqTable::watch`]).
     added: AtomicU64,
     ended: AtomicU64,
+}
+
+/// Why [`Queue::try_queue`] did not add a request.
+enum Retry {
+    /// The ring is full or the queue suspended: the request, to try again after a wait.
+    Blocked(KBox<InFlight>),
+    /// The request cannot be queued (the queue is dead, or the request is malformed).
+    Failed(Error),
 }
 
 kernel::impl_has_work! {
@@ -527,11 +608,7 @@ impl Queue {
     /// fit [`POOL_BUF`], a recycled one when the pool has one, else a new one kept for reuse.
     fn recycled(&self, out_len: usize, resp_len: usize, poolable: bool) -> Result<KBox<InFlight>> {
         let fits = poolable && out_len <= POOL_BUF && resp_len <= POOL_BUF;
-        let old = if fits {
-            self.pool.lock().iter_mut().find_map(Option::take)
-        } else {
-            None
-        };
+        let old = if fits { self.pool.take() } else { None };
         let Some(mut req) = old else {
             let cap = if fits { POOL_BUF } else { 0 };
             let mut out = KVec::with_capacity(out_len.max(cap), GFP_KERNEL)?;
@@ -558,46 +635,74 @@ impl Queue {
             return;
         }
         req.notify = Notify::Nothing;
-        let mut pool = self.pool.lock();
-        if let Some(slot) = pool.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(req);
+        self.pool.put(req);
+    }
+
+    /// Adds a request to the ring, waiting for room, and notifies the device if `notify`.
+    ///
+    /// Most of the time there is room and this takes the ring lock only; a submitter that
+    /// finds the ring full or the queue suspended goes on in [`Queue::queue_req_slow`].
+    fn queue_req(&self, req: KBox<InFlight>, notify: bool) -> Result {
+        match self.try_queue(req, notify) {
+            Ok(()) => Ok(()),
+            Err(Retry::Failed(e)) => Err(e),
+            Err(Retry::Blocked(req)) => self.queue_req_slow(req, notify),
         }
     }
 
-    /// Adds a request to the ring, waiting for room, and notifies the device if `kick`.
-    fn queue_req(&self, mut req: KBox<InFlight>, notify: bool) -> Result {
-        let mut sub = self.submit.lock();
-        loop {
-            let ring = self.ring.lock();
-            let Some(vq) = ring.vq.as_ref() else {
-                if ring.suspended {
-                    // Woken by `resume` or `kill` (both take `submit` before they notify).
-                    drop(ring);
-                    self.space.wait(&mut sub);
-                    continue;
-                }
-                return Err(ENODEV);
-            };
-            match Self::add(vq, req) {
-                Ok(()) => {
-                    // Under the ring lock: the watchdog reads it there.
-                    self.added.fetch_add(1, Relaxed);
-                    if notify {
-                        kick(&ring);
-                    }
-                    return Ok(());
-                }
-                Err((e, back)) if e == ENOSPC => {
-                    req = back;
-                    // The ring may be full of requests of a batch the device has not been
-                    // told about yet: tell it, or the room never comes.
+    /// One attempt of [`Queue::queue_req`]: the request is added if the queue is live and
+    /// has room, handed back if it is full or suspended.
+    fn try_queue(&self, req: KBox<InFlight>, notify: bool) -> Result<(), Retry> {
+        let ring = self.ring.lock();
+        let Some(vq) = ring.vq.as_ref() else {
+            return Err(if ring.suspended {
+                Retry::Blocked(req)
+            } else {
+                Retry::Failed(ENODEV)
+            });
+        };
+        match Self::add(vq, req) {
+            Ok(()) => {
+                // Under the ring lock: the watchdog reads it there.
+                self.added.fetch_add(1, Relaxed);
+                if notify {
                     kick(&ring);
-                    drop(ring);
+                }
+                Ok(())
+            }
+            Err((e, back)) if e == ENOSPC => {
+                // The ring may be full of requests of a batch the device has not been told
+                // about yet: tell it, or the room never comes.
+                kick(&ring);
+                Err(Retry::Blocked(back))
+            }
+            Err((e, _)) => Err(Retry::Failed(e)),
+        }
+    }
+
+    /// [`Queue::queue_req`] for a submitter that found no room: under `submit`, counted in
+    /// `waiting`, it tries again and waits on `space` until it gets in or the queue dies.
+    ///
+    /// No wake-up is lost: `waiting` is counted before the ring is looked at again, under the
+    /// ring lock; a dequeue that frees room after that look reads `waiting` after its own
+    /// ring lock section, so it sees the count, takes `submit` (held here until the wait) and
+    /// signals. A dequeue whose room this look saw needs to signal nothing.
+    fn queue_req_slow(&self, mut req: KBox<InFlight>, notify: bool) -> Result {
+        let mut sub = self.submit.lock();
+        self.waiting.fetch_add(1, SeqCst);
+        let r = loop {
+            match self.try_queue(req, notify) {
+                Ok(()) => break Ok(()),
+                Err(Retry::Failed(e)) => break Err(e),
+                Err(Retry::Blocked(back)) => {
+                    req = back;
+                    // Woken by `dequeue` (room), `resume` or `kill`.
                     self.space.wait(&mut sub);
                 }
-                Err((e, _)) => return Err(e),
             }
-        }
+        };
+        self.waiting.fetch_sub(1, SeqCst);
+        r
     }
 
     /// Adds one request to the ring (the caller holds the ring lock). On failure the request
@@ -659,18 +764,38 @@ impl Queue {
     fn dequeue(&self) {
         #[cfg(vgrs_debug)]
         debug_delay();
+        // Up to DEQUEUE_BATCH returned requests per ring lock section, handled outside it:
+        // one section for the usual single answer, not one per answer plus one to see the
+        // ring empty.
         loop {
-            let next = self.ring.lock().next_used();
-            let Some((req, len)) = next else {
+            let mut got: [Option<(KBox<InFlight>, usize)>; DEQUEUE_BATCH] =
+                [const { None }; DEQUEUE_BATCH];
+            let mut n = 0;
+            {
+                let mut ring = self.ring.lock();
+                while n < DEQUEUE_BATCH {
+                    let Some(used) = ring.next_used() else {
+                        break;
+                    };
+                    got[n] = Some(used);
+                    n += 1;
+                }
+            }
+            for (req, len) in got.into_iter().flatten() {
+                if let Some(req) = self.lose(req) {
+                    self.finish(req, len);
+                }
+            }
+            if n < DEQUEUE_BATCH {
                 break;
-            };
-            if let Some(req) = self.lose(req) {
-                self.finish(req, len);
             }
         }
-        // See `submit`: a submitter that found the ring full holds it until it waits.
-        drop(self.submit.lock());
-        self.space.notify_all();
+        // See `queue_req_slow`: a submitter that found the ring full holds `submit` until it
+        // waits; one that is there was counted in `waiting` before it looked.
+        if self.waiting.load(SeqCst) != 0 {
+            drop(self.submit.lock());
+            self.space.notify_all();
+        }
     }
 
     /// Fault injection: keeps a request with an answer as if the device had not returned it,
@@ -1267,9 +1392,10 @@ impl Queues {
                 pin_init!(Queue {
                     ring <- TryLock::new(ring),
                     submit <- new_mutex!(()),
+                    waiting: AtomicUsize::new(0),
                     space <- new_condvar!(),
                     work <- new_work!("virtio_gpu_rs::Queue::work"),
-                    pool <- new_mutex!([const { None }; POOL_MAX]),
+                    pool: Pool::new(),
                     lost <- new_mutex!(KVec::new()),
                     wedge: shared,
                     added: AtomicU64::new(0),
