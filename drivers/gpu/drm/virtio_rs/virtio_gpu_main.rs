@@ -6,6 +6,10 @@
 //! `virtio/` (safe abstractions, where all of the driver's `unsafe` lives) and `gpu/` (the
 //! device core, `#![forbid(unsafe_code)]`).
 
+// `GpuShared`'s `try_pin_init!` has more fields than the default limit (128) of nested macro
+// expansions allows.
+#![recursion_limit = "256"]
+
 mod drm;
 mod glue;
 mod gpu;

@@ -109,6 +109,18 @@ impl GpuFile {
         self.create_locked(hw, &mut st)
     }
 
+    /// [`GpuFile::ensure_context`] for a submission: `ENODEV` if a suspend destroyed a host
+    /// context of this file (see the module documentation), whose submissions fail from then
+    /// on; one lock for both.
+    pub(crate) fn ensure_live_context(&self, hw: &Hw<'_>) -> Result {
+        let mut st = self.state.lock();
+        let now = self.ctx.dev.data().generation();
+        if st.lost || (st.created && st.generation != now) {
+            return Err(ENODEV);
+        }
+        self.create_locked(hw, &mut st)
+    }
+
     fn create_locked(&self, hw: &Hw<'_>, st: &mut CtxState) -> Result {
         if self.ctx.id == 0 {
             return Err(ENODEV);
@@ -184,17 +196,6 @@ impl GpuFile {
     /// Whether the host context exists.
     pub(crate) fn has_context(&self) -> bool {
         self.state.lock().exists(self.ctx.dev.data().generation())
-    }
-
-    /// `ENODEV` if a suspend destroyed a host context of this file (see the module
-    /// documentation): its submissions fail from then on.
-    pub(crate) fn check_not_lost(&self) -> Result {
-        let st = self.state.lock();
-        let now = self.ctx.dev.data().generation();
-        if st.lost || (st.created && st.generation != now) {
-            return Err(ENODEV);
-        }
-        Ok(())
     }
 }
 

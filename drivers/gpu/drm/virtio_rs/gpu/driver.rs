@@ -4,7 +4,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use kernel::{
     c_str, new_mutex,
@@ -91,6 +91,9 @@ pub(crate) struct GpuShared {
     /// fetched so far.
     #[pin]
     capsets: Mutex<Capsets>,
+    /// The bit mask of the capset ids in `capsets`, set with them: `GETPARAM` reads it
+    /// without the lock (the lock and its lockdep checks were most of that ioctl's cost).
+    capset_ids: AtomicU64,
     /// Every host resource, by id, with what creates it again after a suspend (the device's
     /// reset destroys them all): its arguments and its backing.
     #[pin]
@@ -148,6 +151,7 @@ impl GpuShared {
             ids <- new_mutex!(IdAllocator::new(bits)),
             ctx_ids <- new_mutex!(IdAllocator::new(ctx_bits)),
             capsets <- new_mutex!(Capsets::default()),
+            capset_ids: AtomicU64::new(0),
             live <- new_mutex!(RBTree::new()),
             generation: AtomicU32::new(0),
             num_scanouts: i.num_scanouts,
@@ -216,7 +220,9 @@ impl GpuShared {
             );
             infos.push(info, GFP_KERNEL)?;
         }
+        let ids = capsets::id_mask(&infos);
         self.capsets.lock().infos = infos;
+        self.capset_ids.store(ids, Ordering::Relaxed);
         Ok(())
     }
 
@@ -234,7 +240,7 @@ impl GpuShared {
 
     /// The bit mask of the capset ids the host offers.
     pub(crate) fn capset_mask(&self) -> u64 {
-        capsets::id_mask(&self.capsets.lock().infos)
+        self.capset_ids.load(Ordering::Relaxed)
     }
 
     /// `VIRTGPU_GET_CAPS`: copies up to `size` bytes of capset `id` at `version` with

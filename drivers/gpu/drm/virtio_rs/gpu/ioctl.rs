@@ -106,8 +106,7 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         {
             // Device sections stay short: none is held while waiting for fences below.
             let hw = dev.enter().ok_or(ENODEV)?;
-            file.inner().check_not_lost()?;
-            file.inner().ensure_context(&hw)?;
+            file.inner().ensure_live_context(&hw)?;
         }
         let objs = lookup_all(file, arg.bo_handles, arg.num_bo_handles)?;
         let size = arg.size as usize;
