@@ -26,6 +26,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'intree: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# shellcheck source=tools/progress.sh
+. "$ROOT/tools/progress.sh"
+
 # sync_file FROM TO: copies FROM over TO unless both have the same content.
 sync_file() {
 	if ! cmp -s "$1" "$2"; then
@@ -166,23 +169,10 @@ build() {
 	done
 	say "$variant: building ($opts) in $obj, incrementally (progress every 20 s)"
 	t0=$(date +%s)
-	# Progress from a sidekick, so that the build's end is seen at once (a polling loop
-	# here cost up to 20 s per build); on TERM it ends its sleep too, which would otherwise
-	# hold stderr open for up to 20 s.
-	(
-		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-		while :; do
-			sleep 20 &
-			nap=$!
-			wait "$nap"
-			say "$variant: $(($(date +%s) - t0)) s, $(grep -cE '^  (CC|RUSTC|LD|AR|BINDGEN)' "$log") build steps"
-		done
-	) >&2 &
-	local progress=$! rc=0
+	local rc=0
 	# shellcheck disable=SC2086
-	make -C "$src" O="$obj" $vars -j"${JOBS:-$(nproc)}" $(variant_goals "$variant") >>"$log" 2>&1 || rc=$?
-	kill "$progress" 2>/dev/null
-	wait "$progress" 2>/dev/null || true
+	with_progress "$log" "intree: $variant" \
+		make -C "$src" O="$obj" $vars -j"${JOBS:-$(nproc)}" $(variant_goals "$variant") || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		tail -n 40 "$log" >&2
 		die "the $variant build failed (log: $log)"

@@ -87,24 +87,12 @@ check_user_tree() {
 	[ -f "$k/rust/libkernel.rmeta" ] || die "KDIR=$k has no built Rust 'kernel' crate"
 }
 
-progress() {
-	# Prints a progress line every 20 s while make runs: objects compiled so far.
-	local log="$1" start="$2"
-	while sleep 20; do
-		local n
-		n=$(grep -cE '^  (CC|RUSTC|AS|LD|AR|BINDGEN|EXPORTS)' "$log" 2>/dev/null || true)
-		say "$(( ($(date +%s) - start) / 60 ))m$(( ($(date +%s) - start) % 60 ))s: $n build steps done (log: $log)"
-	done
-}
+# shellcheck source=tools/progress.sh
+. "$ROOT/tools/progress.sh"
 
 run_logged() {
 	local log="$1"; shift
-	local start; start=$(date +%s)
-	progress "$log" "$start" & local pp=$!
-	local rc=0
-	"$@" >>"$log" 2>&1 || rc=$?
-	kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null || true
-	if [ $rc -ne 0 ]; then
+	if ! with_progress "$log" kernel "$@"; then
 		tail -n 40 "$log" >&2
 		die "'$*' failed (full log: $log). Fix the cause and run 'make kernel' again; it resumes."
 	fi
