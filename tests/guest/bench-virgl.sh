@@ -9,10 +9,13 @@
 #                  by each driver's page-flip events: both send the event of a flip to a
 #                  host-rendered buffer at once (ours keeps the emulated vblank for dumb
 #                  buffers)
-#   glmark2        glmark2-es2-drm score over three scenes of 2 s, every frame shown (the
-#                  visual without alpha, which the primary planes scan out), higher is better
+#   glmark2        glmark2-es2-drm over three scenes of 2 s, every frame shown (the visual
+#                  without alpha, which the primary planes scan out), higher is better: its
+#                  score without the rounding, the mean of the scenes' 1000 / FrameTime (ms).
+#                  glmark2 prints whole frames/s, and takes the largest mode, 5120x2160 here,
+#                  where a scene runs at 8 to 13 frames/s: a point would be 10 %
 #   glmark2-frametime  the mean of the three scenes' frame times, milliseconds (lower is
-#                  better): the score is in whole frames/s, 10 % a point at 5120x2160
+#                  better)
 #   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
 #   fence-latency  submission to sync_file signalled, mean microseconds (lower is better)
 #   fence-latency-median  the median of the same submissions. `make bench` boots with the
@@ -44,12 +47,14 @@ round() {
 	bounded 120 glmark2-es2-drm --visual-config alpha=0 -b build:duration=2 -b texture:duration=2 \
 		-b shading:shading=phong:duration=2 </dev/null >/tmp/glmark2.out 2>&1
 	score=$(sed -n 's/.*glmark2 Score: *\([0-9]*\).*/\1/p' /tmp/glmark2.out)
-	[ -n "$score" ] && echo "glmark2 $score score" >>"/tmp/b3d.$label"
-	# The score is whole frames/s (8 to 13 at 5120x2160: a point is 10 %); the scenes'
-	# frame times are printed to the microsecond.
-	ft=$(sed -n 's/.*FrameTime: *\([0-9.]*\) ms.*/\1/p' /tmp/glmark2.out |
-		awk '{ s += $1; n++ } END { if (n == 3) printf "%.3f", s / n }')
-	[ -n "$score" ] && [ -n "$ft" ] && echo "glmark2-frametime $ft ms" >>"/tmp/b3d.$label"
+	# glmark2's score is the scenes' mean frames/s in whole frames; their frame times are
+	# printed to the microsecond, and give the same mean unrounded.
+	sed -n 's/.*FrameTime: *\([0-9.]*\) ms.*/\1/p' /tmp/glmark2.out |
+		awk -v score="$score" '$1 > 0 { s += 1000 / $1; t += $1; n++ }
+			END { if (n == 3 && score != "") {
+				printf "glmark2 %.2f score\n", s / n
+				printf "glmark2-frametime %.3f ms\n", t / n } }' >>"/tmp/b3d.$label"
+	echo "@@VGRS log bench-virgl $label: glmark2 score $score (its own, whole frames/s)"
 	bounded 120 vgrs-uapi-test --bench-exec "$secs" --label "$label" >/tmp/bexec.out 2>&1
 	sed -n 's/^BENCH //p' /tmp/bexec.out >>"/tmp/b3d.$label"
 	unload "$label" "$module"
