@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "bench" (`make bench`): the same measurements on the C driver and on ours, in
-# the same boot, five rounds alternating the drivers; each figure is the median of the rounds,
+# the same boot, five rounds alternating the drivers (and which goes first); each figure is the median of the rounds,
 # printed with its range (single runs here move by 10-30 %), and the ratio ours / C of the
 # medians. Not a test: nothing here fails on a number; a driver that cannot run the benchmark
 # is reported.
@@ -57,8 +57,14 @@ bench_round() {
 i=1
 while [ "$i" -le "$rounds" ]; do
 	echo "@@VGRS log bench: round $i of $rounds"
-	bench_round c virtio_gpu
-	bench_round rs virtio_gpu_rs
+	# Which driver goes first alternates, so neither always runs after the other.
+	if [ $((i % 2)) = 1 ]; then
+		bench_round c virtio_gpu
+		bench_round rs virtio_gpu_rs
+	else
+		bench_round rs virtio_gpu_rs
+		bench_round c virtio_gpu
+	fi
 	i=$((i + 1))
 done
 for label in c rs; do

@@ -9,7 +9,7 @@ use kernel::{prelude::*, time::msecs_to_jiffies, types::ARef, uaccess::UserSlice
 
 use super::{
     ctxinit,
-    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, ResourceArgs},
+    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, Hw, ResourceArgs},
     dumb, params,
     protocol::{
         self, Box3d, CtrlHdr, Encode as _, Rect, ResourceCreate3d, Submit3d, FLAG_FENCE,
@@ -103,11 +103,18 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         } else {
             None
         };
-        {
-            // Device sections stay short: none is held while waiting for fences below.
-            let hw = dev.enter().ok_or(ENODEV)?;
-            file.inner().ensure_live_context(&hw)?;
-        }
+        let hw = dev.enter().ok_or(ENODEV)?;
+        file.inner().ensure_live_context(&hw)?;
+        // No device section is held while waiting for fences (an unplug waits for every
+        // section to end): with in-fences this one ends here and `submit_tail` enters again
+        // after the waits; without, it lasts to the end (one section, not two).
+        let waits = arg.flags & EXECBUF_FENCE_FD_IN != 0 || arg.num_in_syncobjs != 0;
+        let hw = if waits {
+            drop(hw);
+            None
+        } else {
+            Some(hw)
+        };
         let objs = lookup_all(file, arg.bo_handles, arg.num_bo_handles)?;
         let size = arg.size as usize;
         if size > MAX_EXECBUF_SIZE {
@@ -126,7 +133,11 @@ impl Ioctl<GpuDrm> for ExecBuffer {
         let posts = out_syncobjs(file, arg)?;
         let resets = in_syncobjs(file, arg, shared.fences.context())?;
         // From here on the in-syncobjs with RESET are reset whatever happens (as in C).
-        let sub = Submission { cmds: &cmds, ring };
+        let sub = Submission {
+            cmds: &cmds,
+            ring,
+            hw,
+        };
         let r = submit_tail(dev, arg, file, &objs, sub, out_fd, posts);
         for s in resets.iter() {
             s.replace_fence(None);
@@ -136,10 +147,12 @@ impl Ioctl<GpuDrm> for ExecBuffer {
 }
 
 /// What one EXECBUFFER submits: the command stream, and the ring (its timeline and index) if
-/// it names one.
+/// it names one; and the device section it is submitted in, if the caller holds one (no
+/// in-fence to wait for first).
 struct Submission<'a> {
     cmds: &'a [u8],
     ring: Option<(u64, u8)>,
+    hw: Option<Hw<'a>>,
 }
 
 /// The rest of an EXECBUFFER once its dependencies are known: the in-fence, the submission,
@@ -163,7 +176,10 @@ fn submit_tail(
                 fence.wait(true)?;
             }
         }
-        let hw = dev.enter().ok_or(ENODEV)?;
+        let hw = match sub.hw {
+            Some(hw) => hw,
+            None => dev.enter().ok_or(ENODEV)?,
+        };
         let mut resv = Reservations::lock(objs)?;
         let ctx = f.ctx_id();
         let (cmds, ring) = (sub.cmds, sub.ring);
