@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "bench-virgl" (`make bench`, second boot: `qemu/run.py --gl`): the 3D path
-# measured on the C driver and on ours, in the same boot, five rounds alternating C and ours (and which goes first);
-# each figure is the median of the rounds, printed with its range (single runs move by 10-30 %
-# here). Not a test: nothing fails on a number.
+# measured on the C driver and on ours, in the same boot, five rounds alternating C and ours
+# (and which goes first); each figure is the median of the rounds, printed with its range
+# (single runs move by 10-30 % here). Not a test: nothing fails on a number.
 #
 #   kmscube        kmscube through Mesa virgl, 300 frames, frames/s (higher is better). Paced
 #                  by each driver's page-flip events: both send the event of a flip to a
