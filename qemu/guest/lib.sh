@@ -551,6 +551,18 @@ median_range() {
 			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
 }
 
+# bench_pair ROUND FN: `FN c virtio_gpu` and `FN rs virtio_gpu_rs`, the C driver first in odd
+# rounds and ours first in even ones, so that neither always runs after the other.
+bench_pair() {
+	if [ $(($1 % 2)) = 1 ]; then
+		"$2" c virtio_gpu
+		"$2" rs virtio_gpu_rs
+	else
+		"$2" rs virtio_gpu_rs
+		"$2" c virtio_gpu
+	fi
+}
+
 # bench_row KEY CFILE RSFILE PREFIX NAME WIDTH [NOTE [RATIO]]: one line of a benchmark
 # table, figure NAME of both drivers' rounds (median and range each, the ratio of the
 # medians, the unit with NOTE after it), logged to the host and kept as the info line

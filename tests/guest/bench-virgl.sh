@@ -65,14 +65,7 @@ round() {
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
 	echo "@@VGRS log bench-virgl: round $i of $ROUNDS"
-	# Which driver goes first alternates, so neither always runs after the other.
-	if [ $((i % 2)) = 1 ]; then
-		round c virtio_gpu
-		round rs virtio_gpu_rs
-	else
-		round rs virtio_gpu_rs
-		round c virtio_gpu
-	fi
+	bench_pair "$i" round
 	i=$((i + 1))
 done
 

@@ -57,14 +57,7 @@ bench_round() {
 i=1
 while [ "$i" -le "$rounds" ]; do
 	echo "@@VGRS log bench: round $i of $rounds"
-	# Which driver goes first alternates, so neither always runs after the other.
-	if [ $((i % 2)) = 1 ]; then
-		bench_round c virtio_gpu
-		bench_round rs virtio_gpu_rs
-	else
-		bench_round rs virtio_gpu_rs
-		bench_round c virtio_gpu
-	fi
+	bench_pair "$i" bench_round
 	i=$((i + 1))
 done
 for label in c rs; do
