@@ -563,12 +563,31 @@ bench_pair() {
 	fi
 }
 
+# paired_ratio CFILE RSFILE PREFIX NAME: the median of the rounds' own ratios of figure NAME
+# (ours / C, round by round: the two runs of a round are next to each other in time, so the
+# host's drift from round to round moves this less than the medians); "-" unless both
+# drivers have the figure in every round.
+paired_ratio() {
+	sed -n "s/^$3$4 \([0-9.]*\) .*/\1/p" "$1" >/tmp/paired.c 2>/dev/null
+	sed -n "s/^$3$4 \([0-9.]*\) .*/\1/p" "$2" >/tmp/paired.r 2>/dev/null
+	if [ ! -s /tmp/paired.c ] || [ "$(wc -l </tmp/paired.c)" != "$(wc -l </tmp/paired.r)" ]; then
+		echo -
+		return
+	fi
+	paste -d' ' /tmp/paired.c /tmp/paired.r | awk '$1 > 0 && $2 > 0 { print $2 / $1 }' |
+		sort -n | awk '{ v[NR] = $1 } END {
+			if (NR == 0) { print "-"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.2f\n", m }'
+}
+
 # bench_row KEY CFILE RSFILE PREFIX NAME WIDTH [NOTE [RATIO]]: one line of a benchmark
 # table, figure NAME of both drivers' rounds (median and range each, the ratio of the
-# medians, the unit with NOTE after it), logged to the host and kept as the info line
-# KEY.NAME. RATIO replaces the ratio (a figure a ratio means nothing for).
+# medians, the paired ratio (`paired_ratio`), the unit with NOTE after it), logged to the
+# host and kept as the info line KEY.NAME. RATIO replaces the ratio (a figure a ratio means
+# nothing for; no paired ratio then either).
 bench_row() {
-	local key=$1 cf=$2 rf=$3 pre=$4 name=$5 w=$6 note=${7:-} fixed=${8:-} c crange r rrange unit ratio
+	local key=$1 cf=$2 rf=$3 pre=$4 name=$5 w=$6 note=${7:-} fixed=${8:-} c crange r rrange unit ratio paired
 	# shellcheck disable=SC2046
 	set -- $(median_range "$cf" "$pre" "$name")
 	c=$1 crange=${2:-}
@@ -577,7 +596,12 @@ bench_row() {
 	r=$1 rrange=${2:-}
 	unit=$(sed -n "s/^$pre$name [0-9.]* \([^ ]*\).*/\1/p" "$rf" "$cf" 2>/dev/null | head -n1)
 	ratio=${fixed:-$(awk -v r="$r" -v c="$c" 'BEGIN { if (c + 0 > 0 && r + 0 > 0) printf "%.2f", r / c; else print "-" }')}
+	if [ -n "$fixed" ]; then
+		paired=-
+	else
+		paired=$(paired_ratio "$cf" "$rf" "$pre" "$name")
+	fi
 	unit="$unit${note:+ $note}"
-	echo "@@VGRS log $(printf "%-${w}s %24s %24s %8s  %s" "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$unit")"
-	info "$key.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio)"
+	echo "@@VGRS log $(printf "%-${w}s %24s %24s %8s %7s  %s" "$name" "$c ($crange)" "$r ($rrange)" "$ratio" "$paired" "$unit")"
+	info "$key.$name" "C $c ($crange) rs $r ($rrange) $unit (rs/C $ratio, paired $paired)"
 }

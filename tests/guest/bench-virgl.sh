@@ -70,7 +70,7 @@ while [ "$i" -le "$ROUNDS" ]; do
 done
 
 echo "@@VGRS log clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
-echo "@@VGRS log $(printf '%-20s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+echo "@@VGRS log $(printf '%-20s %24s %24s %8s %7s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' paired unit)"
 for name in kmscube glmark2 exec-wait; do
 	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 20
 done

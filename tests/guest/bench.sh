@@ -66,7 +66,7 @@ for label in c rs; do
 done
 
 # The table: one line per figure, C and ours (median and range), ratio of the medians.
-echo "@@VGRS log $(printf '%-10s %24s %24s %8s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' unit)"
+echo "@@VGRS log $(printf '%-10s %24s %24s %8s %7s  %s' figure 'C driver (range)' 'virtio_gpu_rs (range)' 'rs / C' paired unit)"
 for name in load flips vsync cursor test-only getparam dirtyfb dumb objmem; do
 	note="" ratio=""
 	# vsync is the refresh rate on a driver with a vblank: a ratio to unpaced flips means nothing.
