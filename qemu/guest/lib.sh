@@ -541,14 +541,20 @@ no_panic_screen() {
 	fi
 }
 
-# median_range FILE PREFIX NAME: "median min-max" of the numbers on the lines
-# "PREFIXNAME <number> ..." of FILE (the benchmarks' rounds), or "-" if there is none.
-median_range() {
-	sed -n "s/^$2$3 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | sort -n | awk '
+# median_of FORMAT: the median of the numbers on stdin, one a line, printed with awk's
+# `printf FORMAT, median, smallest, largest`; "-" if there is none.
+median_of() {
+	sort -n | awk -v fmt="$1" '
 		{ v[NR] = $1 } END {
 			if (NR == 0) { print "-"; exit }
 			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f-%.1f\n", m, v[1], v[NR] }'
+			printf fmt, m, v[1], v[NR] }'
+}
+
+# median_range FILE PREFIX NAME: "median min-max" of the numbers on the lines
+# "PREFIXNAME <number> ..." of FILE (the benchmarks' rounds), or "-" if there is none.
+median_range() {
+	sed -n "s/^$2$3 \([0-9.]*\) .*/\1/p" "$1" 2>/dev/null | median_of '%.1f %.1f-%.1f\n'
 }
 
 # bench_pair ROUND FN: `FN c virtio_gpu` and `FN rs virtio_gpu_rs`, the C driver first in odd
@@ -575,10 +581,7 @@ paired_ratio() {
 		return
 	fi
 	paste -d' ' /tmp/paired.c /tmp/paired.r | awk '$1 > 0 && $2 > 0 { print $2 / $1 }' |
-		sort -n | awk '{ v[NR] = $1 } END {
-			if (NR == 0) { print "-"; exit }
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.2f\n", m }'
+		median_of '%.2f\n'
 }
 
 # bench_row KEY CFILE RSFILE PREFIX NAME WIDTH [NOTE [RATIO]]: one line of a benchmark

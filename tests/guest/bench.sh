@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "bench" (`make bench`): the same measurements on the C driver and on ours, in
-# the same boot, five rounds alternating the drivers (and which goes first); each figure is the median of the rounds,
-# printed with its range (single runs here move by 10-30 %), and the ratio ours / C of the
-# medians. Not a test: nothing here fails on a number; a driver that cannot run the benchmark
-# is reported.
+# the same boot, five rounds alternating the drivers (and which goes first); each figure is
+# the median of the rounds, printed with its range (single runs here move by 10-30 %), and
+# the ratio ours / C of the medians. Not a test: nothing here fails on a number; a driver
+# that cannot run the benchmark is reported.
 #
 #   load       modprobe to return: module load, probe, and the fbdev client's first modeset
 #              (the first frame), milliseconds (lower is better)
