@@ -12,4 +12,6 @@ mod virtqueue;
 
 pub(crate) use device::Device;
 pub(crate) use driver::{Driver, Registration};
-pub(crate) use virtqueue::{Batch, Check, Forget, Handled, Handler, Queue, Queues, Reply, Wait};
+pub(crate) use virtqueue::{
+    Batch, Check, Finish, Forget, Handled, Handler, Owned, Queue, Queues, Reply, Wait,
+};

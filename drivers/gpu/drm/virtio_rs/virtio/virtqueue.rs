@@ -193,6 +193,9 @@ pub(crate) enum Notify {
     Reserved,
     /// Hand the command and the answer to a shared handler.
     Handler(Arc<dyn Handler>),
+    /// Hand the command and the answer to a value that lives until then (and is dropped
+    /// right after).
+    Owned(KBox<dyn Finish>),
 }
 
 /// Hears of the completion of many requests (e.g. a fence driver, which signals the fences
@@ -205,6 +208,21 @@ pub(crate) trait Handler: Send + Sync {
     /// The device will never return a request (it was reset or removed with the request in
     /// flight).
     fn failed(&self) {}
+}
+
+/// Keeps what must live until the device returned one request: e.g. an object whose pages
+/// the device may read until it answered the command that lets go of them. Gets the command
+/// and the answer, or hears that no answer will come; dropped right after either, in the
+/// completion work item (or, if the request could not be queued or the queue died, where
+/// that was found), never under the ring lock, so its `Drop` may sleep. Like a [`Handler`],
+/// it must not wait for an answer of the same queue.
+pub(crate) trait Finish: Send {
+    /// The device returned the request: `out` is its command, `resp` its answer.
+    fn done(&mut self, out: &[u8], resp: &[u8]);
+
+    /// The device will never return the request (it was reset or removed with the request
+    /// in flight).
+    fn failed(&mut self) {}
 }
 
 mod sealed {
@@ -236,10 +254,27 @@ pub(crate) struct Forget;
 /// Nobody waits; the shared handler gets the command and the answer; `submit` returns `()`.
 pub(crate) struct Handled(pub(crate) Arc<dyn Handler>);
 
+/// Nobody waits; the value gets the command and the answer, then is dropped; `submit` returns
+/// `()`. If the request is not queued (`submit` fails), the value is dropped at once.
+pub(crate) struct Owned(KBox<dyn Finish>);
+
+impl Owned {
+    /// Puts `value` on the heap (6.12's `KBox` does not coerce to a trait object by itself).
+    pub(crate) fn new<T: Finish + 'static>(value: T) -> Result<Self> {
+        let raw: *mut T = KBox::into_raw(KBox::new(value, GFP_KERNEL)?);
+        let raw: *mut dyn Finish = raw;
+        // SAFETY: `raw` came from `KBox::into_raw` just above; it only became a pointer to a
+        // trait object (same address; the vtable gives the value's layout and `Drop`), so it
+        // is still the `KBox` allocation of one value, handed back to a `KBox` once.
+        Ok(Self(unsafe { KBox::from_raw(raw) }))
+    }
+}
+
 impl sealed::Sealed for Wait {}
 impl sealed::Sealed for Check {}
 impl sealed::Sealed for Forget {}
 impl sealed::Sealed for Handled {}
+impl sealed::Sealed for Owned {}
 
 impl Completion for Wait {
     type Handle = Pending;
@@ -265,6 +300,14 @@ impl Completion for Handled {
     const POOLED: bool = true;
     fn prepare(self, _: &Arc<Wedge>) -> Result<(Notify, ())> {
         Ok((Notify::Handler(self.0), ()))
+    }
+}
+
+impl Completion for Owned {
+    type Handle = ();
+    const POOLED: bool = true;
+    fn prepare(self, _: &Arc<Wedge>) -> Result<(Notify, ())> {
+        Ok((Notify::Owned(self.0), ()))
     }
 }
 
@@ -652,16 +695,23 @@ impl Queue {
 
     /// One attempt of [`Queue::queue_req`]: the request is added if the queue is live and
     /// has room, handed back if it is full or suspended.
+    ///
+    /// A request that cannot be queued is dropped after the ring lock (its completion's
+    /// `Drop` may sleep).
     fn try_queue(&self, req: KBox<InFlight>, notify: bool) -> Result<(), Retry> {
         let ring = self.ring.lock();
         let Some(vq) = ring.vq.as_ref() else {
-            return Err(if ring.suspended {
+            let suspended = ring.suspended;
+            drop(ring);
+            return Err(if suspended {
                 Retry::Blocked(req)
             } else {
+                drop(req);
                 Retry::Failed(ENODEV)
             });
         };
-        match Self::add(vq, req) {
+        let added = Self::add(vq, req);
+        match added {
             Ok(()) => {
                 // Under the ring lock: the watchdog reads it there.
                 self.added.fetch_add(1, Relaxed);
@@ -676,7 +726,11 @@ impl Queue {
                 kick(&ring);
                 Err(Retry::Blocked(back))
             }
-            Err((e, _)) => Err(Retry::Failed(e)),
+            Err((e, back)) => {
+                drop(ring);
+                drop(back);
+                Err(Retry::Failed(e))
+            }
         }
     }
 
@@ -835,6 +889,11 @@ impl Queue {
                 h.done(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
                 self.recycle(req);
             }
+            Notify::Owned(mut f) => {
+                f.done(&req.bufs.out, req.bufs.input.get(..len).unwrap_or(&[]));
+                self.recycle(req);
+                drop(f);
+            }
             Notify::Nothing | Notify::Reserved => self.recycle(req),
         }
     }
@@ -869,7 +928,10 @@ impl Queue {
             // SAFETY: Every token on this queue is a `KBox<InFlight>` pointer, and detaching
             // it gave it back to us.
             let req = unsafe { KBox::from_raw(token.cast::<InFlight>()) };
-            if let Err(req) = self.ring.lock().home(req) {
+            // Its own statement: the ring lock is dropped before the request fails (a
+            // failure may sleep: a fence driver's lock, an object freed).
+            let back = self.ring.lock().home(req);
+            if let Err(req) = back {
                 self.count_end(&req);
                 fail(req);
             }
@@ -996,11 +1058,13 @@ fn kick(ring: &TryGuard<'_, Ring>) {
     }
 }
 
-/// Completes a request the device never answered (the queue died) with `ENODEV`.
-fn fail(req: KBox<InFlight>) {
-    match &req.notify {
+/// Completes a request the device never answered (the queue died) with `ENODEV`. May sleep:
+/// not under the ring lock.
+fn fail(mut req: KBox<InFlight>) {
+    match core::mem::replace(&mut req.notify, Notify::Nothing) {
         Notify::Waiter(slot) => slot.complete(Err(ENODEV)),
         Notify::Handler(h) => h.failed(),
+        Notify::Owned(mut f) => f.failed(),
         _ => {}
     }
 }
