@@ -135,6 +135,7 @@ void vgrs_gem_shmem_object_vunmap(struct drm_gem_object *obj, struct iosys_map *
 int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma);
 
 u64 vgrs_sg_phys(struct scatterlist *sg);
+u64 vgrs_page_to_phys(struct page *page);
 u64 vgrs_sg_dma_address(struct scatterlist *sg);
 unsigned int vgrs_sg_dma_len(struct scatterlist *sg);
 

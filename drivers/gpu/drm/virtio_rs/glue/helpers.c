@@ -219,6 +219,11 @@ u64 vgrs_sg_phys(struct scatterlist *sg)
 	return sg_phys(sg);
 }
 
+u64 vgrs_page_to_phys(struct page *page)
+{
+	return page_to_phys(page);
+}
+
 u64 vgrs_sg_dma_address(struct scatterlist *sg)
 {
 	return sg_dma_address(sg);

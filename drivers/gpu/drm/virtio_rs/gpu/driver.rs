@@ -4,7 +4,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::{
     c_str, new_mutex,
@@ -16,7 +16,7 @@ use kernel::{
 
 use super::{
     capsets::{self, CapsetInfo},
-    commands::{Control, Cursor},
+    commands::{self, Control, Cursor},
     context::GpuFile,
     display::Displays,
     dumb,
@@ -33,7 +33,7 @@ use crate::{
         ioctl::RENDER_ALLOW,
     },
     drm_ioctls,
-    virtio::Queue,
+    virtio::{self, Queue},
 };
 
 /// The DRM driver of virtio-gpu.
@@ -279,11 +279,15 @@ impl GpuShared {
 /// # Invariants
 ///
 /// `id` is allocated in the device's resource id allocator and the host created resource
-/// `id` (with `RESOURCE_CREATE_2D`); `drop` destroys it (if the device is still there: a
-/// reset at unbind destroyed every host resource otherwise) and frees the id.
+/// `id` (`RESOURCE_CREATE_2D` or `_3D`). The host resource lives until the host answered the
+/// `RESOURCE_UNREF` that the object's release queues, or a reset drops every host resource:
+/// then `host_gone` is set. `drop` frees the id only if it is: an id the host may still
+/// hold (with pages that are freed after the drop) is never named again.
 pub(crate) struct Resource {
     dev: ARef<GpuDrmDevice>,
     id: u32,
+    /// The host no longer has resource `id`.
+    host_gone: AtomicBool,
     /// A dumb buffer: the CPU draws into its pages, so a scanout update uploads them
     /// (`TRANSFER_TO_HOST_2D`) first; the host renders other resources itself.
     dumb: bool,
@@ -378,6 +382,7 @@ impl DriverObject for Resource {
         drm::gem::init_from(create_host_resource(dev, &args).map(|id| Self {
             dev: ARef::from(dev),
             id,
+            host_gone: AtomicBool::new(false),
             dumb,
         }))
     }
@@ -394,6 +399,27 @@ impl DriverObject for Resource {
         dev.data()
             .control
             .ctx_attach(&hw, f.ctx_id(), obj.data().id())
+    }
+
+    /// The last reference is gone: the host lets go of the resource (`RESOURCE_UNREF`)
+    /// before its pages are freed. As in the C driver nobody waits for that: the object
+    /// (pages and id) goes with the command and is freed when the answer comes, or when the
+    /// device is reset (which drops every host resource). Without the device (unplugged) the
+    /// reset at remove already dropped it: the object is freed at once.
+    fn release(obj: shmem::Released<Self>) {
+        let dev = obj.data().dev.clone();
+        let Some(hw) = dev.enter() else {
+            obj.data().host_gone.store(true, Ordering::Relaxed);
+            return;
+        };
+        let id = obj.data().id;
+        let sent = virtio::Owned::new(Unref(obj))
+            .and_then(|then| dev.data().control.resource_unref(&hw, id, then));
+        if let Err(e) = sent {
+            // The object is freed already (with the command that could not be queued); its
+            // id stays allocated, since the host may still hold the resource.
+            pr_warn!("resource {}: unref failed: {:?}\n", id, e);
+        }
     }
 
     /// With 3D, the file's context may no longer use the object.
@@ -439,19 +465,34 @@ impl DriverObject for Resource {
     }
 }
 
+/// A released object kept until the host answered its `RESOURCE_UNREF`: the host may use its
+/// pages until then.
+struct Unref(shmem::Released<Resource>);
+
+impl virtio::Finish for Unref {
+    fn done(&mut self, out: &[u8], resp: &[u8]) {
+        commands::check_reply(out, resp);
+        self.0.data().host_gone.store(true, Ordering::Relaxed);
+    }
+
+    fn failed(&mut self) {
+        // The device was reset: it holds no resource any more.
+        self.0.data().host_gone.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Drop for Resource {
+    /// The id is free again once the host resource is gone (see the type invariant).
     fn drop(&mut self) {
         let shared = self.dev.data();
-        // Without the device (unplugged) there is nothing to destroy: the reset at remove
-        // dropped every host resource.
-        if let Some(hw) = self.dev.enter() {
-            // The host must let go of the backing pages before they are freed, which happens
-            // right after this returns (the object's data is dropped before its pages).
-            if let Err(e) = shared.control.resource_unref(&hw, self.id) {
-                pr_warn!("resource {}: unref failed: {:?}\n", self.id, e);
-            }
-        }
         drop(shared.live.lock().remove(&self.id));
+        if !*self.host_gone.get_mut() {
+            pr_warn!(
+                "resource {}: the host may still hold it: id not reused\n",
+                self.id
+            );
+            return;
+        }
         if !shared.ids.lock().free(self.id) {
             pr_warn!("resource {}: id was not allocated\n", self.id);
         }

@@ -458,7 +458,7 @@ fn primary_update(
     let id = obj.data().id();
     // Nothing here waits for the device (as in the C driver): the control queue is handled
     // in order, so the flush follows the upload, and anything that frees the framebuffer's
-    // resource (RESOURCE_UNREF, which is waited for) comes after both. The answers are
+    // resource (RESOURCE_UNREF, whose answer its pages wait for) comes after both. The answers are
     // checked when they come back.
     // One notification of the device for the whole update, when `batch` is dropped.
     let batch = s.control.batch(hw);

@@ -38,9 +38,12 @@ use crate::glue::{bindings, uapi};
 /// The data a driver keeps in each of its GEM objects.
 ///
 /// Built in place by [`DriverObject::new`] when the object is created, before anyone else
-/// can see the object; dropped when the last reference goes, before the object's memory is
-/// released (so `Drop` may still tell the device to let go of the pages). `Drop` runs in
-/// process context and may sleep; the device may be unplugged by then.
+/// can see the object; dropped when the object is freed, before its memory is released.
+/// When the last reference goes, [`DriverObject::release`] (if the driver has it) gets the
+/// object and may keep it until the device let go of its pages, as the C drivers free an
+/// object from the completion of the command that releases it; without it the object is
+/// freed at once. `Drop` runs in process context and may sleep; the device may be unplugged
+/// by then.
 #[vtable]
 pub(crate) trait DriverObject: Sized + Send + Sync + 'static {
     /// The driver whose objects these are.
@@ -63,6 +66,15 @@ pub(crate) trait DriverObject: Sized + Send + Sync + 'static {
     /// file may be closing). Runs in process context.
     fn close(obj: &<Self::Driver as Driver>::Object, file: &File<Self::Driver>) {
         let _ = (obj, file);
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The last reference to `obj` is gone (optional): dropping `obj` frees it, data, pages
+    /// and all; the driver may instead keep it until the device no longer uses its pages
+    /// (e.g. hand it to the completion of the command that makes the device let go). Runs in
+    /// process context and may sleep. Only objects whose data was built get here.
+    fn release(obj: shmem::Released<Self>) {
+        let _ = obj;
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

@@ -14,7 +14,7 @@ use core::{
     cell::UnsafeCell,
     mem::MaybeUninit,
     ptr::NonNull,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
 
 use kernel::{
@@ -42,21 +42,26 @@ type Dev<D> = Device<<D as DriverObject>::Driver>;
 /// - Allocated (with `kmalloc`, by `KBox`) by [`create_object_callback`] for a device of
 ///   driver `D::Driver`, `base` first so that the allocation starts with the
 ///   `drm_gem_shmem_object`, and with `base.base.funcs` set to [`Object::FUNCS`].
-/// - Valid while a reference is held (`ARef` or a DRM callback's argument); freed by
-///   [`free_callback`] when the GEM refcount drops to zero.
+/// - Valid while a reference is held (`ARef` or a DRM callback's argument) and, after the
+///   GEM refcount dropped to zero, until freed: by [`free_callback`] at once, or by the
+///   [`Released`] it hands to [`DriverObject::release`] when that is dropped.
 /// - `data` is initialised if and only if `data_init` is true. `data_init` is written only
-///   by [`Object::new`] before the object is shared, and read only by [`free_callback`]; every
-///   `Object` reachable through [`Object::new`], [`Object::lookup`] or
-///   [`Object::from_raw_checked`] has its data initialised.
+///   by [`Object::new`] before the object is shared, and read only once the last reference
+///   is gone ([`free_callback`], [`free_object`]); every `Object` reachable through
+///   [`Object::new`], [`Object::lookup`] or [`Object::from_raw_checked`] has its data
+///   initialised.
 /// - `kmap` is null or the address of a kernel mapping of the whole object that this
 ///   `Object` holds one `vmap` count of (taken by [`Object::map_kernel`]), released only by
-///   [`free_callback`].
+///   [`free_object`].
+/// - `pinned` is true if and only if this `Object` holds one pin of its pages (a use count,
+///   taken by [`Object::backing`]), released only by [`free_object`].
 #[repr(C)]
 pub(crate) struct Object<D: DriverObject> {
     base: Opaque<bindings::drm_gem_shmem_object>,
     data: UnsafeCell<MaybeUninit<D>>,
     data_init: UnsafeCell<bool>,
     kmap: AtomicPtr<u8>,
+    pinned: AtomicBool,
 }
 
 /// One contiguous range of an object's backing memory, as the device addresses it.
@@ -208,7 +213,15 @@ impl<D: DriverObject> Object<D> {
     /// Pins the backing pages (allocating them if needed) and returns their address ranges:
     /// guest physical addresses if `dma` is false (a device bypassing the DMA API), else DMA
     /// addresses. The pages stay pinned until the object is freed.
+    ///
+    /// A device that addresses guest physical memory needs no DMA mapping: its ranges come
+    /// from the pinned pages themselves, contiguous ones merged (as an sg table merges them),
+    /// without building, mapping and later unmapping and freeing an sg table as
+    /// `drm_gem_shmem_get_pages_sgt` does (the C driver builds one either way).
     pub(crate) fn backing(&self, dma: bool) -> Result<KVec<MemRange>> {
+        if !dma {
+            return self.page_ranges();
+        }
         // SAFETY: The object is a valid shmem object (type invariant).
         let sgt = from_err_ptr(unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.base.get()) })?;
         // SAFETY: `sgt` is the object's valid sg table, kept until the object is freed.
@@ -240,6 +253,51 @@ impl<D: DriverObject> Object<D> {
             // SAFETY: `sg` is a valid entry; `sg_next` follows chain links and returns null at
             // the end.
             sg = unsafe { bindings::sg_next(sg) };
+        }
+        Ok(out)
+    }
+
+    /// [`Object::backing`] for a device that addresses guest physical memory.
+    fn page_ranges(&self) -> Result<KVec<MemRange>> {
+        let shmem = self.base.get();
+        // SAFETY: The object is a valid shmem object (type invariant), not imported.
+        to_result(unsafe { bindings::drm_gem_shmem_pin(shmem) })?;
+        if self.pinned.swap(true, Ordering::AcqRel) {
+            // INVARIANT: the object held a pin already: the one just taken goes back, and
+            // `pinned` stays true for the first.
+            // SAFETY: We took this pin just above.
+            unsafe { bindings::drm_gem_shmem_unpin(shmem) };
+        }
+        // SAFETY: The pages are pinned (above), so `pages` is set, and it does not change
+        // while they are: it is written when the use count leaves or reaches zero.
+        let pages = unsafe { (*shmem).pages };
+        if pages.is_null() {
+            return Err(EINVAL);
+        }
+        let n = self.size() >> bindings::PAGE_SHIFT;
+        let page_len = 1u32 << bindings::PAGE_SHIFT;
+        let mut out = KVec::<MemRange>::new();
+        for i in 0..n {
+            // SAFETY: `pages` is the pinned pages' array, one entry per page of the object
+            // (`size` is page aligned): `i` is in bounds.
+            let page = unsafe { *pages.add(i) };
+            // SAFETY: `page` is a pinned page of the object.
+            let addr = unsafe { bindings::vgrs_page_to_phys(page) };
+            match out.last_mut() {
+                Some(r)
+                    if r.addr.checked_add(u64::from(r.len)) == Some(addr)
+                        && r.len <= u32::MAX - page_len =>
+                {
+                    r.len += page_len;
+                }
+                _ => out.push(
+                    MemRange {
+                        addr,
+                        len: page_len,
+                    },
+                    GFP_KERNEL,
+                )?,
+            }
         }
         Ok(out)
     }
@@ -357,6 +415,7 @@ unsafe extern "C" fn create_object_callback<D: DriverObject>(
         data: UnsafeCell::new(MaybeUninit::uninit()),
         data_init: UnsafeCell::new(false),
         kmap: AtomicPtr::new(core::ptr::null_mut()),
+        pinned: AtomicBool::new(false),
     };
     let Ok(obj) = KBox::new(obj, GFP_KERNEL) else {
         return ENOMEM.to_ptr();
@@ -373,15 +432,75 @@ unsafe extern "C" fn create_object_callback<D: DriverObject>(
     unsafe { core::ptr::addr_of_mut!((*(*obj).base.get()).base) }
 }
 
-/// `drm_gem_object_funcs.free`: the last reference is gone.
+/// An object whose last reference is gone, not yet freed ([`DriverObject::release`]): its
+/// data and pages are still there. Dropping it frees the object.
+///
+/// Nothing else can reach the object any more: GEM's lookups (handles, mmap offsets) take a
+/// reference only from a count that is not zero, and every holder of a reference is gone.
+///
+/// # Invariants
+///
+/// `0` points to an [`Object<D>`] whose GEM reference count reached zero and whose data is
+/// initialised; this value alone owns it, and frees it (once) when dropped.
+pub(crate) struct Released<D: DriverObject>(NonNull<Object<D>>);
+
+// SAFETY: The object may be freed from any thread (as GEM frees objects from whichever
+// thread drops the last reference), and `D: Send + Sync`.
+unsafe impl<D: DriverObject> Send for Released<D> {}
+
+impl<D: DriverObject> Released<D> {
+    /// The object's data.
+    pub(crate) fn data(&self) -> &D {
+        // SAFETY: The object is valid until this value is dropped, with its data initialised
+        // (type invariant).
+        unsafe { (*self.0.as_ptr()).data() }
+    }
+}
+
+impl<D: DriverObject> Drop for Released<D> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the object has no references left, its data is
+        // initialised and this value alone owns it; it is freed once, here.
+        unsafe { free_object(self.0.as_ptr()) };
+    }
+}
+
+/// `drm_gem_object_funcs.free`: the last reference is gone. The driver's
+/// [`DriverObject::release`] gets the object if it has one (and its data was built); else
+/// it is freed at once.
 ///
 /// # Safety
 ///
 /// Called by GEM once, for an [`Object<D>`], with no references left.
 unsafe extern "C" fn free_callback<D: DriverObject>(gem: *mut bindings::drm_gem_object) {
     let obj = gem.cast::<Object<D>>();
-    // SAFETY: By the function's safety requirements `gem` is the start of an `Object<D>`
-    // (type invariant), valid until freed below, with no other users.
+    // SAFETY: By the function's safety requirements `gem` is the start of an `Object<D>`,
+    // valid until freed, with no other users.
+    let initialised = unsafe { *(*obj).data_init.get() };
+    if D::HAS_RELEASE && initialised {
+        // SAFETY: `obj` is non-null (a valid object, above).
+        let obj = unsafe { NonNull::new_unchecked(obj) };
+        // INVARIANT: no references are left, the data is initialised, and GEM calls this once:
+        // the `Released` alone owns the object.
+        D::release(Released(obj));
+        return;
+    }
+    // SAFETY: As above: no references left, and GEM frees the object only through here.
+    unsafe { free_object(obj) };
+}
+
+/// Frees an object: gives back its kernel mapping, drops its data (if it was built), then
+/// releases its pages and GEM state and the allocation.
+///
+/// # Safety
+///
+/// `obj` is a valid [`Object<D>`] with no references left, owned by the caller, which gives
+/// it up: it is freed here.
+unsafe fn free_object<D: DriverObject>(obj: *mut Object<D>) {
+    // SAFETY: `obj` is valid (the function's safety requirements); `base` is its first field.
+    let gem = unsafe { core::ptr::addr_of_mut!((*(*obj).base.get()).base) };
+    // SAFETY: By the function's safety requirements `obj` is a valid `Object<D>` until freed
+    // below, with no other users.
     let kmap = unsafe { (*obj).kmap.load(Ordering::Acquire) };
     if !kmap.is_null() {
         let mut map = bindings::iosys_map {
@@ -399,6 +518,12 @@ unsafe extern "C" fn free_callback<D: DriverObject>(gem: *mut bindings::drm_gem_
         // again; the allocation itself is freed by the shmem helper below, so the field is
         // dropped in place. Its `Drop` runs while the pages are still there.
         unsafe { core::ptr::drop_in_place((*(*obj).data.get()).as_mut_ptr()) };
+    }
+    // SAFETY: As above.
+    if unsafe { (*obj).pinned.load(Ordering::Acquire) } {
+        // SAFETY: The object holds one pin of its pages (type invariant), given back here,
+        // once; the shmem helper requires none left but its own sg table's when it frees.
+        unsafe { bindings::drm_gem_shmem_unpin((*obj).base.get()) };
     }
     // SAFETY: The object is a shmem object allocated with `kmalloc` (type invariant); this
     // releases its pages and GEM state and `kfree`s the allocation, which starts at `base`.
