@@ -81,15 +81,19 @@ run: initramfs
 # kernel otherwise cannot calibrate it and falls back to jiffies, which tick every 4 ms and
 # fall behind real time when the host is busy: a latency was rounded to a tick, and rates
 # came out too high (glmark2 scored 31 on the jiffies clock and 10 on the TSC, 2026-11-29).
+# BENCH_ROUNDS rounds per boot, each running both drivers (medians over the rounds).
 BENCH_SECS ?= 3
+BENCH_ROUNDS ?= 5
+BENCH_ARGS = vgrs.bench_secs=$(BENCH_SECS) vgrs.bench_rounds=$(BENCH_ROUNDS)
 bench: initramfs
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario bench --outdir $(BUILD)/bench \
-		--append vgrs.bench_secs=$(BENCH_SECS) --tsc $(if $(KVM),--kvm) --quiet
-	@echo "bench: the 3D path on QEMU's GL device (five rounds, medians)"
+		--append "$(BENCH_ARGS)" --tsc --timeout $$((150 * $(BENCH_ROUNDS) + 300)) \
+		$(if $(KVM),--kvm) --quiet
+	@echo "bench: the 3D path on QEMU's GL device ($(BENCH_ROUNDS) rounds, medians)"
 	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
 		--initrd $(BUILD)/initramfs.cpio --scenario bench-virgl --outdir $(BUILD)/bench-virgl \
-		--append vgrs.bench_secs=$(BENCH_SECS) --tsc --gl --timeout 1800 \
+		--append "$(BENCH_ARGS)" --tsc --gl --timeout $$((300 * $(BENCH_ROUNDS) + 300)) \
 		$(if $(KVM),--kvm) --quiet
 
 check: deps

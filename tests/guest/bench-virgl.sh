@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "bench-virgl" (`make bench`, second boot: `qemu/run.py --gl`): the 3D path
-# measured on the C driver and on ours, in the same boot, five rounds alternating C and ours
-# (and which goes first); each figure is the median of the rounds, printed with its range
-# (single runs move by 10-30 % here). Not a test: nothing fails on a number.
+# measured on the C driver and on ours, in the same boot, five rounds by default, alternating
+# C and ours (and which goes first); each figure is the median of the rounds, printed with
+# its range (single runs move by 10-30 % here). Not a test: nothing fails on a number.
 #
 #   kmscube        kmscube through Mesa virgl, 300 frames, frames/s (higher is better). Paced
 #                  by each driver's page-flip events: both send the event of a flip to a
@@ -23,11 +23,13 @@
 #                  (refined-jiffies under TCG) ticks every 4 ms, the median reads 0 and only
 #                  the mean is a latency
 #
-# vgrs.bench_secs=N sets the seconds per submission figure (default 3).
+# vgrs.bench_secs=N sets the seconds per submission figure (default 3); vgrs.bench_rounds=N
+# the rounds (default 5).
 
 secs=$(sed -n 's/.*vgrs\.bench_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$secs" ] || secs=3
-ROUNDS=5
+ROUNDS=$(sed -n 's/.*vgrs\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$ROUNDS" ] || ROUNDS=5
 rm -f /tmp/b3d.*
 mkfifo /tmp/b3d.fifo
 exec 6<>/tmp/b3d.fifo
