@@ -16,6 +16,7 @@
 struct delayed_work;
 struct device;
 struct dma_buf_attachment;
+struct dma_resv;
 struct drm_atomic_state;
 struct drm_connector;
 struct drm_connector_helper_funcs;
@@ -136,6 +137,8 @@ int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct
 
 u64 vgrs_sg_phys(struct scatterlist *sg);
 u64 vgrs_page_to_phys(struct page *page);
+int vgrs_dma_resv_lock_interruptible(struct dma_resv *obj);
+void vgrs_dma_resv_unlock(struct dma_resv *obj);
 u64 vgrs_sg_dma_address(struct scatterlist *sg);
 unsigned int vgrs_sg_dma_len(struct scatterlist *sg);
 

@@ -6,6 +6,7 @@
  * helper so that Rust can call it through bindgen.
  */
 
+#include <linux/dma-resv.h>
 #include <drm/drm_atomic.h>
 #include <drm/drm_crtc.h>
 #include <drm/drm_connector.h>
@@ -222,6 +223,16 @@ u64 vgrs_sg_phys(struct scatterlist *sg)
 u64 vgrs_page_to_phys(struct page *page)
 {
 	return page_to_phys(page);
+}
+
+int vgrs_dma_resv_lock_interruptible(struct dma_resv *obj)
+{
+	return dma_resv_lock_interruptible(obj, NULL);
+}
+
+void vgrs_dma_resv_unlock(struct dma_resv *obj)
+{
+	dma_resv_unlock(obj);
 }
 
 u64 vgrs_sg_dma_address(struct scatterlist *sg)

@@ -199,42 +199,72 @@ pub(crate) trait AllocImpl: Sized {
     }
 }
 
-/// The reservation locks (`dma_resv`) of a set of objects, taken together the way
+/// The reservation locks (`dma_resv`) of a set of objects, each with room for one more
+/// fence; unlocked when dropped. Several objects are locked together the way
 /// `drm_gem_lock_reservations` does (wound/wait, with one ticket; `EALREADY` if an object is
-/// listed twice), each with room for one more fence; unlocked when dropped.
+/// listed twice); a single one is locked alone, without a ticket, as the C driver locks it
+/// (`virtio_gpu_array_lock_resv`): a submission with one buffer object, the common case,
+/// then allocates no ticket and takes no acquire context (`make profile`: the ticket's
+/// lock and unlock were a tenth of an EXECBUFFER + WAIT round trip's CPU time).
 ///
 /// # Invariants
 ///
-/// While this exists, the reservation lock of every object in `objs` is held with `ticket`
-/// (initialised and pinned) and the objects are kept alive by the slice this borrows from.
+/// While this exists, the reservation lock of every object it names is held: of the one
+/// object of [`Held::One`], or of every object of [`Held::Many`] with its `ticket`
+/// (initialised and pinned); and the objects are kept alive by the slice this borrows from.
 pub(crate) struct Reservations<'a> {
-    objs: KVec<*mut bindings::drm_gem_object>,
-    ticket: Pin<KBox<Opaque<bindings::ww_acquire_ctx>>>,
+    held: Held,
     _objs: PhantomData<&'a ()>,
+}
+
+/// The locks a [`Reservations`] holds.
+enum Held {
+    /// No object.
+    None,
+    /// One object, locked without a ticket.
+    One(*mut bindings::drm_gem_object),
+    /// Several objects, locked with `ticket`.
+    Many {
+        objs: KVec<*mut bindings::drm_gem_object>,
+        ticket: Pin<KBox<Opaque<bindings::ww_acquire_ctx>>>,
+    },
 }
 
 impl<'a> Reservations<'a> {
     /// Locks the reservation objects of `objs` and reserves a fence slot in each.
     pub(crate) fn lock<O: AllocImpl + AlwaysRefCounted>(objs: &'a [ARef<O>]) -> Result<Self> {
-        let mut raw = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
-        for o in objs {
-            raw.push(o.as_gem(), GFP_KERNEL)?;
-        }
-        let count = kernel::ffi::c_int::try_from(raw.len())?;
-        let ticket = KBox::pin(Opaque::uninit(), GFP_KERNEL)?;
-        // SAFETY: `raw` holds `count` valid objects, kept alive by `objs` for `'a`; `ticket`
-        // is pinned memory that `drm_gem_lock_reservations` initialises (and finishes again
-        // if it fails).
-        kernel::error::to_result(unsafe {
-            bindings::drm_gem_lock_reservations(raw.as_mut_ptr(), count, ticket.get())
-        })?;
-        // INVARIANT: every lock is held with `ticket`.
+        let held = match objs {
+            [] => Held::None,
+            [one] => {
+                let o = one.as_gem();
+                // SAFETY: `o` is a valid object, kept alive by `objs` for `'a`.
+                kernel::error::to_result(unsafe {
+                    bindings::vgrs_dma_resv_lock_interruptible((*o).resv)
+                })?;
+                Held::One(o)
+            }
+            _ => {
+                let mut raw = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
+                for o in objs {
+                    raw.push(o.as_gem(), GFP_KERNEL)?;
+                }
+                let count = kernel::ffi::c_int::try_from(raw.len())?;
+                let ticket = KBox::pin(Opaque::uninit(), GFP_KERNEL)?;
+                // SAFETY: `raw` holds `count` valid objects, kept alive by `objs` for `'a`;
+                // `ticket` is pinned memory that `drm_gem_lock_reservations` initialises (and
+                // finishes again if it fails).
+                kernel::error::to_result(unsafe {
+                    bindings::drm_gem_lock_reservations(raw.as_mut_ptr(), count, ticket.get())
+                })?;
+                Held::Many { objs: raw, ticket }
+            }
+        };
+        // INVARIANT: every lock `held` names was taken just above.
         let this = Self {
-            objs: raw,
-            ticket,
+            held,
             _objs: PhantomData,
         };
-        for &o in this.objs.iter() {
+        for &o in this.objects() {
             // SAFETY: `o` is valid and its reservation lock is held (type invariant), as
             // `dma_resv_reserve_fences` requires. On failure `this` drops: all are unlocked.
             kernel::error::to_result(unsafe { bindings::dma_resv_reserve_fences((*o).resv, 1) })?;
@@ -242,10 +272,19 @@ impl<'a> Reservations<'a> {
         Ok(this)
     }
 
+    /// The locked objects.
+    fn objects(&self) -> &[*mut bindings::drm_gem_object] {
+        match &self.held {
+            Held::None => &[],
+            Held::One(o) => core::slice::from_ref(o),
+            Held::Many { objs, .. } => objs,
+        }
+    }
+
     /// Adds `fence` to every object's reservation object, as a write (what later readers and
     /// writers, and the scanout, wait for).
     pub(crate) fn add_fence(&mut self, fence: &crate::drm::fence::FenceRef) {
-        for &o in self.objs.iter() {
+        for &o in self.objects() {
             // SAFETY: `o` is valid, its reservation lock is held and a fence slot reserved
             // (type invariant, `lock`); `dma_resv_add_fence` takes its own fence reference.
             unsafe {
@@ -261,12 +300,20 @@ impl<'a> Reservations<'a> {
 
 impl Drop for Reservations<'_> {
     fn drop(&mut self) {
-        let count = self.objs.len() as kernel::ffi::c_int;
-        // SAFETY: Every lock is held with `ticket` (type invariant); this releases them all
-        // and finishes the ticket, once.
-        unsafe {
-            bindings::drm_gem_unlock_reservations(self.objs.as_mut_ptr(), count, self.ticket.get())
-        };
+        match &mut self.held {
+            Held::None => {}
+            // SAFETY: The object is valid and its lock, taken without a ticket, is held (type
+            // invariant); released once, here.
+            Held::One(o) => unsafe { bindings::vgrs_dma_resv_unlock((**o).resv) },
+            Held::Many { objs, ticket } => {
+                let count = objs.len() as kernel::ffi::c_int;
+                // SAFETY: Every lock is held with `ticket` (type invariant); this releases
+                // them all and finishes the ticket, once.
+                unsafe {
+                    bindings::drm_gem_unlock_reservations(objs.as_mut_ptr(), count, ticket.get())
+                };
+            }
+        }
     }
 }
 
