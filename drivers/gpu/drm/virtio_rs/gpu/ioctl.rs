@@ -309,11 +309,21 @@ fn lookup_all(file: &GpuFileRef, ptr: u64, count: u32) -> Result<KVec<ARef<GpuOb
         return Err(ENOMEM);
     }
     let n = count as usize;
-    let mut raw = KVec::with_capacity(n * 4, GFP_KERNEL)?;
     let ptr = usize::try_from(ptr).map_err(|_| EFAULT)?;
-    UserSlice::new(ptr, n * 4)
-        .reader()
-        .read_all(&mut raw, GFP_KERNEL)?;
+    let mut reader = UserSlice::new(ptr, n * 4).reader();
+    // All handles are read before any is looked up (EFAULT before ENOENT, as in C); a
+    // submission's few handles on the stack, without an allocation.
+    let mut small = [0u8; 4 * SMALL_BO_LIST];
+    let mut heap = KVec::new();
+    let raw: &[u8] = if n <= SMALL_BO_LIST {
+        let buf = &mut small[..n * 4];
+        reader.read_slice(buf)?;
+        buf
+    } else {
+        heap.reserve(n * 4, GFP_KERNEL)?;
+        reader.read_all(&mut heap, GFP_KERNEL)?;
+        &heap
+    };
     let mut objs = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| ENOENT)?;
     for h in raw.chunks_exact(4) {
         let handle = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]);
@@ -321,6 +331,9 @@ fn lookup_all(file: &GpuFileRef, ptr: u64, count: u32) -> Result<KVec<ARef<GpuOb
     }
     Ok(objs)
 }
+
+/// How many buffer object handles [`lookup_all`] reads into a buffer on the stack.
+const SMALL_BO_LIST: usize = 16;
 
 /// IOCTL: `VIRTGPU_GETPARAM`: writes one capability value (an `int`) to `arg.value`.
 pub(crate) struct GetParam;
