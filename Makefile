@@ -22,7 +22,7 @@ MODFLAGS := CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) KRUSTFLAGS=-Dwarnings KCFLAG
 endif
 
 .DEFAULT_GOAL := modules
-.PHONY: help deps kernel modules print-kdir initramfs run check check-debug check-intree igt fuzz fuzz-host bench host-test \
+.PHONY: help deps kernel modules print-kdir initramfs run check check-debug check-intree igt fuzz fuzz-host bench profile host-test \
 	fmt \
 	fmt-check \
 	clean distclean guest-tools
@@ -41,6 +41,7 @@ help:
 	@echo "                (FUZZ_SEEDS, FUZZ_ITERS), CYCLES load/unload"
 	@echo "make fuzz-host  coverage-guided fuzzing of the device core on the host only"
 	@echo "make bench      C driver vs ours in one boot: flips, uploads, buffers, memory"
+	@echo "make profile    kernel functions and locks per 3D round trip, C driver vs ours (profile kernel)"
 	@echo "make fmt        rustfmt the driver and host crates"
 	@echo "make -s print-kdir   print the kernel build directory in use"
 	@echo "KDIR=/path      use your own Rust-enabled 6.12 tree instead of the cached one"
@@ -103,6 +104,11 @@ check: deps
 # cached beside the normal kernel; `.ci/run` runs it after `make check`.
 check-debug: deps
 	@$(ROOT)/tests/check-debug.sh
+
+# Counts, per EXECBUFFER + WAIT round trip, of the kernel functions and locks each driver
+# uses, from one boot of the profile kernel (tools/profile.sh); not in CI.
+profile: deps
+	@$(ROOT)/tools/profile.sh
 
 # The driver folder in the kernel tree: built in (C driver =m, and off) and as an in-tree
 # module, with O= over the cached kernel's objects; the built-in kernel boots the scenarios.

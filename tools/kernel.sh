@@ -11,7 +11,9 @@
 #
 # VGRS_KERNEL=debug selects the debug kernel (`make check-debug`): qemu/kernel-debug.config
 # merged after the normal fragment (KASAN, KFENCE, kmemleak, lockdep, UBSAN, fault injection),
-# cached beside the normal kernel under its own key.
+# cached beside the normal kernel under its own key. VGRS_KERNEL=profile: the normal
+# fragment plus qemu/kernel-profile.config (function profiler, lock statistics), for
+# tests/guest/profile.sh; no check uses it.
 #
 # The normal kernel is built out of its source tree (O=), and that source tree has the driver
 # folder applied by tools/intree.sh but switched off: `make check-intree` copies the object
@@ -36,7 +38,8 @@ FLAVOR="${VGRS_KERNEL:-normal}"
 case "$FLAVOR" in
 normal) FRAGMENTS=("$ROOT/qemu/kernel.config") RECIPE=2 ;;
 debug) FRAGMENTS=("$ROOT/qemu/kernel.config" "$ROOT/qemu/kernel-debug.config") RECIPE=1 ;;
-*) echo "kernel: error: VGRS_KERNEL=$FLAVOR: want normal or debug" >&2; exit 1 ;;
+profile) FRAGMENTS=("$ROOT/qemu/kernel.config" "$ROOT/qemu/kernel-profile.config") RECIPE=1 ;;
+*) echo "kernel: error: VGRS_KERNEL=$FLAVOR: want normal, debug or profile" >&2; exit 1 ;;
 esac
 JOBS="${JOBS:-$(nproc)}"
 

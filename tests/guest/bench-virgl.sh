@@ -17,6 +17,8 @@
 #   glmark2-frametime  the mean of the three scenes' frame times, milliseconds (lower is
 #                  better)
 #   exec-wait      EXECBUFFER (one buffer object) + WAIT round trips/s (higher is better)
+#   exec-ctxt, exec-irq  the guest's context switches and interrupts per round trip of
+#                  exec-wait (lower is better): counts, which the host's load does not move
 #   fence-latency  submission to sync_file signalled, mean microseconds (lower is better)
 #   fence-latency-median  the median of the same submissions. `make bench` boots with the
 #                  TSC as the clock (run.py --tsc): otherwise the guest's clock
@@ -76,6 +78,6 @@ echo "@@VGRS log $(printf '%-20s %24s %24s %8s %7s  %s' figure 'C driver (range)
 for name in kmscube glmark2 exec-wait; do
 	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 20
 done
-for name in glmark2-frametime fence-latency fence-latency-median; do
+for name in glmark2-frametime exec-ctxt exec-irq fence-latency fence-latency-median; do
 	bench_row bench3d /tmp/b3d.c /tmp/b3d.rs "" "$name" 20 "(lower is better)"
 done

@@ -29,7 +29,7 @@ use vgrs_guest::mapping::Mapping;
 mod uapi_fault;
 mod uapi_virgl;
 use uapi_fault::check_fault;
-use uapi_virgl::{bench_exec, check_virgl, fence_hang, hold_fence, lose_context};
+use uapi_virgl::{bench_exec, check_virgl, exec_loop, fence_hang, hold_fence, lose_context};
 
 /// A handle no driver hands out (DRM handles count up from 1).
 const BAD_HANDLE: u32 = 0x7fff_0000;
@@ -68,6 +68,8 @@ struct Args {
     fence_hang: Option<PathBuf>,
     /// `--bench-exec SECS`: measure submissions on the 3D device (see [`bench_exec`]).
     bench_exec: Option<u64>,
+    /// `--exec-loop N`: N EXECBUFFER+WAIT round trips, untimed (see [`exec_loop`]).
+    exec_loop: Option<u64>,
     /// `--fault`: allocation failures injected into the driver's ioctls (debug kernel; with
     /// `--virgl`, the 3D ones instead).
     fault: bool,
@@ -85,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
         lose_until: None,
         fence_hang: None,
         bench_exec: None,
+        exec_loop: None,
         fault: false,
     };
     let mut it = std::env::args().skip(1);
@@ -104,17 +107,28 @@ fn parse_args() -> Result<Args, String> {
             "--bench-exec" => {
                 args.bench_exec = Some(val()?.parse().map_err(|e| format!("--bench-exec: {e}"))?)
             }
+            "--exec-loop" => {
+                args.exec_loop = Some(val()?.parse().map_err(|e| format!("--exec-loop: {e}"))?)
+            }
             "-h" | "--help" => {
                 return Err("usage: vgrs-uapi-test [--device /dev/dri/card0] \
                             [--render /dev/dri/renderD128] [--label rs|c] \
                             [--hold-until FILE] [--keep-until FILE] [--virgl] [--hold-fence FILE] [--lose-until FILE] [--fence-hang FILE] \
-                            [--bench-exec SECS] [--fault]"
+                            [--bench-exec SECS] [--exec-loop N] [--fault]"
                     .into())
             }
             _ => return Err(format!("unknown argument {a}")),
         }
     }
     Ok(args)
+}
+
+/// Runs `f` on the render node at `path`; a failure to open it is reported.
+fn on_render(r: &mut Report, path: &Path, f: impl FnOnce(&mut Report, BorrowedFd<'_>)) {
+    match open_rw(path) {
+        Ok(file) => f(r, file.as_fd()),
+        Err(e) => r.fail("open", format!("{}: {}", path.display(), err_name(&e))),
+    }
 }
 
 fn open_rw(path: &Path) -> io::Result<File> {
@@ -996,13 +1010,9 @@ fn main() {
     } else if let Some(until) = &args.keep_until {
         keep(&mut r, &args.device, until);
     } else if let Some(secs) = args.bench_exec {
-        match open_rw(&args.render) {
-            Ok(f) => bench_exec(&mut r, f.as_fd(), secs),
-            Err(e) => r.fail(
-                "open",
-                format!("{}: {}", args.render.display(), err_name(&e)),
-            ),
-        }
+        on_render(&mut r, &args.render, |r, fd| bench_exec(r, fd, secs));
+    } else if let Some(n) = args.exec_loop {
+        on_render(&mut r, &args.render, |r, fd| exec_loop(r, fd, n));
     } else if args.fault {
         match open_rw(&args.device) {
             Ok(f) => check_fault(&mut r, f.as_fd(), &args.render, args.virgl),

@@ -593,6 +593,8 @@ pub(crate) fn lose_context(r: &mut Report, render: &Path, until: &Path) {
 /// Submission benchmarks on the 3D device, `secs` seconds each; prints `BENCH` lines:
 /// - `exec-wait`: EXECBUFFER (one buffer object, empty command stream) then WAIT on the
 ///   object, round trips per second (higher is better): submission, host answer, fence;
+///   `exec-ctxt` and `exec-irq` the guest's context switches and interrupts per round trip
+///   over the same loop (lower is better);
 /// - `fence-latency`: EXECBUFFER with an out fence, then poll on the sync_file until it
 ///   signals, the mean microseconds from submission to the signal seen (lower is better);
 ///   `fence-latency-median` the median of the same submissions. The test kernel's clock
@@ -602,31 +604,15 @@ pub(crate) fn lose_context(r: &mut Report, render: &Path, until: &Path) {
 ///   mean over thousands of them is the latency. `make bench` boots with the TSC as the
 ///   clock (`run.py --tsc`), and both are real.
 pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
-    let mut rc = resource_2d();
-    if r.ok(
-        "bench/setup",
-        "RESOURCE_CREATE",
-        virtgpu::resource_create(fd, &mut rc),
-    )
-    .is_none()
-    {
+    let Some(bo) = submit_resource(r, "bench/setup", fd) else {
         return;
-    }
-    let bo = [rc.bo_handle];
+    };
     let dur = std::time::Duration::from_secs(secs);
+    let before = proc_stat_counts();
     let t = Instant::now();
     let mut n = 0u64;
     while t.elapsed() < dur {
-        let e = virtgpu::Exec {
-            bos: &bo,
-            fence_fd: -1,
-            ..Default::default()
-        };
-        let mut w = virtgpu::Wait {
-            handle: rc.bo_handle,
-            flags: 0,
-        };
-        if let Err(e) = virtgpu::execbuffer(fd, &e).and_then(|_| virtgpu::wait(fd, &mut w)) {
+        if let Err(e) = exec_wait(fd, bo) {
             r.fail("bench/exec-wait", format!("after {n}: {}", err_name(&e)));
             return;
         }
@@ -634,6 +620,13 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     }
     let rate = n as f64 / t.elapsed().as_secs_f64();
     println!("BENCH exec-wait {rate:.1} round-trips/s");
+    // What a round trip costs the whole guest besides time: context switches and interrupts
+    // (both CPUs; counts, so they do not move with the host's load as the rates do).
+    if let (Some(b), Some(a)) = (before, proc_stat_counts()) {
+        let per = |x: u64, y: u64| y.saturating_sub(x) as f64 / n.max(1) as f64;
+        println!("BENCH exec-ctxt {:.2} switches/round-trip", per(b.0, a.0));
+        println!("BENCH exec-irq {:.2} interrupts/round-trip", per(b.1, a.1));
+    }
     let t = Instant::now();
     // Each submission's latency in seconds.
     let mut each = Vec::new();
@@ -668,11 +661,69 @@ pub(crate) fn bench_exec(r: &mut Report, fd: BorrowedFd<'_>, secs: u64) {
     let median = each.get(n / 2).map_or(0.0, |d| d * 1e6);
     println!("BENCH fence-latency {lat:.1} us");
     println!("BENCH fence-latency-median {median:.1} us");
-    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+    let _ = drm_ffi::gem::close(fd, bo);
     r.pass(
         "bench/exec",
         format!("{rate:.1} EXECBUFFER+WAIT/s, fence latency {lat:.1} us (mean of {n}, median {median:.1})"),
     );
+}
+
+/// `--exec-loop N`: a resource, then `n` EXECBUFFER (one buffer object, empty command
+/// stream) + WAIT round trips as `exec-wait` makes them, untimed: what a profile of one round
+/// trip is taken over (tests/guest/profile.sh divides the kernel's counts by `n`).
+pub(crate) fn exec_loop(r: &mut Report, fd: BorrowedFd<'_>, n: u64) {
+    let Some(bo) = submit_resource(r, "exec-loop/setup", fd) else {
+        return;
+    };
+    for i in 0..n {
+        if let Err(e) = exec_wait(fd, bo) {
+            r.fail("exec-loop", format!("after {i}: {}", err_name(&e)));
+            return;
+        }
+    }
+    let _ = drm_ffi::gem::close(fd, bo);
+    r.pass("exec-loop", format!("{n} EXECBUFFER+WAIT round trips"));
+}
+
+/// The buffer object the submission loops submit with (a 2D resource); `None`, reported
+/// under `name`, if it cannot be made.
+fn submit_resource(r: &mut Report, name: &str, fd: BorrowedFd<'_>) -> Option<u32> {
+    let mut rc = resource_2d();
+    r.ok(
+        name,
+        "RESOURCE_CREATE",
+        virtgpu::resource_create(fd, &mut rc),
+    )?;
+    Some(rc.bo_handle)
+}
+
+/// One round trip of `exec-wait`: EXECBUFFER (buffer object `bo`, empty command stream),
+/// then WAIT on `bo`.
+fn exec_wait(fd: BorrowedFd<'_>, bo: u32) -> io::Result<()> {
+    let bos = [bo];
+    let e = virtgpu::Exec {
+        bos: &bos,
+        fence_fd: -1,
+        ..Default::default()
+    };
+    let mut w = virtgpu::Wait {
+        handle: bo,
+        flags: 0,
+    };
+    virtgpu::execbuffer(fd, &e).and_then(|_| virtgpu::wait(fd, &mut w))
+}
+
+/// The guest's context switches and interrupts so far (`ctxt` and the total of `intr` in
+/// `/proc/stat`).
+fn proc_stat_counts() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let field = |name: &str| {
+        stat.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("ctxt ")?, field("intr ")?))
 }
 
 /// A C string field's text.
