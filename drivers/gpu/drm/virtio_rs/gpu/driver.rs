@@ -29,7 +29,10 @@ use super::{
 use crate::{
     drm::{
         self, driver as drv, errno,
-        gem::{shmem, DriverObject, DumbBuffer, DumbRequest},
+        gem::{
+            shmem::{self, MemRange},
+            DriverObject, DumbBuffer, DumbRequest,
+        },
         ioctl::RENDER_ALLOW,
     },
     drm_ioctls,
@@ -107,7 +110,7 @@ pub(crate) struct GpuShared {
 pub(crate) struct Live {
     args: ResourceArgs,
     /// The guest memory ranges attached as its backing (empty until attached).
-    backing: KVec<MemEntry>,
+    backing: KVec<MemRange>,
 }
 
 /// The host's capsets and a cache of their data, per id and requested version (as the C
@@ -183,7 +186,7 @@ impl GpuShared {
             send_create(self, hw, id, &one.args)?;
             if !one.backing.is_empty() {
                 self.control
-                    .resource_attach_backing(hw, id, one.backing.iter().copied())?;
+                    .resource_attach_backing(hw, id, one.backing.iter().map(mem_entry))?;
             }
             n += 1;
         }
@@ -499,6 +502,15 @@ impl Drop for Resource {
     }
 }
 
+/// The wire form of a backing range.
+fn mem_entry(r: &MemRange) -> MemEntry {
+    MemEntry {
+        addr: r.addr,
+        length: r.len,
+        padding: 0,
+    }
+}
+
 /// Creates a GEM object of `size` bytes backed by a new host 2D resource (`args`), with the
 /// object's pages attached as the resource's backing.
 pub(crate) fn create_resource(
@@ -514,24 +526,13 @@ pub(crate) fn create_resource(
     let hw = dev.enter().ok_or(ENODEV)?;
     let shared = dev.data();
     let ranges = obj.backing(shared.use_dma)?;
-    let mut entries = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
-    for r in ranges.iter() {
-        entries.push(
-            MemEntry {
-                addr: r.addr,
-                length: r.len,
-                padding: 0,
-            },
-            GFP_KERNEL,
-        )?;
-    }
     let id = obj.data().id();
     shared
         .control
-        .resource_attach_backing(&hw, id, entries.iter().copied())?;
+        .resource_attach_backing(&hw, id, ranges.iter().map(mem_entry))?;
     // Kept for a restore after a suspend, which attaches the same pages again.
     if let Some(live) = shared.live.lock().get_mut(&id) {
-        live.backing = entries;
+        live.backing = ranges;
     }
     Ok(obj)
 }

@@ -276,7 +276,9 @@ impl<D: DriverObject> Object<D> {
         }
         let n = self.size() >> bindings::PAGE_SHIFT;
         let page_len = 1u32 << bindings::PAGE_SHIFT;
-        let mut out = KVec::<MemRange>::new();
+        // As many ranges as pages at most: one allocation for a buffer of up to 1024 pages
+        // (a 1280x800 dumb buffer has 1000), not one per doubling; larger ones grow from there.
+        let mut out = KVec::<MemRange>::with_capacity(n.min(1024), GFP_KERNEL)?;
         for i in 0..n {
             // SAFETY: `pages` is the pinned pages' array, one entry per page of the object
             // (`size` is page aligned): `i` is in bounds.
