@@ -43,13 +43,13 @@ def main():
         c, rs = per.get((kind, "c"), {}), per.get((kind, "rs"), {})
         rows = [(n, c.get(n, 0.0), rs.get(n, 0.0)) for n in set(c) | set(rs)]
         rows.sort(key=lambda r: -abs(r[2] - r[1]))
-        print("%-48s %10s %10s %10s" % (title + " (per round trip)", "C driver", "ours", "ours - C"))
+        print("%-48s %10s %10s %10s" % (title + " (per operation)", "C driver", "ours", "ours - C"))
         for name, a, b in rows[: args.top]:
             short = name if len(name) <= 48 else "..." + name[-45:]
             print("%-48s %10.2f %10.2f %+10.2f" % (short, a, b, b - a))
         print()
     if totals:
-        print("lock acquisitions per round trip: C driver %.2f, ours %.2f"
+        print("lock acquisitions per operation: C driver %.2f, ours %.2f"
               % (totals.get("c", 0.0), totals.get("rs", 0.0)))
 
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make profile: what one EXECBUFFER + WAIT round trip makes the kernel do, on the C driver
-# and on ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the test kernel with
+# make profile: what one operation (PROFILE_WHAT: exec, an EXECBUFFER + WAIT round trip, or
+# dumb, a dumb buffer's create + map + destroy) makes the kernel do, on the C driver and on
+# ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the test kernel with
 # the function profiler and lock statistics; built and cached on first use, about 9 min on
 # 2 cores). Boots the "profile" scenario on QEMU's GL device (tests/guest/profile.sh) and
 # prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
 # does more of; `make bench` measures the speed. Not in CI.
 #
-# PROFILE_N round trips (default 2000).
+# PROFILE_N operations (default 2000 round trips, 200 dumb buffers).
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,8 +42,8 @@ make -s guest-tools
 VGRS_MODULE="$SRC/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko" \
 	qemu/mkinitramfs.sh "$KDIR" "$BUILD/initramfs.cpio"
 
-say "booting the profile scenario (GL device, ${PROFILE_N:-2000} round trips per driver)"
+say "booting the profile scenario (GL device, ${PROFILE_WHAT:-exec}, ${PROFILE_N:-default} operations per driver)"
 qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario profile \
 	--outdir "$BUILD/boot" --gl --tsc --timeout 1800 --quiet \
-	--append "vgrs.profile_n=${PROFILE_N:-2000}"
+	--append "vgrs.profile_what=${PROFILE_WHAT:-exec}${PROFILE_N:+ vgrs.profile_n=$PROFILE_N}"
 qemu/profile-diff.py "$BUILD/boot/console.log"

@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest scenario "profile" (in no check: boot the profile kernel, VGRS_KERNEL=profile, with
-# `qemu/run.py --gl`; docs/testing.md, Profiling): what one EXECBUFFER + WAIT round trip
-# makes the kernel do, on the C driver and on ours, in the same boot. For each driver,
-# after a warm-up, `vgrs-uapi-test --exec-loop N` runs N round trips with the function
-# profiler on and the lock statistics cleared; then per round trip:
+# `qemu/run.py --gl`; docs/testing.md, Profiling): what one operation makes the kernel do,
+# on the C driver and on ours, in the same boot. The operation (vgrs.profile_what):
+#
+#   exec  an EXECBUFFER (one buffer object) + WAIT round trip (`vgrs-uapi-test --exec-loop`)
+#   dumb  a 1280x800 dumb buffer created, mapped and destroyed (`vgrs-kms-test --dumb-loop`)
+#
+# For each driver, after a warm-up, N operations run with the function profiler on and the
+# lock statistics cleared; then per operation:
 #
 #   PROFILE <label> fn <function> <calls>       kernel functions called at least once per
 #                                               ten round trips (the driver's own Rust code
@@ -21,17 +25,26 @@
 # comparing the two drivers' shares, not as figures. Compare the two drivers with
 # qemu/profile-diff.py.
 #
-# vgrs.profile_n=N sets the round trips (default 2000).
+# vgrs.profile_n=N sets the operations (default 2000 round trips, 200 dumb buffers).
 
+what=$(sed -n 's/.*vgrs\.profile_what=\([a-z]*\).*/\1/p' /proc/cmdline)
 n=$(sed -n 's/.*vgrs\.profile_n=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ -n "$n" ] || n=2000
+case "${what:-exec}" in
+exec) what=exec loop="vgrs-uapi-test --exec-loop" ;;
+dumb) what=dumb loop="vgrs-kms-test --dumb-loop" ;;
+*) result FAIL profile "vgrs.profile_what=$what: want exec or dumb"; exit 0 ;;
+esac
+if [ -z "$n" ]; then
+	if [ "$what" = dumb ]; then n=200; else n=2000; fi
+fi
 T=/sys/kernel/tracing
 [ -e $T/function_profile_enabled ] || mount -t tracefs tracefs $T
 
 profile_one() {
 	local label=$1 module=$2
 	load "$label" "$module" || return
-	if ! vgrs-uapi-test --exec-loop 100 --label "$label" >/tmp/warm.out 2>&1; then
+	# shellcheck disable=SC2086
+	if ! $loop 20 --label "$label" >/tmp/warm.out 2>&1; then
 		result FAIL "$label.profile" "warm-up: $(tail -n 3 /tmp/warm.out)"
 		unload "$label" "$module"
 		return
@@ -41,7 +54,8 @@ profile_one() {
 	echo 0 >$T/options/sleep-time
 	# Enabling resets the profiler's counts.
 	echo 1 >$T/function_profile_enabled
-	vgrs-uapi-test --exec-loop "$n" --label "$label" >/tmp/loop.out 2>&1
+	# shellcheck disable=SC2086
+	$loop "$n" --label "$label" >/tmp/loop.out 2>&1
 	local rc=$?
 	echo 0 >$T/function_profile_enabled
 	cp /proc/lock_stat /tmp/lock_stat
@@ -84,7 +98,7 @@ profile_one() {
 			printf "PROFILE %s total-locks %.2f\n", label, total / n
 		}' /tmp/lock_stat >>/tmp/prof.$label
 	cat /tmp/prof.$label
-	result PASS "$label.profile" "$n round trips profiled: $(grep -c ' fn ' /tmp/prof.$label) functions, $(sed -n 's/.* total-locks //p' /tmp/prof.$label) lock acquisitions per round trip"
+	result PASS "$label.profile" "$n operations ($what) profiled: $(grep -c ' fn ' /tmp/prof.$label) functions, $(sed -n 's/.* total-locks //p' /tmp/prof.$label) lock acquisitions per operation"
 	unload "$label" "$module"
 }
 

@@ -65,6 +65,8 @@ struct Args {
     label: String,
     show: bool,
     bench: Option<f64>,
+    /// `--dumb-loop N`: N dumb buffer cycles of the bench, untimed (tests/guest/profile.sh).
+    dumb_loop: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -73,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         label: "drv".into(),
         show: false,
         bench: None,
+        dumb_loop: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -82,9 +85,13 @@ fn parse_args() -> Result<Args, String> {
             "--label" => args.label = val()?,
             "--show" => args.show = true,
             "--bench" => args.bench = Some(val()?.parse().map_err(|e| format!("--bench: {e}"))?),
+            "--dumb-loop" => {
+                args.dumb_loop = Some(val()?.parse().map_err(|e| format!("--dumb-loop: {e}"))?)
+            }
             _ => {
                 return Err(format!(
-                    "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS]\n\
+                    "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS] \
+                     [--dumb-loop N]\n\
                      unknown argument {a}"
                 ))
             }
@@ -1291,6 +1298,33 @@ fn timed(secs: f64, mut f: impl FnMut() -> Result<(), String>) -> Result<(u64, f
     Ok((n, start.elapsed().as_secs_f64()))
 }
 
+/// One dumb buffer cycle of the bench: create, map and destroy a `w` x `h` XRGB8888 buffer;
+/// the seconds each of the three ioctls took are added to `phase`.
+fn dumb_cycle(fd: BorrowedFd<'_>, w: u32, h: u32, phase: &mut [f64; 3]) -> Result<(), String> {
+    let t0 = Instant::now();
+    let d = dumbbuffer::create(fd, w, h, 32, 0).map_err(|e| format!("CREATE_DUMB: {e}"))?;
+    let t1 = Instant::now();
+    let m = dumbbuffer::map(fd, d.handle, 0, 0).map_err(|e| format!("MAP_DUMB: {e}"));
+    let t2 = Instant::now();
+    dumbbuffer::destroy(fd, d.handle).map_err(|e| format!("DESTROY_DUMB: {e}"))?;
+    phase[0] += (t1 - t0).as_secs_f64();
+    phase[1] += (t2 - t1).as_secs_f64();
+    phase[2] += t2.elapsed().as_secs_f64();
+    m.map(|_| ())
+}
+
+/// `--dumb-loop N`: `n` cycles of [`dumb_cycle`] at 1280x800 (the bench's mode), untimed:
+/// what a profile of one cycle is taken over.
+fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
+    let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
+    let mut phase = [0f64; 3];
+    for _ in 0..n {
+        dumb_cycle(file.as_fd(), 1280, 800, &mut phase)?;
+    }
+    println!("{n} dumb buffer cycles (1280x800)");
+    Ok(())
+}
+
 /// `--bench SECS`: flips, cursor moves, TEST_ONLY commits, GETPARAM, full-screen uploads and
 /// dumb buffer cycles per second, and kernel memory per object.
 #[allow(deprecated)] // drm-ffi deprecates the legacy cursor ioctls, which are measured here.
@@ -1411,18 +1445,7 @@ fn bench(args: &Args, secs: f64) -> Result<(), String> {
     );
     // Time spent in each of the three ioctls, to show where a difference lies.
     let mut phase = [0f64; 3];
-    let (n, t) = timed(secs, || {
-        let t0 = Instant::now();
-        let d = dumbbuffer::create(fd, w, h, 32, 0).map_err(|e| format!("CREATE_DUMB: {e}"))?;
-        let t1 = Instant::now();
-        let m = dumbbuffer::map(fd, d.handle, 0, 0).map_err(|e| format!("MAP_DUMB: {e}"));
-        let t2 = Instant::now();
-        dumbbuffer::destroy(fd, d.handle).map_err(|e| format!("DESTROY_DUMB: {e}"))?;
-        phase[0] += (t1 - t0).as_secs_f64();
-        phase[1] += (t2 - t1).as_secs_f64();
-        phase[2] += t2.elapsed().as_secs_f64();
-        m.map(|_| ())
-    })?;
+    let (n, t) = timed(secs, || dumb_cycle(fd, w, h, &mut phase))?;
     let per = |s: f64| s / n.max(1) as f64 * 1e3;
     println!(
         "BENCH dumb {:.1} buffers/s (create + map + destroy {w}x{h}; {n} in {t:.2} s; \
@@ -1466,6 +1489,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(n) = args.dumb_loop {
+        if let Err(e) = dumb_loop(&args, n) {
+            eprintln!("vgrs-kms-test --dumb-loop: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Some(secs) = args.bench {
         if let Err(e) = bench(&args, secs) {
             eprintln!("vgrs-kms-test --bench: {e}");
