@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make profile: what one operation (PROFILE_WHAT: exec, an EXECBUFFER + WAIT round trip, or
-# dumb, a dumb buffer's create + map + destroy) makes the kernel do, on the C driver and on
-# ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the test kernel with
-# the function profiler and lock statistics; built and cached on first use, about 9 min on
-# 2 cores). Boots the "profile" scenario on QEMU's GL device (tests/guest/profile.sh) and
+# make profile: what one operation (PROFILE_WHAT: exec, an EXECBUFFER + WAIT round trip;
+# dumb, a dumb buffer's create + map + destroy; glmark2, a frame) makes the kernel do, on
+# the C driver and on ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the
+# test kernel with the function profiler and lock statistics; built and cached on first
+# use, about 8 min on 2 cores). Boots the "profile" scenario on QEMU's GL device (tests/guest/profile.sh) and
 # prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
 # does more of; `make bench` measures the speed. Not in CI.
 #
-# PROFILE_N operations (default 2000 round trips, 200 dumb buffers).
+# PROFILE_N operations (default 2000 round trips, 200 dumb buffers, 10 s of glmark2).
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -4,8 +4,10 @@
 # `qemu/run.py --gl`; docs/testing.md, Profiling): what one operation makes the kernel do,
 # on the C driver and on ours, in the same boot. The operation (vgrs.profile_what):
 #
-#   exec  an EXECBUFFER (one buffer object) + WAIT round trip (`vgrs-uapi-test --exec-loop`)
-#   dumb  a 1280x800 dumb buffer created, mapped and destroyed (`vgrs-kms-test --dumb-loop`)
+#   exec     an EXECBUFFER (one buffer object) + WAIT round trip (`vgrs-uapi-test --exec-loop`)
+#   dumb     a 1280x800 dumb buffer created, mapped and destroyed (`vgrs-kms-test --dumb-loop`)
+#   glmark2  a frame of glmark2-es2-drm's build scene (N: its seconds; the frames are counted
+#            as the page flips the profiler saw)
 #
 # For each driver, after a warm-up, N operations run with the function profiler on and the
 # lock statistics cleared; then per operation:
@@ -25,26 +27,35 @@
 # comparing the two drivers' shares, not as figures. Compare the two drivers with
 # qemu/profile-diff.py.
 #
-# vgrs.profile_n=N sets the operations (default 2000 round trips, 200 dumb buffers).
+# vgrs.profile_n=N sets the operations (default 2000 round trips, 200 dumb buffers, 10 s of
+# glmark2).
 
 what=$(sed -n 's/.*vgrs\.profile_what=\([a-z]*\).*/\1/p' /proc/cmdline)
 n=$(sed -n 's/.*vgrs\.profile_n=\([0-9]*\).*/\1/p' /proc/cmdline)
 case "${what:-exec}" in
-exec) what=exec loop="vgrs-uapi-test --exec-loop" ;;
-dumb) what=dumb loop="vgrs-kms-test --dumb-loop" ;;
-*) result FAIL profile "vgrs.profile_what=$what: want exec or dumb"; exit 0 ;;
+exec) what=exec default=2000 ;;
+dumb) what=dumb default=200 ;;
+glmark2) default=10 ;;
+*) result FAIL profile "vgrs.profile_what=$what: want exec, dumb or glmark2"; exit 0 ;;
 esac
-if [ -z "$n" ]; then
-	if [ "$what" = dumb ]; then n=200; else n=2000; fi
-fi
+[ -n "$n" ] || n=$default
+
+# workload N LABEL: N operations of the kind profiled (for glmark2, N seconds).
+workload() {
+	case "$what" in
+	exec) vgrs-uapi-test --exec-loop "$1" --label "$2" ;;
+	dumb) vgrs-kms-test --dumb-loop "$1" --label "$2" ;;
+	glmark2)
+		bounded 120 glmark2-es2-drm --visual-config alpha=0 -b "build:duration=$1" </dev/null ;;
+	esac
+}
 T=/sys/kernel/tracing
 [ -e $T/function_profile_enabled ] || mount -t tracefs tracefs $T
 
 profile_one() {
 	local label=$1 module=$2
 	load "$label" "$module" || return
-	# shellcheck disable=SC2086
-	if ! $loop 20 --label "$label" >/tmp/warm.out 2>&1; then
+	if ! workload "$([ "$what" = glmark2 ] && echo 1 || echo 20)" "$label" >/tmp/warm.out 2>&1; then
 		result FAIL "$label.profile" "warm-up: $(tail -n 3 /tmp/warm.out)"
 		unload "$label" "$module"
 		return
@@ -54,18 +65,23 @@ profile_one() {
 	echo 0 >$T/options/sleep-time
 	# Enabling resets the profiler's counts.
 	echo 1 >$T/function_profile_enabled
-	# shellcheck disable=SC2086
-	$loop "$n" --label "$label" >/tmp/loop.out 2>&1
-	local rc=$?
+	workload "$n" "$label" >/tmp/loop.out 2>&1
+	local rc=$? ops=$n
 	echo 0 >$T/function_profile_enabled
 	cp /proc/lock_stat /tmp/lock_stat
+	if [ "$what" = glmark2 ]; then
+		# A frame is a page flip (glmark2-es2-drm flips every frame).
+		ops=$(cat $T/trace_stat/function* | awk '$1 == "drm_mode_page_flip_ioctl" { s += $2 } END { print s + 0 }')
+		grep -q FrameTime /tmp/loop.out || rc=1
+		[ "$ops" -gt 0 ] || rc=1
+	fi
 	if [ "$rc" != 0 ]; then
-		result FAIL "$label.profile" "exec-loop: $(tail -n 3 /tmp/loop.out)"
+		result FAIL "$label.profile" "$what: $(tail -n 3 /tmp/loop.out)"
 		unload "$label" "$module"
 		return
 	fi
 	# trace_stat/functionN: two header lines, then "name hits time unit avg unit s^2 unit".
-	cat $T/trace_stat/function* | awk -v n="$n" -v label="$label" '
+	cat $T/trace_stat/function* | awk -v n="$ops" -v label="$label" '
 		$2 ~ /^[0-9]+$/ {
 			hits[$1] += $2
 			t = $3
@@ -80,7 +96,7 @@ profile_one() {
 			}
 		}' | sort -k5 -n -r >/tmp/prof.$label
 	# lock_stat: "name: con-bounces contentions 4 wait times acq-bounces acquisitions ...".
-	awk -v n="$n" -v label="$label" '
+	awk -v n="$ops" -v label="$label" '
 		/^ *-+$/ || /^ *\./ { next }
 		{
 			for (i = 1; i < NF - 8; i++)
@@ -98,7 +114,7 @@ profile_one() {
 			printf "PROFILE %s total-locks %.2f\n", label, total / n
 		}' /tmp/lock_stat >>/tmp/prof.$label
 	cat /tmp/prof.$label
-	result PASS "$label.profile" "$n operations ($what) profiled: $(grep -c ' fn ' /tmp/prof.$label) functions, $(sed -n 's/.* total-locks //p' /tmp/prof.$label) lock acquisitions per operation"
+	result PASS "$label.profile" "$ops operations ($what) profiled: $(grep -c ' fn ' /tmp/prof.$label) functions, $(sed -n 's/.* total-locks //p' /tmp/prof.$label) lock acquisitions per operation"
 	unload "$label" "$module"
 }
 
