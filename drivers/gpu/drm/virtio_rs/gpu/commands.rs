@@ -334,8 +334,8 @@ pub(crate) const PANIC_POLL_US: u32 = 200_000;
 /// Commands queued without waiting for the device, as the C driver queues plane updates; the
 /// device is notified once, when the batch is dropped. The control queue is handled in order,
 /// so a later command's answer (e.g. the `RESOURCE_UNREF` whose answer a resource's pages
-/// wait for before they are freed) also means these were done. Answers are checked when they come back; a failure can
-/// only be logged then.
+/// wait for before they are freed) also means these were done. Answers are checked when they
+/// come back; a failure can only be logged then.
 pub(crate) struct Batch<'a>(virtio::Batch<'a>);
 
 impl Batch<'_> {

@@ -320,7 +320,7 @@ fn lookup_all(file: &GpuFileRef, ptr: u64, count: u32) -> Result<KVec<ARef<GpuOb
         reader.read_slice(buf)?;
         buf
     } else {
-        heap.reserve(n * 4, GFP_KERNEL)?;
+        // `read_all` reserves the room itself.
         reader.read_all(&mut heap, GFP_KERNEL)?;
         &heap
     };
