@@ -81,6 +81,11 @@ fault_random() {
 # fuzzer's errno histograms shows that failures reached the ioctls.
 fault_fuzz() {
 	local label=$1 rc n enomem why=""
+	# Not in fbdev's damage worker: when the fbdev emulation's dirty callback fails (our
+	# allocations in the atomic commit that drm_atomic_helper_dirtyfb makes), 6.12's
+	# drm_fbdev_shmem_helper_fb_dirty WARNs once (and retries later), for any driver whose
+	# commit can fail with ENOMEM: a DRM core choice, not a driver bug (docs/robustness.md).
+	fault_reject drm_fb_helper_damage_work
 	fault_random 10
 	RUST_BACKTRACE=1 bounded 600 vgrs-fuzz --seed 7 --iters 500 --threads 3 --label "$label" \
 		>/tmp/ffuzz.out 2>&1
@@ -113,8 +118,15 @@ fault_fuzz() {
 # put_device) and oopses in kobject_put, for any DRM driver (a DRM core bug;
 # docs/robustness.md). `fault_random 0` clears it.
 fault_reject_core() {
+	fault_reject drm_sysfs_minor_alloc
+}
+
+# fault_reject FUNCTION: no failures of allocations with FUNCTION on their stack (the
+# injectors' one reject range, from its address to the next symbol's); `fault_random 0`
+# clears it.
+fault_reject() {
 	local d sym next
-	sym=$(awk '$3 == "drm_sysfs_minor_alloc" { print $1 }' /proc/kallsyms | head -n1)
+	sym=$(awk -v f="$1" '$3 == f { print $1 }' /proc/kallsyms | head -n1)
 	next=$(awk -v s="$sym" '$1 > s { print $1 }' /proc/kallsyms | sort | head -n1)
 	if [ -n "$sym" ] && [ -n "$next" ]; then
 		for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do

@@ -538,6 +538,7 @@ fn run(r: &mut Report, file: &File, label: &str) {
         );
     } else {
         check_atomic(r, fd, file, &p, &fb1, &fb2);
+        check_rows_past_buffer(r, fd, &p, label);
     }
 
     if let Some(_c) = p.cursor {
@@ -1069,6 +1070,83 @@ fn check_bo_too_small(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
     }
     if let Ok(fb) = res {
         let _ = mode::rm_fb(fd, fb.fb_id);
+    }
+    let _ = dumbbuffer::destroy(fd, d.handle);
+}
+
+/// A framebuffer whose rows, as the host reads them, run past its buffer: a dumb buffer one
+/// pixel wider than the mode, and a mode-sized framebuffer on it with the pitch of its own
+/// width, at the largest offset that DRM's size check allows. The host reads a 2D resource's
+/// rows at the resource's stride (one pixel more), so the upload of the last row would end
+/// `4 * (h - 1)` bytes past the buffer. Ours refuses the commit (TEST_ONLY, EINVAL); the C
+/// driver accepts it (it does not compare the two strides; its upload leaves out the
+/// framebuffer's offset, so QEMU reads inside the buffer, a sheared picture).
+fn check_rows_past_buffer(r: &mut Report, fd: BorrowedFd<'_>, p: &Pipe, label: &str) {
+    const NAME: &str = "kms/atomic-rows-past-buffer";
+    let (w, h) = (u32::from(p.mode.hdisplay), u32::from(p.mode.vdisplay));
+    let fb_prop = props(fd, p.primary, DRM_MODE_OBJECT_PLANE)
+        .ok()
+        .and_then(|pp| prop_id(&pp, "FB_ID"));
+    let Some(fb_prop) = fb_prop else {
+        return r.fail(NAME, "no FB_ID property on the primary plane");
+    };
+    let Ok(d) = dumbbuffer::create(fd, w + 1, h, 32, 0) else {
+        return r.fail(NAME, format!("CREATE_DUMB {}x{h} failed", w + 1));
+    };
+    let offset = d.size - u64::from(w) * 4 * u64::from(h);
+    let fb = mode::add_fb2(
+        fd,
+        w,
+        h,
+        XRGB8888,
+        &[d.handle, 0, 0, 0],
+        &[w * 4, 0, 0, 0],
+        &[offset as u32, 0, 0, 0],
+        &[0; 4],
+        0,
+    );
+    match fb {
+        Err(e) => r.fail(
+            NAME,
+            format!(
+                "ADDFB2 {w}x{h} pitch {} at {offset} on a {} byte buffer: {}",
+                w * 4,
+                d.size,
+                err_name(&e)
+            ),
+        ),
+        Ok(fb) => {
+            let t = atomic(
+                fd,
+                DRM_MODE_ATOMIC_TEST_ONLY,
+                &[(p.primary, fb_prop, u64::from(fb.fb_id))],
+            );
+            let what = format!(
+                "TEST_ONLY commit of a {w}x{h} framebuffer, pitch {}, at byte {offset} of a {}x{h} \
+                 dumb buffer ({} bytes, pitch {})",
+                w * 4,
+                w + 1,
+                d.size,
+                d.pitch
+            );
+            match t {
+                Err(e) if Errno::from_io_error(&e) == Some(Errno::INVAL) => {
+                    r.pass(NAME, format!("{what} -> EINVAL"))
+                }
+                Ok(()) if label == "c" => r.skip(
+                    NAME,
+                    format!("{what} -> ok: the C driver accepts it (a sheared picture)"),
+                ),
+                other => r.fail(
+                    NAME,
+                    format!(
+                        "{what} -> {:?}, want EINVAL",
+                        other.map_err(|e| err_name(&e))
+                    ),
+                ),
+            }
+            let _ = mode::rm_fb(fd, fb.fb_id);
+        }
     }
     let _ = dumbbuffer::destroy(fd, d.handle);
 }

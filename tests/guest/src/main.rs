@@ -646,6 +646,76 @@ fn check_virtgpu(r: &mut Report, fd: BorrowedFd<'_>) {
     );
 }
 
+/// `VIRTGPU_TRANSFER_TO_HOST` on a 2D device whose rows, read at the resource's stride, run
+/// past the object: a 256x256 resource with one page of backing (a size the uapi allows),
+/// 16 rows of 16 pixels. The C driver passes it to the host, and QEMU 7.2 then stops the
+/// whole VM (an assertion in its `iov_to_buf`: found by the fault-injection fuzz run); ours
+/// answers EINVAL and takes what fits (4 rows). Not run on the C driver, which would end
+/// the boot.
+fn check_transfer_bounds(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
+    const NAME: &str = "virtgpu/transfer-past-backing";
+    if label == "c" {
+        return r.skip(
+            NAME,
+            "not run: the C driver hands the transfer to the host, and QEMU 7.2 stops the VM",
+        );
+    }
+    let mut rc = virtgpu::ResourceCreate {
+        width: 256,
+        height: 256,
+        size: 4096,
+        stride: 1024,
+        ..resource_2d()
+    };
+    if r.ok(
+        NAME,
+        "RESOURCE_CREATE 256x256 with 4096 bytes",
+        virtgpu::resource_create(fd, &mut rc),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let mut t = transfer(rc.bo_handle);
+    let mut results = Vec::new();
+    for (w, h, offset) in [(16, 16, 0), (1, 1, 4096), (16, 4, 0), (1, 1, 4092)] {
+        t.bx.w = w;
+        t.bx.h = h;
+        t.offset = offset;
+        let res = virtgpu::transfer_to_host(fd, &mut t);
+        results.push((w, h, offset, res.map_err(|e| err_name(&e))));
+    }
+    let _ = drm_ffi::gem::close(fd, rc.bo_handle);
+    let want = |i: usize| {
+        if i < 2 {
+            Err("EINVAL".to_string())
+        } else {
+            Ok(())
+        }
+    };
+    let ok = results
+        .iter()
+        .enumerate()
+        .all(|(i, (.., got))| *got == want(i));
+    let detail: Vec<String> = results
+        .iter()
+        .map(|(w, h, o, got)| {
+            format!(
+                "{w}x{h} at {o}: {}",
+                got.clone().err().unwrap_or("ok".into())
+            )
+        })
+        .collect();
+    r.check(
+        NAME,
+        ok,
+        format!(
+            "256x256 resource, 4096 bytes: {} (want EINVAL, EINVAL, ok, ok)",
+            detail.join(", ")
+        ),
+    );
+}
+
 fn transfer(bo_handle: u32) -> virtgpu::Transfer {
     virtgpu::Transfer {
         bo_handle,
@@ -1070,6 +1140,7 @@ fn run_all(r: &mut Report, args: &Args) {
             check_bad_inputs(r, fd);
             check_cycles(r, fd);
             check_virtgpu(r, fd);
+            check_transfer_bounds(r, fd, &args.label);
             drop(card);
             check_close(r, &args.device);
         }

@@ -5,7 +5,7 @@
 
 use crate::modes::{self, edid_bytes, mode_valid, preferred, Preferred};
 use crate::protocol::Rect;
-use crate::scanout::{upload, Damage, FbLayout, Upload};
+use crate::scanout::{transfer_in_backing, upload, Damage, FbLayout, Upload};
 
 #[test]
 fn preferred_mode_defaults_without_host_size() {
@@ -276,4 +276,55 @@ fn mode_timing_refuses_absurd_clocks_and_totals() {
     assert!(timing_valid(1, 1, 1, 0, false, false));
     assert!(timing_valid(1000, 1, 1000, 0, false, false));
     assert!(!timing_valid(1001, 1, 1000, 0, false, false));
+}
+
+fn rect(x: u32, y: u32, width: u32, height: u32) -> Rect {
+    Rect {
+        x,
+        y,
+        width,
+        height,
+    }
+}
+
+#[test]
+fn transfer_of_a_whole_dumb_buffer_fits() {
+    // 64x64 at 4 bytes: 16384 bytes, rows 256 apart.
+    assert!(transfer_in_backing(64, 16384, rect(0, 0, 64, 64), 0));
+    // The last row's last pixel.
+    assert!(transfer_in_backing(
+        64,
+        16384,
+        rect(63, 63, 1, 1),
+        63 * 256 + 63 * 4
+    ));
+    assert!(transfer_in_backing(64, 16384, rect(0, 0, 0, 0), u64::MAX));
+}
+
+#[test]
+fn transfer_past_the_backing_is_refused() {
+    // One byte more than the backing.
+    assert!(!transfer_in_backing(64, 16383, rect(0, 0, 64, 64), 0));
+    // The fuzzer's case that stopped QEMU 7.2: a 256 pixels wide resource with one page of
+    // backing (VIRTGPU_RESOURCE_CREATE's size 0), 16 rows from offset 0.
+    assert!(!transfer_in_backing(256, 4096, rect(0, 0, 16, 16), 0));
+    assert!(transfer_in_backing(256, 4096, rect(0, 0, 16, 4), 0));
+    // A framebuffer at the end of its buffer with a pitch below the resource's stride: its
+    // rows as the host reads them run past the end.
+    assert!(!transfer_in_backing(64, 16384, rect(0, 0, 16, 16), 15360));
+    // Empty rows still start somewhere: past the end is refused.
+    assert!(!transfer_in_backing(64, 16384, rect(0, 0, 0, 2), 16384));
+    // Offsets and strides that overflow.
+    assert!(!transfer_in_backing(
+        64,
+        u64::MAX,
+        rect(0, 0, 1, 1),
+        u64::MAX
+    ));
+    assert!(!transfer_in_backing(
+        u32::MAX,
+        u64::MAX,
+        rect(0, 0, 1, u32::MAX),
+        u64::MAX / 2
+    ));
 }

@@ -15,6 +15,7 @@ use super::protocol::{
     ResourceCreate2d, ResourceCreate3d, ResourceDetachBacking, ResourceFlush, ResourceUnref,
     RespCapsetInfo, RespDisplayInfo, RespEdid, SetScanout, TransferToHost2d, UpdateCursor,
 };
+use super::scanout;
 use crate::virtio::{self, Check, Forget, Owned, Queue, Wait};
 
 /// Maps a rejected response to the errno the caller returns.
@@ -39,15 +40,34 @@ pub(crate) fn check_reply(cmd: &[u8], resp: &[u8]) {
     }
 }
 
-/// `TRANSFER_TO_HOST_2D` of rectangle `r` of resource `id`, first pixel at byte `offset`
-/// (sent waited for by [`Control`] or queued by [`Batch`]).
-fn transfer_to_host_2d(id: u32, r: Rect, offset: u64) -> TransferToHost2d {
-    TransferToHost2d {
-        hdr: CtrlHdr::new(TransferToHost2d::TYPE),
-        r,
-        offset,
-        resource_id: id,
-        padding: 0,
+/// A `TRANSFER_TO_HOST_2D` that reads only its resource's backing (sent waited for by
+/// [`Control`], queued by [`Batch`] or polled by [`Control::panic_update`]): the only way to
+/// send one.
+///
+/// # Invariants
+///
+/// For a 2D resource, the rows the host reads lie inside the resource's backing
+/// ([`scanout::transfer_in_backing`]).
+pub(crate) struct Transfer2d(TransferToHost2d);
+
+impl Transfer2d {
+    /// `TRANSFER_TO_HOST_2D` of rectangle `r` of resource `id`, first pixel at byte `offset`.
+    /// `rows`: for a 2D resource, its width in pixels and the bytes of its backing; `EINVAL`
+    /// if the host would read outside them. `None` for a 3D resource, whose transfers the
+    /// host's renderer checks against its own layout.
+    pub(crate) fn new(id: u32, r: Rect, offset: u64, rows: Option<(u32, u64)>) -> Result<Self> {
+        if let Some((width, backing)) = rows {
+            if !scanout::transfer_in_backing(width, backing, r, offset) {
+                return Err(EINVAL);
+            }
+        }
+        Ok(Self(TransferToHost2d {
+            hdr: CtrlHdr::new(TransferToHost2d::TYPE),
+            r,
+            offset,
+            resource_id: id,
+            padding: 0,
+        }))
     }
 }
 
@@ -288,16 +308,9 @@ impl Control {
             .submit(size, CtrlHdr::SIZE, encode, Check(check_reply))
     }
 
-    /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
-    pub(crate) fn transfer_to_host_2d(
-        &self,
-        _hw: &Hw<'_>,
-        id: u32,
-        r: Rect,
-        offset: u64,
-    ) -> Result {
-        let cmd = transfer_to_host_2d(id, r, offset);
-        self.call_nodata("transfer to host", &cmd.hdr, &cmd)
+    /// `TRANSFER_TO_HOST_2D`.
+    pub(crate) fn transfer_to_host_2d(&self, _hw: &Hw<'_>, t: &Transfer2d) -> Result {
+        self.call_nodata("transfer to host", &t.0.hdr, &t.0)
     }
 
     /// `SET_SCANOUT`: show rectangle `r` of resource `id` on `scanout` (0 disables it).
@@ -306,23 +319,16 @@ impl Control {
         self.call_nodata("set scanout", &cmd.hdr, &cmd)
     }
 
-    /// drm_panic's update: `TRANSFER_TO_HOST_2D` of `upload` (rectangle `r` at byte
-    /// `offset`) and `RESOURCE_FLUSH` of `flush`, then polls until the device did both, for
+    /// drm_panic's update: `TRANSFER_TO_HOST_2D` `t` and `RESOURCE_FLUSH` of `flush`, then
+    /// polls until the device did both, for
     /// at most [`PANIC_POLL_US`]. Sleeps, allocates and waits for no lock: it uses the queue's
     /// reserved requests ([`virtio::AtomicBatch`]), without answer buffers, so the answers
     /// are not checked. `EBUSY` if another CPU holds the ring or an earlier panic update is
     /// still with the device.
-    pub(crate) fn panic_update(
-        &self,
-        _hw: &Hw<'_>,
-        id: u32,
-        r: Rect,
-        offset: u64,
-        flush: Rect,
-    ) -> Result {
+    pub(crate) fn panic_update(&self, _hw: &Hw<'_>, t: &Transfer2d, flush: Rect) -> Result {
         let mut batch = self.queue.atomic()?;
-        let transfer = transfer_to_host_2d(id, r, offset);
-        batch.submit(TransferToHost2d::SIZE, encoder(&transfer))?;
+        let id = t.0.resource_id;
+        batch.submit(TransferToHost2d::SIZE, encoder(&t.0))?;
         batch.submit(ResourceFlush::SIZE, encoder(&resource_flush(id, flush)))?;
         batch.finish(PANIC_POLL_US)
     }
@@ -345,9 +351,9 @@ impl Batch<'_> {
             .submit(C::SIZE, CtrlHdr::SIZE, encoder(cmd), Check(check_reply))
     }
 
-    /// `TRANSFER_TO_HOST_2D` of rectangle `r`, whose first pixel is at byte `offset`.
-    pub(crate) fn transfer_to_host_2d(&self, id: u32, r: Rect, offset: u64) -> Result {
-        self.send_nodata(&transfer_to_host_2d(id, r, offset))
+    /// `TRANSFER_TO_HOST_2D`.
+    pub(crate) fn transfer_to_host_2d(&self, t: &Transfer2d) -> Result {
+        self.send_nodata(&t.0)
     }
 
     /// `RESOURCE_FLUSH` of rectangle `r`.

@@ -16,7 +16,7 @@ use kernel::{
 
 use super::{
     capsets::{self, CapsetInfo},
-    commands::{self, Control, Cursor},
+    commands::{self, Control, Cursor, Transfer2d},
     context::GpuFile,
     display::Displays,
     dumb,
@@ -24,7 +24,7 @@ use super::{
     idalloc::IdAllocator,
     ioctl,
     params::Caps,
-    protocol::{format, CtrlHdr, MemEntry, ResourceCreate3d},
+    protocol::{format, CtrlHdr, MemEntry, Rect, ResourceCreate3d},
 };
 use crate::{
     drm::{
@@ -294,6 +294,9 @@ pub(crate) struct Resource {
     /// A dumb buffer: the CPU draws into its pages, so a scanout update uploads them
     /// (`TRANSFER_TO_HOST_2D`) first; the host renders other resources itself.
     dumb: bool,
+    /// A 2D resource's width in pixels: the host's copy has rows `width * 4` bytes apart,
+    /// which a transfer reads from the pages ([`transfer_2d`]). `None` for a 3D resource.
+    width_2d: Option<u32>,
 }
 
 /// What a new [`Resource`] is created with.
@@ -381,12 +384,16 @@ impl DriverObject for Resource {
 
     fn new(dev: &GpuDrmDevice, _size: usize, args: ResourceArgs) -> impl PinInit<Self, Error> {
         // INVARIANT: `create_host_resource` allocated the id and created the resource.
-        let dumb = matches!(args, ResourceArgs::Simple { dumb: true, .. });
+        let (dumb, width_2d) = match args {
+            ResourceArgs::Simple { dumb, width, .. } => (dumb, Some(width)),
+            ResourceArgs::Virgl(_) => (false, None),
+        };
         drm::gem::init_from(create_host_resource(dev, &args).map(|id| Self {
             dev: ARef::from(dev),
             id,
             host_gone: AtomicBool::new(false),
             dumb,
+            width_2d,
         }))
     }
 
@@ -500,6 +507,16 @@ impl Drop for Resource {
             pr_warn!("resource {}: id was not allocated\n", self.id);
         }
     }
+}
+
+/// A `TRANSFER_TO_HOST_2D` of rectangle `r` of `obj`'s resource, first pixel at byte `offset`
+/// of the object: `EINVAL` if the host would read past the object's pages (a 2D resource's
+/// rows are as wide as the resource, whatever the framebuffer's pitch or the caller's offset
+/// say; QEMU 7.2 stops the VM on such a read).
+pub(crate) fn transfer_2d(obj: &GpuObject, r: Rect, offset: u64) -> Result<Transfer2d> {
+    let d = obj.data();
+    let rows = d.width_2d.map(|w| (w, obj.size() as u64));
+    Transfer2d::new(d.id, r, offset, rows)
 }
 
 /// The wire form of a backing range.

@@ -9,7 +9,7 @@ use kernel::{prelude::*, time::msecs_to_jiffies, types::ARef, uaccess::UserSlice
 
 use super::{
     ctxinit,
-    driver::{create_resource, GpuDrm, GpuDrmDevice, GpuObject, Hw, ResourceArgs},
+    driver::{self, create_resource, GpuDrm, GpuDrmDevice, GpuObject, Hw, ResourceArgs},
     dumb, params,
     protocol::{
         self, Box3d, CtrlHdr, Encode as _, Rect, ResourceCreate3d, Submit3d, FLAG_FENCE,
@@ -563,9 +563,10 @@ impl Ioctl<GpuDrm> for TransferToHost {
             width: arg.box_.w,
             height: arg.box_.h,
         };
-        dev.data()
-            .control
-            .transfer_to_host_2d(&hw, obj.data().id(), r, u64::from(arg.offset))?;
+        // Unlike the C driver, which hands any offset to the host: rows past the object's
+        // pages stop QEMU 7.2.
+        let t = driver::transfer_2d(&obj, r, u64::from(arg.offset))?;
+        dev.data().control.transfer_to_host_2d(&hw, &t)?;
         Ok(0)
     }
 }

@@ -16,7 +16,7 @@ use kernel::{alloc::KVVec, c_str, new_mutex, prelude::*, sync::Mutex, types::ARe
 use super::rect::DrmRect;
 use super::{
     crc,
-    driver::{GpuDrm, GpuDrmDevice, GpuShared, Hw},
+    driver::{self, GpuDrm, GpuDrmDevice, GpuShared, Hw},
     modes::{self, Preferred},
     protocol::{CtrlHdr, CtrlType, CursorPos, Rect, UpdateCursor},
     scanout::{self, FbLayout},
@@ -407,6 +407,28 @@ impl DriverCrtc for GpuCrtc {
     }
 }
 
+/// The whole of `fb`, as damage.
+fn whole(fb: &Framebuffer<GpuDrm>) -> DrmRect {
+    DrmRect {
+        x1: 0,
+        y1: 0,
+        x2: i32::try_from(fb.width()).unwrap_or(i32::MAX),
+        y2: i32::try_from(fb.height()).unwrap_or(i32::MAX),
+    }
+}
+
+/// The part of cursor framebuffer `fb` that a new cursor image uploads (from byte 0, as the
+/// C driver): as much as the plane shows.
+fn cursor_image(state: &PlaneState<GpuPlane>, fb: &Framebuffer<GpuDrm>) -> Rect {
+    let (w, h) = state.crtc_size();
+    Rect {
+        x: 0,
+        y: 0,
+        width: w.min(fb.width()),
+        height: h.min(fb.height()),
+    }
+}
+
 /// The layout of `fb`'s first plane.
 fn layout(fb: &Framebuffer<GpuDrm>) -> FbLayout {
     FbLayout {
@@ -416,6 +438,29 @@ fn layout(fb: &Framebuffer<GpuDrm>) -> FbLayout {
         cpp: fb.cpp(),
         offset: fb.offset(),
     }
+}
+
+/// `EINVAL` if the uploads of `state`'s framebuffer would read past its object
+/// ([`driver::transfer_2d`]): a layout the host cannot read (a pitch below the resource's
+/// width, the picture at the end of its object) is refused by the commit, not left to fail
+/// in the update. The whole framebuffer covers every damage upload: a damaged row is read
+/// at the resource's stride from a start at most the whole one's, or, with a larger pitch,
+/// lies inside the object as DRM checked.
+fn uploadable(kind: PlaneType, state: &PlaneState<GpuPlane>) -> Result {
+    let Some(fb) = state.fb() else {
+        return Ok(());
+    };
+    let obj = fb.object().ok_or(EINVAL)?;
+    let (rect, offset) = match kind {
+        PlaneType::Cursor => (cursor_image(state, fb), 0),
+        _ if obj.data().is_dumb() => match scanout::upload(whole(fb), layout(fb)) {
+            Some(u) => (u.rect, u.offset),
+            None => return Ok(()),
+        },
+        // Not uploaded: the host renders it.
+        _ => return Ok(()),
+    };
+    driver::transfer_2d(obj, rect, offset).map(|_| ())
 }
 
 /// The primary plane changed: upload the damage, set the scanout if the framebuffer, the
@@ -467,7 +512,7 @@ fn primary_update(
     // (as in the C driver): they are flushed, not uploaded.
     let dumb = obj.data().is_dumb();
     if let Some(u) = upload.filter(|_| dumb) {
-        batch.transfer_to_host_2d(id, u.rect, u.offset)?;
+        batch.transfer_to_host_2d(&driver::transfer_2d(obj, u.rect, u.offset)?)?;
     }
     let modeset = up
         .crtc::<GpuCrtc>()
@@ -496,11 +541,11 @@ fn cursor_update(
     up: &PlaneUpdate<'_, GpuPlane>,
 ) -> Result {
     let new = up.new_state();
-    let fb = new.fb();
-    let id = match fb {
-        Some(fb) => fb.object().ok_or(EINVAL)?.data().id(),
-        None => 0,
+    let obj = match new.fb() {
+        Some(fb) => Some(fb.object().ok_or(EINVAL)?),
+        None => None,
     };
+    let id = obj.map_or(0, |o| o.data().id());
     let (x, y) = new.crtc_pos();
     let mut cmd = UpdateCursor {
         hdr: CtrlHdr::new(CtrlType::MOVE_CURSOR),
@@ -515,16 +560,10 @@ fn cursor_update(
         ..UpdateCursor::default()
     };
     if up.fb_changed() {
-        if let Some(fb) = fb {
+        if let (Some(fb), Some(obj)) = (new.fb(), obj) {
             // A new image: upload it whole and wait (the call does) before showing it.
-            let (w, h) = new.crtc_size();
-            let r = Rect {
-                x: 0,
-                y: 0,
-                width: w.min(fb.width()),
-                height: h.min(fb.height()),
-            };
-            s.control.transfer_to_host_2d(hw, id, r, 0)?;
+            let t = driver::transfer_2d(obj, cursor_image(new, fb), 0)?;
+            s.control.transfer_to_host_2d(hw, &t)?;
             let (hx, hy) = new.hotspot();
             cmd.hot_x = hx as u32;
             cmd.hot_y = hy as u32;
@@ -549,7 +588,8 @@ impl DriverPlane for GpuPlane {
             check.ignore_damage_clips();
         }
         let is_cursor = plane.kind == PlaneType::Cursor;
-        check.check_plane_state(NO_SCALING, NO_SCALING, is_cursor, true)
+        check.check_plane_state(NO_SCALING, NO_SCALING, is_cursor, true)?;
+        uploadable(plane.kind, check.new_state())
     }
 
     /// Cursor updates are applied at once, without waiting for a vblank, when the DRM core
@@ -614,19 +654,13 @@ impl DriverPlane for GpuPlane {
         let Some(obj) = fb.object() else {
             return;
         };
-        let whole = DrmRect {
-            x1: 0,
-            y1: 0,
-            x2: i32::try_from(fb.width()).unwrap_or(i32::MAX),
-            y2: i32::try_from(fb.height()).unwrap_or(i32::MAX),
-        };
-        let Some(up) = scanout::upload(whole, layout(fb)) else {
+        let Some(up) = scanout::upload(whole(fb), layout(fb)) else {
             return;
         };
         let flush = scanout::wire_rect(state.src());
         with_hw(plane.device(), "panic flush", |hw, s| {
-            s.control
-                .panic_update(hw, obj.data().id(), up.rect, up.offset, flush)
+            let t = driver::transfer_2d(obj, up.rect, up.offset)?;
+            s.control.panic_update(hw, &t, flush)
         });
     }
 

@@ -78,3 +78,24 @@ pub(crate) fn upload(damage: Damage, fb: FbLayout) -> Option<Upload> {
         offset,
     })
 }
+
+/// Whether the host's `TRANSFER_TO_HOST_2D` of rectangle `r`, first pixel at byte `offset`,
+/// reads only the resource's backing of `backing` bytes. The host reads `r.height` rows of
+/// `r.width * 4` bytes, `width * 4` bytes apart (the stride of its copy of a `width` pixels
+/// wide 2D resource: every virtio-gpu format has 4 bytes per pixel), the first at `offset`.
+///
+/// Neither DRM nor the uapi ties a framebuffer's pitch or a `VIRTGPU_TRANSFER_TO_HOST`'s
+/// offset to that stride, and a `VIRTGPU_RESOURCE_CREATE` may have less backing than its
+/// rows; QEMU 7.2 asserts (the whole VM stops) when a row starts past the backing's end.
+/// Stricter than that one host: every row must end inside the backing.
+pub(crate) fn transfer_in_backing(width: u32, backing: u64, r: Rect, offset: u64) -> bool {
+    if r.height == 0 {
+        return true;
+    }
+    let stride = u64::from(width) * 4;
+    let end = stride
+        .checked_mul(u64::from(r.height - 1))
+        .and_then(|last| last.checked_add(offset))
+        .and_then(|last| last.checked_add(u64::from(r.width) * 4));
+    end.is_some_and(|end| end <= backing)
+}
