@@ -44,7 +44,7 @@ depmod
 . /guest/lib.sh
 builtin_boot
 # vgrs.scenario=A,B runs A then B in the same boot (saves a boot's time in make check).
-for scenario in $(sed -n 's/.*vgrs\.scenario=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+for scenario in $(param scenario); do
 	if [ -f "/guest/$scenario.sh" ]; then
 		. "/guest/$scenario.sh"
 	else

@@ -419,13 +419,23 @@ kmscube_run() {
 	fi
 }
 
+# param NAME [DEFAULT]: the value of vgrs.NAME=VALUE on the kernel command line (the last
+# one given), else DEFAULT. A list (vgrs.NAME=a,b) comes back with spaces for the commas;
+# `param number NAME DEFAULT` takes only digits (anything else gives DEFAULT).
+param() {
+	local v digits=""
+	[ "$1" = number ] && { digits=1; shift; }
+	v=$(sed -n "s/.*vgrs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
+	if [ -n "$digits" ]; then
+		case "$v" in *[!0-9]*) v="" ;; esac
+	fi
+	echo "${v:-${2:-}}"
+}
+
 # selected_drivers KEY: the driver labels picked with vgrs.KEY=rs,c on the kernel command
 # line, else with vgrs.drivers=rs,c (all scenarios of the boot), default "rs c".
 selected_drivers() {
-	local d
-	d=$(sed -n "s/.*vgrs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
-	[ -n "$d" ] || d=$(sed -n "s/.*vgrs\.drivers=\([^ ]*\).*/\1/p" /proc/cmdline | tr , ' ')
-	echo "${d:-rs c}"
+	param "$1" "$(param drivers "rs c")"
 }
 
 # each_driver KEY FUNC: runs `FUNC LABEL MODULE STRICT` for each driver picked with

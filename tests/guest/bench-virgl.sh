@@ -28,10 +28,8 @@
 # vgrs.bench_secs=N sets the seconds per submission figure (default 3); vgrs.bench_rounds=N
 # the rounds (default 5).
 
-secs=$(sed -n 's/.*vgrs\.bench_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ -n "$secs" ] || secs=3
-ROUNDS=$(sed -n 's/.*vgrs\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ -n "$ROUNDS" ] || ROUNDS=5
+secs=$(param number bench_secs 3)
+ROUNDS=$(param number bench_rounds 5)
 rm -f /tmp/b3d.*
 mkfifo /tmp/b3d.fifo
 exec 6<>/tmp/b3d.fifo

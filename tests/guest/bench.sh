@@ -24,10 +24,8 @@
 # vgrs.bench_secs=N sets the seconds per measurement (default 3); vgrs.bench_rounds=N the
 # rounds (default 5).
 
-secs=$(sed -n 's/.*vgrs\.bench_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ -n "$secs" ] || secs=3
-rounds=$(sed -n 's/.*vgrs\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ -n "$rounds" ] || rounds=5
+secs=$(param number bench_secs 3)
+rounds=$(param number bench_rounds 5)
 rm -f /tmp/bench.*
 
 # ms: milliseconds since boot (/proc/uptime has centiseconds).

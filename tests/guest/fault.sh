@@ -194,10 +194,9 @@ fault_lifecycle() {
 fault_probe_sweep() {
 	local label=$1 module=$2 dev n=0 left bound=0 refused=0 why="" depth max from p
 	dev=$(gpu_dev) || { result FAIL "$label.fault-probe" "no virtio-gpu device"; return; }
-	depth=$(sed -n 's/.*vgrs\.sweep_depth=\([0-9]*\).*/\1/p' /proc/cmdline)
-	max=$(sed -n 's/.*vgrs\.sweep_max=\([0-9]*\).*/\1/p' /proc/cmdline)
-	from=$(sed -n 's/.*vgrs\.sweep_from=\([0-9]*\).*/\1/p' /proc/cmdline)
-	depth=${depth:-8} max=${max:-600}
+	depth=$(param number sweep_depth 8)
+	max=$(param number sweep_max 600)
+	from=$(param number sweep_from)
 	# vgrs.sweep_from=N starts at step N (to go back to a finding without the steps before).
 	[ -n "$from" ] && [ "$from" -gt 1 ] && n=$((from - 1))
 	# fbcon must stay off our framebuffer (boot with fbcon=map:9, no console on fb0): 6.12's

@@ -12,10 +12,8 @@
 # and seed (default 1000). Every run prints its seed and an errno histogram per ioctl
 # (console log); `vgrs-fuzz --seed N --threads 1` replays one thread's sequence exactly.
 
-fuzz_seeds=$(sed -n 's/.*vgrs\.fuzz_seeds=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
-fuzz_seeds=${fuzz_seeds:-1 2}
-fuzz_iters=$(sed -n 's/.*vgrs\.fuzz_iters=\([0-9]*\).*/\1/p' /proc/cmdline)
-fuzz_iters=${fuzz_iters:-1000}
+fuzz_seeds=$(param fuzz_seeds "1 2")
+fuzz_iters=$(param number fuzz_iters 1000)
 
 # when_fuzzing PID: whether the fuzzer PID still runs, in words for the result line.
 when_fuzzing() {

@@ -12,8 +12,8 @@
 MODE=1024x768
 # Another head: e.g. `--heads 2 --append "video=Virtual-2:800x600e vgrs.kms_connector=Virtual-2
 # vgrs.kms_head=1"` sets the mode on the second connector and dumps the second head.
-KMS_CONNECTOR=$(sed -n 's/.*vgrs\.kms_connector=\([^ ]*\).*/\1/p' /proc/cmdline)
-KMS_HEAD=$(sed -n 's/.*vgrs\.kms_head=\([^ ]*\).*/\1/p' /proc/cmdline)
+KMS_CONNECTOR=$(param kms_connector)
+KMS_HEAD=$(param kms_head)
 
 # running PID: true while PID is alive and not a zombie.
 kms_running() {

@@ -6,8 +6,7 @@
 # it (the debug kernel).
 # Per driver; ours fails on any kernel report, the C driver's are NOTEs.
 
-cycles=$(sed -n 's/.*vgrs\.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
-cycles=${cycles:-100}
+cycles=$(param number cycles 100)
 
 # lifecycle_driver LABEL MODULE STRICT
 lifecycle_driver() {

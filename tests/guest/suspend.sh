@@ -16,8 +16,7 @@
 #
 # Cycles: vgrs.suspend_cycles=N (default 20) with kmscube, 3 with the bars.
 
-SUSPEND_CYCLES=$(sed -n 's/.*vgrs\.suspend_cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
-SUSPEND_CYCLES=${SUSPEND_CYCLES:-20}
+SUSPEND_CYCLES=$(param number suspend_cycles 20)
 SUSPEND_BARS=3
 
 # suspend_cycles LABEL N TAG: N suspend/resume cycles; prints how many went through and why

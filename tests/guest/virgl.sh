@@ -322,8 +322,7 @@ fence_watchdog() {
 }
 
 # vgrs.kmscube_frames=N on the command line: frames per kmscube run (default 300).
-frames=$(sed -n 's/.*vgrs\.kmscube_frames=\([0-9]*\).*/\1/p' /proc/cmdline)
-frames=${KMSCUBE_FRAMES:-${frames:-300}}
+frames=${KMSCUBE_FRAMES:-$(param number kmscube_frames 300)}
 each_driver virgl virgl_driver
 each_driver virgl unbind_rendering
 if echo " $(selected_drivers virgl) " | grep -q ' rs '; then
