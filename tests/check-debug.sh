@@ -38,16 +38,13 @@ for opt in KASAN KASAN_GENERIC KFENCE DEBUG_KMEMLEAK PROVE_LOCKING PROVE_RCU DEB
 done
 pass debug-config "every option of qemu/kernel-debug.config survived olddefconfig"
 
-# The module sources are copied, so the debug objects never mix with the normal build's.
+# The module is built from a copy of the sources (tools/kernel.sh module), so the debug
+# objects never mix with the normal build's.
 step "modules for the debug kernel: virtio_gpu_rs.ko (VGRS_DEBUG=1) and the KASAN canary"
 SRC="$BUILD/src"
-rm -rf "$SRC"
-mkdir -p "$SRC/tests"
-cp -r Kbuild Kconfig drivers include "$SRC/"
-cp -r tests/kasan-canary "$SRC/tests/"
 # shellcheck disable=SC2086
-if out=$(make -C "$KDIR" M="$SRC" $VARS CONFIG_DRM_VIRTIO_GPU_RS=m VGRS_DEBUG=1 \
-	KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror modules 2>&1) &&
+if out=$(tools/kernel.sh module "$SRC" VGRS_DEBUG=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror 2>&1) &&
+	mkdir -p "$SRC/tests" && cp -r tests/kasan-canary "$SRC/tests/" &&
 	out2=$(make -C "$KDIR" M="$SRC/tests/kasan-canary" $VARS modules 2>&1); then
 	pass module-debug "virtio_gpu_rs.ko (debug knobs) and vgrs_kasan_canary.ko built against $KDIR"
 else

@@ -8,6 +8,10 @@
 #   tools/kernel.sh srcdir  print the kernel source directory (differs from kdir with O=)
 #   tools/kernel.sh vars    print the make variables every kernel/module make needs
 #   tools/kernel.sh key     print the cache key
+#   tools/kernel.sh module DIR [MAKE ARGS...]
+#                           copy the driver's sources into DIR (emptied first) and build
+#                           virtio_gpu_rs.ko there against this kernel, so that objects for
+#                           another kernel (debug, profile) never mix with the normal build's
 #
 # VGRS_KERNEL=debug selects the debug kernel (`make check-debug`): qemu/kernel-debug.config
 # merged after the normal fragment (KASAN, KFENCE, kmemleak, lockdep, UBSAN, fault injection),
@@ -182,11 +186,24 @@ build() {
 	say "built in $(( $(date +%s) - t0 )) s: $k"
 }
 
+# module DIR [MAKE ARGS...]: see the usage at the top.
+module() {
+	local dir=$1 k
+	shift
+	k="$(kdir)"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -r "$ROOT/Kbuild" "$ROOT/Kconfig" "$ROOT/drivers" "$ROOT/include" "$dir/"
+	# shellcheck disable=SC2086
+	make -C "$k" M="$dir" $VARS CONFIG_DRM_VIRTIO_GPU_RS=m "$@" modules
+}
+
 case "${1:-build}" in
 	build) build ;;
 	kdir) kdir ;;
 	srcdir) srcdir ;;
 	vars) echo "$VARS" ;;
 	key) key ;;
-	*) die "usage: $0 build|kdir|srcdir|vars|key" ;;
+	module) [ $# -ge 2 ] || die "usage: $0 module DIR [MAKE ARGS...]"; shift; module "$@" ;;
+	*) die "usage: $0 build|kdir|srcdir|vars|key|module" ;;
 esac

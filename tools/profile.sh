@@ -9,7 +9,8 @@
 # prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
 # does more of; `make bench` measures the speed. Not in CI.
 #
-# PROFILE_N operations (default 2000 round trips, 200 dumb buffers, 10 s of glmark2).
+# PROFILE_N operations (default 2000 round trips, 200 dumb buffers, 10 s of glmark2);
+# PROFILE_SCENE: glmark2's scene (default build).
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,14 +28,9 @@ for opt in FUNCTION_PROFILER LOCK_STAT; do
 		{ say "error: CONFIG_$opt is not set in $KDIR/.config"; exit 1; }
 done
 
-# The module sources are copied, so the profile objects never mix with the normal build's.
 say "virtio_gpu_rs.ko for the profile kernel"
 SRC="$BUILD/src"
-rm -rf "$SRC"
-mkdir -p "$SRC"
-cp -r Kbuild Kconfig drivers include "$SRC/"
-# shellcheck disable=SC2086
-make -s -C "$KDIR" M="$SRC" $VARS CONFIG_DRM_VIRTIO_GPU_RS=m modules ||
+tools/kernel.sh module "$SRC" -s ||
 	{ say "error: building the module against $KDIR failed"; exit 1; }
 
 say "initramfs (profile)"
@@ -45,5 +41,5 @@ VGRS_MODULE="$SRC/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko" \
 say "booting the profile scenario (GL device, ${PROFILE_WHAT:-exec}, ${PROFILE_N:-default} operations per driver)"
 qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario profile \
 	--outdir "$BUILD/boot" --gl --tsc --timeout 1800 --quiet \
-	--append "vgrs.profile_what=${PROFILE_WHAT:-exec}${PROFILE_N:+ vgrs.profile_n=$PROFILE_N}"
+	--append "vgrs.profile_what=${PROFILE_WHAT:-exec}${PROFILE_N:+ vgrs.profile_n=$PROFILE_N}${PROFILE_SCENE:+ vgrs.profile_scene=$PROFILE_SCENE}"
 qemu/profile-diff.py "$BUILD/boot/console.log"

@@ -6,7 +6,8 @@
 #
 #   exec     an EXECBUFFER (one buffer object) + WAIT round trip (`vgrs-uapi-test --exec-loop`)
 #   dumb     a 1280x800 dumb buffer created, mapped and destroyed (`vgrs-kms-test --dumb-loop`)
-#   glmark2  a frame of glmark2-es2-drm's build scene (N: its seconds; the frames are counted
+#   glmark2  a frame of glmark2-es2-drm's build scene, or vgrs.profile_scene's (N: its
+#            seconds; the frames are counted
 #            as the page flips the profiler saw)
 #
 # For each driver, after a warm-up, N operations run with the function profiler on and the
@@ -30,8 +31,10 @@
 # vgrs.profile_n=N sets the operations (default 2000 round trips, 200 dumb buffers, 10 s of
 # glmark2).
 
-what=$(sed -n 's/.*vgrs\.profile_what=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
-n=$(sed -n 's/.*vgrs\.profile_n=\([0-9]*\).*/\1/p' /proc/cmdline)
+what=$(param profile_what)
+# vgrs.profile_scene: glmark2's scene (default build; e.g. texture).
+scene=$(param profile_scene build)
+n=$(param number profile_n)
 case "${what:-exec}" in
 exec) what=exec default=2000 ;;
 dumb) what=dumb default=200 ;;
@@ -46,7 +49,7 @@ workload() {
 	exec) vgrs-uapi-test --exec-loop "$1" --label "$2" ;;
 	dumb) vgrs-kms-test --dumb-loop "$1" --label "$2" ;;
 	glmark2)
-		bounded 120 glmark2-es2-drm --visual-config alpha=0 -b "build:duration=$1" </dev/null ;;
+		bounded 120 glmark2-es2-drm --visual-config alpha=0 -b "$scene:duration=$1" </dev/null ;;
 	esac
 }
 T=/sys/kernel/tracing
