@@ -48,8 +48,8 @@ fuzz_driver() {
 		pid=$!
 		if [ "$seed" = "$penult" ] && [ -n "$dev" ]; then
 			# Across an unbind and a bind: the open files go stale (ENODEV), the runs reopen.
-			# Soon after the start: a short run is over in about a second.
-			sleep 0.2
+			# Soon after the start: a short run is over in about a second (well under one with two CPUs).
+			sleep 0.05
 			unbound_under=$(when_fuzzing "$pid")
 			bounded 60 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" ||
 				why="${why}unbind during seed $seed failed or hung; "
@@ -60,7 +60,7 @@ fuzz_driver() {
 		if [ "$seed" = "$last" ] && [ -n "$dev" ]; then
 			# The PCI device removed under the fuzzer (igt core_hotunplug's way) and found
 			# again by a rescan; the still-loaded driver binds it.
-			sleep 0.2
+			sleep 0.05
 			pci=$(readlink -f "/sys/bus/virtio/devices/$(gpu_dev)/..")
 			if [ -e "$pci/remove" ]; then
 				removed_under=$(when_fuzzing "$pid")
