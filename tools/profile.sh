@@ -5,8 +5,8 @@
 # dumb, a dumb buffer's create + map + destroy; glmark2, a frame) makes the kernel do, on
 # the C driver and on ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the
 # test kernel with the function profiler and lock statistics; built and cached on first
-# use, about 8 min on 2 cores). Boots the "profile" scenario on QEMU's GL device (tests/guest/profile.sh) and
-# prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
+# use, about 8 min on 2 cores). Boots the "profile" scenario on QEMU's GL device
+# (tests/guest/profile.sh) and prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
 # does more of; `make bench` measures the speed. Not in CI.
 #
 # PROFILE_N operations (default 2000 round trips, 200 dumb buffers, 10 s of glmark2);
@@ -22,7 +22,6 @@ say() { printf 'profile: %s\n' "$*" >&2; }
 say "profile kernel: the cached build (built on the first run)"
 tools/kernel.sh build || { say "error: the profile kernel build failed; see above"; exit 1; }
 KDIR="$(tools/kernel.sh kdir)"
-VARS="$(tools/kernel.sh vars)"
 for opt in FUNCTION_PROFILER LOCK_STAT; do
 	grep -q "^CONFIG_$opt=y" "$KDIR/.config" ||
 		{ say "error: CONFIG_$opt is not set in $KDIR/.config"; exit 1; }

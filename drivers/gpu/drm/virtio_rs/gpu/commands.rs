@@ -320,11 +320,10 @@ impl Control {
     }
 
     /// drm_panic's update: `TRANSFER_TO_HOST_2D` `t` and `RESOURCE_FLUSH` of `flush`, then
-    /// polls until the device did both, for
-    /// at most [`PANIC_POLL_US`]. Sleeps, allocates and waits for no lock: it uses the queue's
-    /// reserved requests ([`virtio::AtomicBatch`]), without answer buffers, so the answers
-    /// are not checked. `EBUSY` if another CPU holds the ring or an earlier panic update is
-    /// still with the device.
+    /// polls until the device did both, for at most [`PANIC_POLL_US`]. Sleeps, allocates and
+    /// waits for no lock: it uses the queue's reserved requests ([`virtio::AtomicBatch`]),
+    /// without answer buffers, so the answers are not checked. `EBUSY` if another CPU holds
+    /// the ring or an earlier panic update is still with the device.
     pub(crate) fn panic_update(&self, _hw: &Hw<'_>, t: &Transfer2d, flush: Rect) -> Result {
         let mut batch = self.queue.atomic()?;
         let id = t.0.resource_id;
