@@ -33,6 +33,14 @@ The guest talks to this runner over the serial console with lines that start wit
                                                   to 60 s) until one shows a panic screen (at
                                                   least half <bg>, some <fg> text), reports the
                                                   check panic.<name> and ends the run
+  @@VGRS unplug <slot>                            --slots: a real PCIe hot-unplug of slot N
+                                                  (QMP device_del of its bridge, which takes
+                                                  the GPU with it); answers "ok" or
+                                                  "error <why>" (pciehp then removes the
+                                                  devices in the guest, about 5 s later)
+  @@VGRS plug <slot>                              --slots: a new GPU in slot N (QMP device_add
+                                                  on its root port); answers "ok" or
+                                                  "error <why>"
   @@VGRS log <text>                               a line to show even with --quiet
   @@VGRS done                                     the scenario finished
 
@@ -126,6 +134,36 @@ def host_tsc_khz():
     return None
 
 
+def slot_devices(n):
+    """--slots N (on a q35 machine, with PCI Express; the other boots use the default i440fx
+    one): GPU i in a hot-pluggable PCIe slot of its own, pcie-root-port rp<i> at
+    00:1<i>.0 -> pcie-pci-bridge br<i> -> virtio-gpu-pci gpu<i>. QEMU 7.2 refuses a
+    device_del of virtio-gpu-pci itself ("does not support hotplugging"); the bridge may go,
+    and takes the GPU with it. Native PCIe hotplug (pciehp in the guest), not ACPI's."""
+    cmd = ["-machine", "q35", "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
+    for i in range(n):
+        cmd += ["-device", "pcie-root-port,id=rp%d,bus=pcie.0,addr=0x%x.0,chassis=%d,slot=%d"
+                % (i, 0x10 + i, i + 1, i + 1),
+                "-device", "pcie-pci-bridge,id=br%d,bus=rp%d" % (i, i),
+                "-device", "virtio-gpu-pci,id=gpu%d,bus=br%d,addr=1.0" % (i, i)]
+    return cmd
+
+
+def slot_request(qmp, kind, slot, slots):
+    """`@@VGRS unplug|plug <slot>`: QMP device_del of the slot's bridge, or device_add of a
+    new virtio-gpu-pci on the slot's root port (which QEMU 7.2 refuses: its virtio-gpu
+    devices are not hot-pluggable). Answers "ok" or "error <why>"."""
+    if not slot.isdigit() or int(slot) >= slots:
+        return "error no slot %s (--slots %d)" % (slot, slots)
+    i = int(slot)
+    if kind == "unplug":
+        qmp.execute("device_del", id="br%d" % i)
+    else:
+        qmp.execute("device_add", driver="virtio-gpu-pci", id="gpu%d-replug" % i,
+                    bus="rp%d" % i)
+    return "ok"
+
+
 def qemu_command(args, kernel, qmp_path, trace_file):
     cmd = ["qemu-system-x86_64", "-nodefaults", "-no-reboot", "-m", args.mem, "-smp", "2"]
     if args.kvm:
@@ -150,7 +188,10 @@ def qemu_command(args, kernel, qmp_path, trace_file):
     gpu = "virtio-vga-gl,id=gpu0" if args.gl else "virtio-gpu-pci,id=gpu0"
     if args.heads > 1:
         gpu += ",max_outputs=%d" % args.heads
-    cmd += ["-device", gpu]
+    if args.slots:
+        cmd += slot_devices(args.slots)
+    else:
+        cmd += ["-device", gpu]
     if args.display == "none":
         cmd += ["-display", "none"]
     elif args.gl:
@@ -322,6 +363,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=600, help="hard limit in seconds")
     ap.add_argument("--mem", default="2G")
     ap.add_argument("--heads", type=int, default=1)
+    ap.add_argument("--slots", type=int, default=0,
+                    help="N virtio-gpu-pci devices, each in a hot-pluggable PCIe slot of its "
+                    "own (for `@@VGRS unplug/plug`); not with --gl or --heads")
     ap.add_argument("--display", default="none", help="QEMU display: none, gtk, sdl, ...")
     ap.add_argument("--xvfb", action="store_true",
                     help="run QEMU with the gtk UI under xvfb-run (for `@@VGRS resize`)")
@@ -365,6 +409,8 @@ def main():
         for tool in ("xvfb-run", "xdotool"):
             if not shutil.which(tool):
                 sys.exit("run: --xvfb needs %s (make deps)" % tool)
+    if args.slots and (args.gl or args.heads > 1):
+        sys.exit("run: --slots takes plain virtio-gpu-pci devices: not with --gl or --heads")
     cmd = qemu_command(args, kernel, qmp_path, trace_file)
     if args.xvfb:
         cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", "sh", "-c",
@@ -475,6 +521,16 @@ def main():
                 results.append((status, name, detail))
                 print("%s %s: %s" % (status, name, detail), flush=True)
                 answer = "%s %s" % ("same" if status == "PASS" else "differ", detail)
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
+            elif kind in ("unplug", "plug") and len(words) >= 2:
+                try:
+                    if qmp is None:
+                        qmp = Qmp(qmp_path)
+                    answer = slot_request(qmp, kind, words[1].strip(), args.slots)
+                except Exception as e:  # the guest reports QEMU's refusal
+                    answer = "error %s" % str(e).replace("\n", " ")
+                stamp("%s %s: %s" % (kind, words[1].strip(), answer))
                 proc.stdin.write((answer + "\n").encode())
                 proc.stdin.flush()
             elif kind == "xdisplay" and len(words) >= 3:

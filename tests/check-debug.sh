@@ -10,6 +10,8 @@
 #                 allocation failures, the fuzzer, kmemleak; any report fails (CYCLES=N adds N load/use/unload cycles,
 #                 FAULT_LIFECYCLE=1 ten more with allocations failing: the long run of issue
 #                 10; FULL=1 the display scenario and a fourth fuzzer seed; none in .ci/run)
+#   debug hotunplug  a real PCIe hot-unplug (QMP device_del) of our driver's GPU under
+#                 clients (tests/guest/hotunplug.sh), kmemleak
 #   debug sweep   FAULT_LIFECYCLE=1 only: every allocation of a probe failing in turn
 #   debug c       the C driver, same scenarios: its reports are findings (NOTE), not failures;
 #                 only with DEBUG_C=1 (`make check-debug DEBUG_C=1`), not in CI
@@ -103,6 +105,10 @@ lane_rs() {
 	[ "${FULL:-0}" = 1 ] && boot=boot
 	$boot debug-rs debug --timeout "$RS_TIMEOUT" --trace virtio_gpu_update_cursor \
 		--append "vgrs.drivers=rs vgrs.canary=1 vgrs.fault_fuzz $FUZZ $KPARAMS${FAULT_LIFECYCLE:+ vgrs.fault_lifecycle}$CYCLES_ARG$FULL_RS"
+	# A real PCIe hot-unplug (QMP device_del, pciehp) under clients, then kmemleak: a q35
+	# machine with the GPU in a hot-pluggable slot (qemu/run.py --slots).
+	boot_lite debug-hotunplug debug --timeout 600 --slots 1 \
+		--append "vgrs.drivers=rs vgrs.debug_scenarios=hotunplug $KPARAMS"
 }
 # The 3D path (QEMU's GL device under Xvfb), our driver only: the C driver's 3D run is in
 # `make check`; its findings there are NOTEs anyway. Mesa comes over 9p (boot_share): the
@@ -133,6 +139,7 @@ else
 fi
 echo "(debug boots: $((SECONDS - t0)) s)"
 report debug-rs
+report debug-hotunplug
 if [ "${DEBUG_C:-0}" = 1 ]; then
 	report debug-c
 else

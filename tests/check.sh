@@ -143,6 +143,8 @@ lane_y() {
 	boot_lite heads heads --timeout 600 --heads 2 --append video=Virtual-2:e
 	boot_lite kms kms --timeout 600
 	boot unplug unplug --timeout 300
+	# A real PCIe hot-unplug (QMP device_del), each driver's GPU in a slot of its own.
+	boot hotunplug hotunplug --timeout 300 --slots 2
 	boot_lite fuzz fuzz --timeout 600 --append "vgrs.fuzz_seeds=1,2 vgrs.fuzz_iters=1000"
 	# The panic trigger, then 23 suspend/resume cycles (ours: the C driver has none), one boot.
 	boot panic panic,suspend --timeout 600 --append "vgrs.suspend=rs suspend.pm_test_delay=0"
@@ -152,7 +154,7 @@ step "guest boots, two at a time (results below, in order)"
 t0=$SECONDS
 lanes lane_x lane_y
 echo "(guest boots: $((SECONDS - t0)) s)"
-for name in probe uapi display heads kms hotplug unplug fuzz panic virgl panic-real; do
+for name in probe uapi display heads kms hotplug unplug hotunplug fuzz panic virgl panic-real; do
 	report "$name"
 done
 

@@ -24,7 +24,7 @@ summary() {
 		printf 'failed: %s\n' "${FAILURES[*]}"
 	fi
 	if [ "$NOTES" -gt 0 ]; then
-		printf '%d findings about the C driver (NOTE lines above)\n' "$NOTES"
+		printf '%d findings, not failures: the C driver'"'"'s reports and the kernel'"'"'s own (NOTE lines above)\n' "$NOTES"
 	fi
 	if [ "$SKIPPED" -gt 0 ]; then
 		printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"

@@ -25,6 +25,8 @@ export VGRS_CYCLES=200
 scenarios="probe uapi kms unplug panic teardown fault fuzz"
 grep -q 'vgrs\.debug_full' /proc/cmdline && scenarios="probe uapi kms display unplug panic teardown fault fuzz"
 [ "$(selected_drivers drivers)" = c ] && scenarios="probe uapi kms display unplug fault fuzz"
+# vgrs.debug_scenarios=a,b: these instead (the hot-unplug boot: hotunplug, on a q35 machine).
+scenarios=$(param debug_scenarios "$scenarios")
 for s in $scenarios; do
 	echo "@@VGRS log debug: scenario $s (guest uptime $(cut -d" " -f1 /proc/uptime) s)"
 	. "/guest/$s.sh"

@@ -2,8 +2,8 @@
 #
 # Guest scenario "unplug". Per driver, the PCI device removed while clients use it, as igt's
 # core_hotunplug does it (sysfs PCI `remove`, then a bus `rescan`): the virtio PCI transport
-# goes away under the driver, which is what a hot-unplug does to it. (A QMP device_del is not
-# possible here: QEMU 7.2 refuses it for virtio-gpu-pci, "does not support hotplugging".)
+# goes away under the driver, which is what a hot-unplug does to it. (The real PCIe
+# hot-unplug through QMP device_del is the hotunplug scenario.)
 #
 #   unplug     kmscube renders (software, page flips; under the debug kernel the scanout
 #              client vgrs-kms-test --show instead) and a second program holds the DRM fd
@@ -16,61 +16,13 @@
 
 # unplug_driver LABEL MODULE STRICT
 unplug_driver() {
-	local label=$1 module=$2 strict=$3 pid holder ans n rc why="" p dev pci
+	local label=$1 module=$2 strict=$3 dev pci
 	dmesg -c >/dev/null
 	load "$label" "$module" || return
 	dev=$(gpu_dev) || { result FAIL "$label.unplug" "no virtio-gpu device"; return; }
 	pci=$(readlink -f "/sys/bus/virtio/devices/$dev/..")
-	rm -f /tmp/up.fifo /tmp/unbound /tmp/hold.out /tmp/hold.err
-	mkfifo /tmp/up.fifo
-	if [ "$cube" = 1 ]; then
-		GBM_ALWAYS_SOFTWARE=1 kmscube -c 100000 </tmp/up.fifo >/tmp/up.out 2>&1 &
-	else
-		# The scanout client instead: a picture on screen, its fd held until input ends.
-		vgrs-kms-test --show </tmp/up.fifo >/tmp/up.out 2>&1 &
-	fi
-	pid=$!
-	exec 7>/tmp/up.fifo
-	# kmscube is drawing once its GL information is out (its output is block-buffered);
-	# the scanout client once it says so. Only then the holder: the first file opened on
-	# card0 becomes DRM master, and a holder that won that race left the client's modeset
-	# EACCES (seen once under the debug kernel, 2026-11-29).
-	wait_line /tmp/up.out 'renderer:\|SHOWING' "$pid" 900
-	running "$pid" || why="${why}$client did not start: $(tail -n 1 /tmp/up.out); "
-	vgrs-uapi-test --label "$label" --hold-until /tmp/unbound >/tmp/hold.out 2>/tmp/hold.err &
-	holder=$!
-	wait_line /tmp/hold.err HOLDING "$holder" 100 || why="${why}holder did not get its buffer mapped; "
-	sleep 2
-	ans="PCI $(basename "$pci") removed"
-	bounded 60 sh -c "echo 1 > $pci/remove" 2>/tmp/err || why="${why}PCI remove of $pci failed or hung: $(cat /tmp/err); "
-	n=0
-	while [ -e /dev/dri/card0 ] && [ "$n" -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	[ -e /dev/dri/card0 ] && why="${why}/dev/dri/card0 still there 10 s after the unplug; "
-	# The holder checks its mapping and fd now (it waits 30 s for this at most).
-	touch /tmp/unbound
-	# kmscube must end by itself (its next flip fails); the scanout client when its input
-	# ends.
-	[ "$cube" = 1 ] || exec 7>&-
-	wait_pid 20 "$pid"
-	rc=$?
-	exec 7>&-
-	[ "$rc" = 124 ] && why="${why}$client still running 20 s after the unplug (killed); "
-	wait_pid 20 "$holder" || why="${why}holder failed or hung (exit $?); "
-	sed "s/^/[$label unplug $client] /" /tmp/up.out | tail -n 4
-	sed "s/^/[$label unplug hold] /" /tmp/hold.out /tmp/hold.err
-	forward "$label" /tmp/hold.out
-	p=$(kernel_problems | head -n1)
-	[ -n "$p" ] && why="${why}kernel: $p; "
-	if [ -z "$why" ]; then
-		result PASS "$label.unplug" "$ans while $client used the device and a mapping was held: $client ended (exit $rc), the holder's mapping read back, card0 gone"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.unplug" "$why"
-	else
-		result NOTE "$label.unplug" "reported, not failed: $why"
-	fi
+	unplug_under_clients "$label" unplug "$strict" /dev/dri/card0 10 \
+		"PCI $(basename "$pci") removed" bounded 60 sh -c "echo 1 > $pci/remove"
 	show_dmesg "$label"
 	# Back in its slot: the driver binds it again (it stayed loaded) and shows a picture.
 	if ! bounded 60 sh -c "echo 1 > /sys/bus/pci/rescan" 2>/tmp/err; then
@@ -91,13 +43,6 @@ unplug_driver() {
 	show_dmesg "$label"
 }
 
-# KMSCUBE_FRAMES=0 (the debug kernel, where software kmscube is too slow): the scanout client
-# vgrs-kms-test --show takes kmscube's place.
-if [ "${KMSCUBE_FRAMES:-}" = 0 ]; then
-	cube=0 client="vgrs-kms-test --show"
-else
-	cube=1 client=kmscube
-fi
 each_driver unplug unplug_driver
 
 # The device stops answering (ours only: the C driver waits forever, and has no knob to make

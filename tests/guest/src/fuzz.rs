@@ -3,7 +3,14 @@
 //! ioctls of a virtio-gpu driver, seeded and reproducible from the printed seed (with one
 //! thread; several threads interleave as the scheduler pleases).
 //!
-//! Usage: `vgrs-fuzz [--seed N] [--iters N] [--threads N] [--label L]`
+//! Usage: `vgrs-fuzz [--seed N] [--iters N] [--threads N] [--label L] [--card PATH]
+//! [--until-gone]`
+//!
+//! `--card /dev/dri/cardN` fuzzes that device (its primary node and its render node) instead
+//! of the first in /dev/dri. `--until-gone`: a thread whose device has gone for good (the
+//! primary node no longer there when it reopens its files) ends its run there, counting the
+//! calls it made, instead of waiting 30 s for the device to come back: a real hot-unplug
+//! under the fuzzer, with no replug.
 //!
 //! Each thread opens its own files (the primary node, twice: one may hold master; the render
 //! node) and, per iteration, picks a file and an ioctl, fills the ioctl's argument with edge
@@ -17,7 +24,8 @@
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustix::ioctl::{Ioctl, IoctlOutput, Opcode};
 use rustix::mm::{mmap_anonymous, mprotect, MapFlags, MprotectFlags, ProtFlags};
@@ -479,7 +487,10 @@ fn sane(name: &str, arg: &mut [u8], rng: &mut Rng, known: &Known, scratch: &Scra
 
 /// One thread's run: `iters` calls on its own files.
 fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Result<u64, String> {
-    let mut files = reopen(None)?;
+    let Some(mut files) = reopen(None)? else {
+        GONE.fetch_add(1, Ordering::Relaxed);
+        return Ok(0);
+    };
     let scratch = Scratch::new().map_err(|e| format!("scratch mapping: {e}"))?;
     let mut rng = Rng::new(seed);
     let mut known = Known::default();
@@ -552,11 +563,25 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
         // the run runs out of neither.
         if i % 128 == 127 {
             close_stray();
-            files = reopen(Some(files))?;
+            match reopen(Some(files))? {
+                Some(f) => files = f,
+                None => {
+                    // `--until-gone`: the device went for good; the run ends here.
+                    GONE.fetch_add(1, Ordering::Relaxed);
+                    merge(hist, local)?;
+                    return Ok(i + 1);
+                }
+            }
         }
     }
     close_stray();
     drop(open_files(Some(files)));
+    merge(hist, local)?;
+    Ok(iters)
+}
+
+/// Adds a thread's counts to the program's histogram.
+fn merge(hist: &Mutex<Histogram>, local: Histogram) -> Result<(), String> {
     let mut h = hist
         .lock()
         .map_err(|_| "histogram lock poisoned".to_string())?;
@@ -566,7 +591,25 @@ fn run(seed: u64, iters: u64, hist: &Mutex<Histogram>, start_ids: &[u32]) -> Res
             *e.entry(k).or_default() += v;
         }
     }
-    Ok(iters)
+    Ok(())
+}
+
+/// `--card`: the fixed primary and render nodes, set once at start.
+static CARD: OnceLock<(String, String)> = OnceLock::new();
+/// `--until-gone`.
+static UNTIL_GONE: AtomicBool = AtomicBool::new(false);
+/// `--until-gone`: the threads that ended their run because the device went.
+static GONE: AtomicUsize = AtomicUsize::new(0);
+
+/// The render node of primary node `card` (`/dev/dri/cardN`), from sysfs.
+fn render_of(card: &str) -> Option<String> {
+    let name = card.rsplit('/').next()?;
+    std::fs::read_dir(format!("/sys/class/drm/{name}/device/drm"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .find(|n| n.starts_with("renderD"))
+        .map(|n| format!("/dev/dri/{n}"))
 }
 
 /// The program's own descriptors: those open at start and every thread's current files.
@@ -595,7 +638,10 @@ fn open_files(old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
     };
     // The device's nodes: after an unbind and bind, stale files keep the old minors, so the
     // new device may be card1 and renderD129.
-    let (card, render) = nodes().ok_or("no /dev/dri/card* and renderD* node")?;
+    let (card, render) = match CARD.get() {
+        Some(fixed) => fixed.clone(),
+        None => nodes().ok_or("no /dev/dri/card* and renderD* node")?,
+    };
     let files = [open(&card)?, open(&card)?, open(&render)?];
     ours.extend(files.iter().map(|f| f.as_raw_fd()));
     Ok(files)
@@ -616,12 +662,26 @@ fn nodes() -> Option<(String, String)> {
 
 /// [`open_files`], retrying for up to 30 s while the device is away (the scenario unbinds
 /// and binds it, and removes the PCI device and rescans, during a run) or an open fails (the
-/// fault-injection run fails the driver's allocations, its file-open ones too).
-fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
+/// fault-injection run fails the driver's allocations, its file-open ones too). `None` with
+/// `--until-gone` once the `--card` node is gone: the old files are closed then.
+fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<Option<[OwnedFd; 3]>, String> {
     let mut last = String::new();
     for _ in 0..600 {
+        if UNTIL_GONE.load(Ordering::Relaxed) {
+            if let Some((card, _)) = CARD.get() {
+                if !std::path::Path::new(card).exists() {
+                    if let Some(old) = old.take() {
+                        let mut ours = OURS
+                            .lock()
+                            .map_err(|_| "fd registry poisoned".to_string())?;
+                        ours.retain(|o| !old.iter().any(|f| f.as_raw_fd() == *o));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
         match open_files(old.take()) {
-            Ok(f) => return Ok(f),
+            Ok(f) => return Ok(Some(f)),
             Err(e) => last = e,
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -669,7 +729,7 @@ fn kms_ids() -> Vec<u32> {
     let Ok(f) = OpenOptions::new()
         .read(true)
         .write(true)
-        .open("/dev/dri/card0")
+        .open(CARD.get().map_or("/dev/dri/card0", |c| c.0.as_str()))
     else {
         return Vec::new();
     };
@@ -700,6 +760,11 @@ fn main() {
     let (mut iters, mut threads, mut label) = (2000u64, 3usize, "?".to_string());
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
+        // `--until-gone` is a flag; every other option takes a value.
+        if a == "--until-gone" {
+            UNTIL_GONE.store(true, Ordering::Relaxed);
+            continue;
+        }
         let v = it.next();
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u64>().ok());
         match (a.as_str(), &v) {
@@ -707,8 +772,18 @@ fn main() {
             ("--iters", _) if num(&v).is_some() => iters = num(&v).unwrap_or(iters),
             ("--threads", _) if num(&v).is_some() => threads = num(&v).unwrap_or(3) as usize,
             ("--label", Some(l)) => label = l.clone(),
+            ("--card", Some(c)) => {
+                let Some(render) = render_of(c) else {
+                    eprintln!("vgrs-fuzz: no render node for {c} in /sys/class/drm");
+                    std::process::exit(2);
+                };
+                let _ = CARD.set((c.clone(), render));
+            }
             _ => {
-                eprintln!("usage: vgrs-fuzz [--seed N] [--iters N] [--threads N] [--label L]");
+                eprintln!(
+                    "usage: vgrs-fuzz [--seed N] [--iters N] [--threads N] [--label L] \
+                     [--card PATH] [--until-gone]"
+                );
                 std::process::exit(2);
             }
         }
@@ -753,6 +828,10 @@ fn main() {
             let cells: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
             println!("HIST {label} {name} {}", cells.join(" "));
         }
+    }
+    let gone = GONE.load(Ordering::Relaxed);
+    if gone > 0 {
+        println!("FUZZ {label} device gone: {gone} of {threads} threads ended their run early");
     }
     println!("FUZZ {label} {total} ioctls, seed {seed}");
     std::process::exit(if failed { 1 } else { 0 });
