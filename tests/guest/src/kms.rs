@@ -67,6 +67,8 @@ struct Args {
     bench: Option<f64>,
     /// `--dumb-loop N`: N dumb buffer cycles of the bench, untimed (tests/guest/profile.sh).
     dumb_loop: Option<u64>,
+    /// `--dumb-size WxH`: the buffers of `--dumb-loop` (default 1280x800).
+    dumb_size: (u32, u32),
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -76,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         show: false,
         bench: None,
         dumb_loop: None,
+        dumb_size: (1280, 800),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -88,10 +91,18 @@ fn parse_args() -> Result<Args, String> {
             "--dumb-loop" => {
                 args.dumb_loop = Some(val()?.parse().map_err(|e| format!("--dumb-loop: {e}"))?)
             }
+            "--dumb-size" => {
+                let v = val()?;
+                let (w, h) = v.split_once('x').ok_or("--dumb-size: want WxH")?;
+                args.dumb_size = (
+                    w.parse().map_err(|e| format!("--dumb-size: {e}"))?,
+                    h.parse().map_err(|e| format!("--dumb-size: {e}"))?,
+                );
+            }
             _ => {
                 return Err(format!(
                     "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS] \
-                     [--dumb-loop N]\n\
+                     [--dumb-loop N [--dumb-size WxH]]\n\
                      unknown argument {a}"
                 ))
             }
@@ -1391,15 +1402,16 @@ fn dumb_cycle(fd: BorrowedFd<'_>, w: u32, h: u32, phase: &mut [f64; 3]) -> Resul
     m.map(|_| ())
 }
 
-/// `--dumb-loop N`: `n` cycles of [`dumb_cycle`] at 1280x800 (the bench's mode), untimed:
-/// what a profile of one cycle is taken over.
+/// `--dumb-loop N`: `n` cycles of [`dumb_cycle`] at 1280x800 (the bench's mode) or
+/// `--dumb-size`, untimed: what a profile of one cycle is taken over.
 fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
     let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
     let mut phase = [0f64; 3];
+    let (w, h) = args.dumb_size;
     for _ in 0..n {
-        dumb_cycle(file.as_fd(), 1280, 800, &mut phase)?;
+        dumb_cycle(file.as_fd(), w, h, &mut phase)?;
     }
-    println!("{n} dumb buffer cycles (1280x800)");
+    println!("{n} dumb buffer cycles ({w}x{h})");
     Ok(())
 }
 
