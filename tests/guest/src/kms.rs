@@ -69,6 +69,8 @@ struct Args {
     dumb_loop: Option<u64>,
     /// `--dumb-size WxH`: the buffers of `--dumb-loop` (default 1280x800).
     dumb_size: (u32, u32),
+    /// `--dumb-hold`: `--dumb-loop N` creates all N buffers first, then destroys them all.
+    dumb_hold: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -79,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         bench: None,
         dumb_loop: None,
         dumb_size: (1280, 800),
+        dumb_hold: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -91,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
             "--dumb-loop" => {
                 args.dumb_loop = Some(val()?.parse().map_err(|e| format!("--dumb-loop: {e}"))?)
             }
+            "--dumb-hold" => args.dumb_hold = true,
             "--dumb-size" => {
                 let v = val()?;
                 let (w, h) = v.split_once('x').ok_or("--dumb-size: want WxH")?;
@@ -102,7 +106,7 @@ fn parse_args() -> Result<Args, String> {
             _ => {
                 return Err(format!(
                     "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS] \
-                     [--dumb-loop N [--dumb-size WxH]]\n\
+                     [--dumb-loop N [--dumb-size WxH] [--dumb-hold]]\n\
                      unknown argument {a}"
                 ))
             }
@@ -1403,11 +1407,32 @@ fn dumb_cycle(fd: BorrowedFd<'_>, w: u32, h: u32, phase: &mut [f64; 3]) -> Resul
 }
 
 /// `--dumb-loop N`: `n` cycles of [`dumb_cycle`] at 1280x800 (the bench's mode) or
-/// `--dumb-size`, untimed: what a profile of one cycle is taken over.
+/// `--dumb-size`, untimed: what a profile of one cycle is taken over. With `--dumb-hold`, all
+/// `n` buffers are created first and then destroyed: their host resources' unrefs are all in
+/// flight at once (the probe scenario unloads the driver right after).
 fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
     let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
     let mut phase = [0f64; 3];
     let (w, h) = args.dumb_size;
+    if args.dumb_hold {
+        let fd = file.as_fd();
+        let t0 = Instant::now();
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(
+                dumbbuffer::create(fd, w, h, 32, 0).map_err(|e| format!("CREATE_DUMB: {e}"))?,
+            );
+        }
+        let t1 = Instant::now();
+        for d in held {
+            dumbbuffer::destroy(fd, d.handle).map_err(|e| format!("DESTROY_DUMB: {e}"))?;
+        }
+        println!(
+            "{n} dumb buffers ({w}x{h}) created, then destroyed: {:.3} ms a create",
+            (t1 - t0).as_secs_f64() * 1e3 / n as f64
+        );
+        return Ok(());
+    }
     for _ in 0..n {
         dumb_cycle(file.as_fd(), w, h, &mut phase)?;
     }

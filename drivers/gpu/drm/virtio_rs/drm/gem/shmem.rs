@@ -501,6 +501,16 @@ unsafe extern "C" fn free_callback<D: DriverObject>(gem: *mut bindings::drm_gem_
 unsafe fn free_object<D: DriverObject>(obj: *mut Object<D>) {
     // SAFETY: `obj` is valid (the function's safety requirements); `base` is its first field.
     let gem = unsafe { core::ptr::addr_of_mut!((*(*obj).base.get()).base) };
+    // A GEM object holds no reference to its device in 6.12, but the driver data may (ours
+    // does), and it is dropped first: its reference can be the device's last, and
+    // `drm_gem_shmem_free` below still uses the device (its mmap offset manager). So the
+    // device is kept until the object is gone. (Seen: objects whose unref answers came in
+    // as the module unloaded; the last one's free removed its offset node from the freed
+    // manager.)
+    // SAFETY: `obj` is valid, so its `dev` is the live device it was created on.
+    let drm = unsafe { (*gem).dev };
+    // SAFETY: `drm` is a live device (above): taking a reference is allowed.
+    unsafe { bindings::drm_dev_get(drm) };
     // SAFETY: By the function's safety requirements `obj` is a valid `Object<D>` until freed
     // below, with no other users.
     let kmap = unsafe { (*obj).kmap.load(Ordering::Acquire) };
@@ -530,4 +540,7 @@ unsafe fn free_object<D: DriverObject>(obj: *mut Object<D>) {
     // SAFETY: The object is a shmem object allocated with `kmalloc` (type invariant); this
     // releases its pages and GEM state and `kfree`s the allocation, which starts at `base`.
     unsafe { bindings::drm_gem_shmem_free((*obj).base.get()) };
+    // SAFETY: The reference taken above, given back once; the object no longer uses the
+    // device.
+    unsafe { bindings::drm_dev_put(drm) };
 }
