@@ -62,18 +62,25 @@ probe_each() {
 
 each_driver probe probe_each
 
-# unload_frees LABEL MODULE STRICT: the module unloaded right after a client destroyed 20
-# buffers of 16 MiB, with their unrefs still in flight. The objects are freed as the answers
-# come in, while the driver lets go of the device; the last of them holds the device's last
-# reference (our driver's objects keep it alive; GEM objects hold none in 6.12). Three times;
-# no kernel report. (On ours this freed an object's mmap offset into the device's freed
-# offset manager before the fix, 2026-11-30: a general protection fault.)
+# unload_frees LABEL MODULE STRICT: the module unloaded right after a client destroyed 14
+# buffers of 16 MiB (224 MiB: under QEMU's 256 MiB of host resources), with their unrefs
+# still in flight. The objects are freed as the answers come in, while the driver lets go of
+# the device; the last of them holds the device's last reference (our driver's objects keep
+# it alive; GEM objects hold none in 6.12). Three times; no kernel report. (On ours this
+# freed an object's mmap offset into the device's freed offset manager before the fix,
+# 2026-11-30: a general protection fault.) Ours only: the C driver crashed the guest here
+# (a NULL dereference in virtio_gpu_get_vbuf, from virtio_gpu_array_put_free_work after its
+# unload, 2026-11-30; docs/robustness.md).
 unload_frees() {
 	local label=$1 module=$2 strict=$3 i=1 why="" p
+	if [ "$label" != rs ]; then
+		result SKIP "$label.unload-frees" "not run on the C driver: it crashed the guest (NULL dereference in virtio_gpu_get_vbuf after its unload; docs/robustness.md)"
+		return
+	fi
 	dmesg -c >/dev/null
 	while [ "$i" -le 3 ]; do
 		load "$label" "$module" || return
-		bounded 300 vgrs-kms-test --dumb-loop 20 --dumb-size 2560x1600 --dumb-hold \
+		bounded 300 vgrs-kms-test --dumb-loop 14 --dumb-size 2560x1600 --dumb-hold \
 			>/tmp/uf.out 2>&1 || why="${why}round $i: the buffers: $(tail -n 1 /tmp/uf.out); "
 		bounded 60 modprobe -r "$module" 2>/tmp/err ||
 			why="${why}round $i: modprobe -r failed or hung: $(cat /tmp/err); "
@@ -81,8 +88,9 @@ unload_frees() {
 	done
 	p=$(kernel_problems | head -n 1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
+	dmesg | grep -q 'bad response' && why="${why}the host refused a command: $(dmesg | grep -m1 'bad response'); "
 	if [ -z "$why" ]; then
-		result PASS "$label.unload-frees" "3 times: 20 buffers of 2560x1600 destroyed, the module unloaded at once with their unrefs in flight; no kernel report"
+		result PASS "$label.unload-frees" "3 times: 14 buffers of 2560x1600 destroyed, the module unloaded at once with their unrefs in flight; no kernel report"
 	elif [ "$strict" = 1 ]; then
 		result FAIL "$label.unload-frees" "$why"
 	else
