@@ -380,12 +380,18 @@ unplug_under_clients() {
 	fi
 	p=$(kernel_problems | head -n1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
-	if [ -z "$why" ]; then
-		result PASS "$label.$check" "$desc while $client used the device and a mapping was held: $client ended (exit $rc), the holder's mapping read back$fuzzed, $card gone"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.$check" "$why"
+	verdict "$label.$check" "$strict" "$why" "$desc while $client used the device and a mapping was held: $client ended (exit $rc), the holder's mapping read back$fuzzed, $card gone"
+}
+
+# verdict NAME STRICT WHY DETAIL: reports NAME as PASS with DETAIL if WHY (what went wrong) is
+# empty, else as FAIL (STRICT=1) or NOTE with WHY.
+verdict() {
+	if [ -z "$3" ]; then
+		result PASS "$1" "$4"
+	elif [ "$2" = 1 ]; then
+		result FAIL "$1" "$3"
 	else
-		result NOTE "$label.$check" "reported, not failed: $why"
+		result NOTE "$1" "reported, not failed: $3"
 	fi
 }
 

@@ -89,13 +89,7 @@ unload_frees() {
 	p=$(kernel_problems | head -n 1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
 	dmesg | grep -q 'bad response' && why="${why}the host refused a command: $(dmesg | grep -m1 'bad response'); "
-	if [ -z "$why" ]; then
-		result PASS "$label.unload-frees" "3 times: 14 buffers of 2560x1600 destroyed, the module unloaded at once with their unrefs in flight; no kernel report"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.unload-frees" "$why"
-	else
-		result NOTE "$label.unload-frees" "reported, not failed: $why"
-	fi
+	verdict "$label.unload-frees" "$strict" "$why" "3 times: 14 buffers of 2560x1600 destroyed, the module unloaded at once with their unrefs in flight; no kernel report"
 	show_dmesg "$label"
 }
 each_driver probe unload_frees
