@@ -675,6 +675,11 @@ fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<Option<[OwnedFd; 3]>, String>
                             .lock()
                             .map_err(|_| "fd registry poisoned".to_string())?;
                         ours.retain(|o| !old.iter().any(|f| f.as_raw_fd() == *o));
+                        // Closed under the registry lock, as `open_files` closes them: a
+                        // number out of the registry but still open would be another
+                        // thread's `close_stray`'s to close.
+                        drop(old);
+                        drop(ours);
                     }
                     return Ok(None);
                 }
