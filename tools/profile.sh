@@ -6,8 +6,8 @@
 # the C driver and on ours, in one boot of the profile kernel (VGRS_KERNEL=profile: the
 # test kernel with the function profiler and lock statistics; built and cached on first
 # use, about 8 min on 2 cores). Boots the "profile" scenario on QEMU's GL device
-# (tests/guest/profile.sh) and prints the differences (qemu/profile-diff.py). Counts, not times: for finding what ours
-# does more of; `make bench` measures the speed. Not in CI.
+# (tests/guest/profile.sh) and prints the differences (qemu/profile-diff.py). Counts, not
+# times: for finding what ours does more of; `make bench` measures the speed. Not in CI.
 #
 # PROFILE_N operations (default 2000 round trips, 200 dumb buffers, 10 s of glmark2);
 # PROFILE_SCENE: glmark2's scene (default build).

@@ -48,7 +48,8 @@ fuzz_driver() {
 		pid=$!
 		if [ "$seed" = "$penult" ] && [ -n "$dev" ]; then
 			# Across an unbind and a bind: the open files go stale (ENODEV), the runs reopen.
-			# Soon after the start: a short run is over in about a second (well under one with two CPUs).
+			# Soon after the start: a short run is over in about a second (well under one
+			# with two CPUs).
 			sleep 0.05
 			unbound_under=$(when_fuzzing "$pid")
 			bounded 60 sh -c "echo $dev > /sys/bus/virtio/drivers/$module/unbind" ||

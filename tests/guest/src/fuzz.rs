@@ -623,10 +623,7 @@ fn open_files(old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
         .lock()
         .map_err(|_| "fd registry poisoned".to_string())?;
     if let Some(old) = old {
-        for f in old {
-            let fd = f.as_raw_fd();
-            ours.retain(|&o| o != fd);
-        }
+        close_files(&mut ours, old);
     }
     let open = |p: &str| -> Result<OwnedFd, String> {
         OpenOptions::new()
@@ -645,6 +642,16 @@ fn open_files(old: Option<[OwnedFd; 3]>) -> Result<[OwnedFd; 3], String> {
     let files = [open(&card)?, open(&card)?, open(&render)?];
     ours.extend(files.iter().map(|f| f.as_raw_fd()));
     Ok(files)
+}
+
+/// Takes a thread's files out of the fd registry `ours` (its locked contents) and closes
+/// them, under the lock: a number out of the registry but still open would be another
+/// thread's [`close_stray`]'s to close.
+fn close_files(ours: &mut Vec<i32>, old: [OwnedFd; 3]) {
+    for f in old {
+        let fd = f.as_raw_fd();
+        ours.retain(|&o| o != fd);
+    }
 }
 
 /// The first primary and render nodes in /dev/dri.
@@ -667,23 +674,18 @@ fn nodes() -> Option<(String, String)> {
 fn reopen(mut old: Option<[OwnedFd; 3]>) -> Result<Option<[OwnedFd; 3]>, String> {
     let mut last = String::new();
     for _ in 0..600 {
-        if UNTIL_GONE.load(Ordering::Relaxed) {
-            if let Some((card, _)) = CARD.get() {
-                if !std::path::Path::new(card).exists() {
-                    if let Some(old) = old.take() {
-                        let mut ours = OURS
-                            .lock()
-                            .map_err(|_| "fd registry poisoned".to_string())?;
-                        ours.retain(|o| !old.iter().any(|f| f.as_raw_fd() == *o));
-                        // Closed under the registry lock, as `open_files` closes them: a
-                        // number out of the registry but still open would be another
-                        // thread's `close_stray`'s to close.
-                        drop(old);
-                        drop(ours);
-                    }
-                    return Ok(None);
-                }
+        let gone = UNTIL_GONE.load(Ordering::Relaxed)
+            && CARD
+                .get()
+                .is_some_and(|(card, _)| !std::path::Path::new(card).exists());
+        if gone {
+            if let Some(old) = old.take() {
+                let mut ours = OURS
+                    .lock()
+                    .map_err(|_| "fd registry poisoned".to_string())?;
+                close_files(&mut ours, old);
             }
+            return Ok(None);
         }
         match open_files(old.take()) {
             Ok(f) => return Ok(Some(f)),
