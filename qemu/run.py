@@ -165,7 +165,7 @@ def slot_request(qmp, kind, slot, slots):
 
 
 def qemu_command(args, kernel, qmp_path, trace_file):
-    cmd = ["qemu-system-x86_64", "-nodefaults", "-no-reboot", "-m", args.mem, "-smp", "2"]
+    cmd = ["qemu-system-x86_64", "-nodefaults", "-no-reboot", "-m", args.mem, "-smp", str(args.smp)]
     if args.kvm:
         cmd += ["-accel", "kvm", "-cpu", "host"]
     else:
@@ -362,6 +362,9 @@ def main():
     ap.add_argument("--outdir", required=True, help="log, screendumps and results go here")
     ap.add_argument("--timeout", type=int, default=600, help="hard limit in seconds")
     ap.add_argument("--mem", default="2G")
+    ap.add_argument("--smp", type=int, default=2, choices=range(1, 9), metavar="N",
+                    help="vCPUs (default 2); tools/profile.sh boots one: on two, TCG ran a "
+                    "CPU into a breakpoint ftrace had already taken out of the kernel text")
     ap.add_argument("--heads", type=int, default=1)
     ap.add_argument("--slots", type=int, default=0,
                     help="N virtio-gpu-pci devices, each in a hot-pluggable PCIe slot of its "

@@ -39,6 +39,6 @@ VGRS_MODULE="$SRC/drivers/gpu/drm/virtio_rs/virtio_gpu_rs.ko" \
 
 say "booting the profile scenario (GL device, ${PROFILE_WHAT:-exec}, ${PROFILE_N:-default} operations per driver)"
 qemu/run.py --kdir "$KDIR" --initrd "$BUILD/initramfs.cpio" --scenario profile \
-	--outdir "$BUILD/boot" --gl --tsc --timeout 1800 --quiet \
+	--outdir "$BUILD/boot" --gl --tsc --timeout 1800 --quiet --smp "${PROFILE_SMP:-1}" \
 	--append "vgrs.profile_what=${PROFILE_WHAT:-exec}${PROFILE_N:+ vgrs.profile_n=$PROFILE_N}${PROFILE_SCENE:+ vgrs.profile_scene=$PROFILE_SCENE}"
 qemu/profile-diff.py "$BUILD/boot/console.log"

@@ -71,6 +71,11 @@ struct Args {
     dumb_size: (u32, u32),
     /// `--dumb-hold`: `--dumb-loop N` creates all N buffers first, then destroys them all.
     dumb_hold: bool,
+    /// `--dumb-gap MS`: `--dumb-loop N` sleeps MS milliseconds after each cycle.
+    dumb_gap: u64,
+    /// `--dumb-alt PATH`: `--dumb-loop N` alternates its cycles between the device and PATH
+    /// (two drivers bound at once, one device each: the same process and memory for both).
+    dumb_alt: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -82,6 +87,8 @@ fn parse_args() -> Result<Args, String> {
         dumb_loop: None,
         dumb_size: (1280, 800),
         dumb_hold: false,
+        dumb_gap: 0,
+        dumb_alt: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -95,6 +102,10 @@ fn parse_args() -> Result<Args, String> {
                 args.dumb_loop = Some(val()?.parse().map_err(|e| format!("--dumb-loop: {e}"))?)
             }
             "--dumb-hold" => args.dumb_hold = true,
+            "--dumb-alt" => args.dumb_alt = Some(val()?),
+            "--dumb-gap" => {
+                args.dumb_gap = val()?.parse().map_err(|e| format!("--dumb-gap: {e}"))?
+            }
             "--dumb-size" => {
                 let v = val()?;
                 let (w, h) = v.split_once('x').ok_or("--dumb-size: want WxH")?;
@@ -106,7 +117,7 @@ fn parse_args() -> Result<Args, String> {
             _ => {
                 return Err(format!(
                     "usage: vgrs-kms-test [--device PATH] [--label L] [--show] [--bench SECS] \
-                     [--dumb-loop N [--dumb-size WxH] [--dumb-hold]]\n\
+                     [--dumb-loop N [--dumb-size WxH] [--dumb-hold | --dumb-gap MS | --dumb-alt PATH]]\n\
                      unknown argument {a}"
                 ))
             }
@@ -1407,7 +1418,10 @@ fn dumb_cycle(fd: BorrowedFd<'_>, w: u32, h: u32, phase: &mut [f64; 3]) -> Resul
 }
 
 /// `--dumb-loop N`: `n` cycles of [`dumb_cycle`] at 1280x800 (the bench's mode) or
-/// `--dumb-size`, untimed: what a profile of one cycle is taken over. With `--dumb-hold`, all
+/// `--dumb-size`, what a profile of one cycle is taken over; prints the mean time of each
+/// ioctl (with `--dumb-gap MS`, cycles MS milliseconds apart: the previous buffer's pages
+/// freed before the next create; with `--dumb-alt PATH`, every other cycle on PATH, each
+/// device's means printed). With `--dumb-hold`, all
 /// `n` buffers are created first and then destroyed: their host resources' unrefs are all in
 /// flight at once (the probe scenario unloads the driver right after).
 fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
@@ -1433,10 +1447,35 @@ fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
         );
         return Ok(());
     }
+    let ms = |s: f64| s * 1e3 / n.max(1) as f64;
+    let line = |dev: &str, p: &[f64; 3]| {
+        format!(
+            "{dev}: {n} dumb buffer cycles ({w}x{h}, {} ms apart): create {:.3} ms, map {:.3} ms, \
+             destroy {:.3} ms a buffer",
+            args.dumb_gap,
+            ms(p[0]),
+            ms(p[1]),
+            ms(p[2])
+        )
+    };
+    let alt = match &args.dumb_alt {
+        Some(path) => Some((path, open_rw(path).map_err(|e| format!("{path}: {e}"))?)),
+        None => None,
+    };
+    let mut alt_phase = [0f64; 3];
     for _ in 0..n {
         dumb_cycle(file.as_fd(), w, h, &mut phase)?;
+        if let Some((_, f)) = &alt {
+            dumb_cycle(f.as_fd(), w, h, &mut alt_phase)?;
+        }
+        if args.dumb_gap > 0 {
+            std::thread::sleep(Duration::from_millis(args.dumb_gap));
+        }
     }
-    println!("{n} dumb buffer cycles ({w}x{h})");
+    println!("{}", line(&args.device, &phase));
+    if let Some((path, _)) = &alt {
+        println!("{}", line(path, &alt_phase));
+    }
     Ok(())
 }
 
