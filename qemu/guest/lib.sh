@@ -592,7 +592,7 @@ expect_trace() {
 # leaks whose allocation backtrace reaches DRM or a module (ours or the C driver's; addresses of an unloaded module
 # print as bare numbers): FAIL for ours, NOTE for the C driver. Others are counted as noise.
 kmemleak_check() {
-	local label=$1 strict=$2 f=/sys/kernel/debug/kmemleak all ours t0 left
+	local label=$1 strict=$2 f=/sys/kernel/debug/kmemleak all ours t0 left why=""
 	if [ ! -e "$f" ]; then
 		result FAIL "$label.kmemleak" "no $f: is this the debug kernel?"
 		return
@@ -610,13 +610,8 @@ kmemleak_check() {
 	ours=$(awk 'BEGIN { RS = "unreferenced object" }
 		/drm_|virtio_gpu|\[<[0-9a-f]+>\] 0x/ { n++ } END { print n + 0 }' /tmp/kmemleak.txt)
 	sed "s/^/[$label kmemleak] /" /tmp/kmemleak.txt | head -n 200
-	if [ "$ours" = 0 ]; then
-		result PASS "$label.kmemleak" "no suspected leak from DRM or the driver ($all in the rest of the kernel)"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.kmemleak" "$ours suspected leaks with DRM or driver frames (see the console log)"
-	else
-		result NOTE "$label.kmemleak" "reported, not failed: $ours suspected leaks with DRM or driver frames"
-	fi
+	[ "$ours" = 0 ] || why="$ours suspected leaks with DRM or driver frames (see the console log)"
+	verdict "$label.kmemleak" "$strict" "$why" "no suspected leak from DRM or the driver ($all in the rest of the kernel)"
 }
 
 # kmemleak_each: kmemleak_check for each driver of the boot (vgrs.drivers): ours strict, the

@@ -102,14 +102,8 @@ fuzz_driver() {
 	show_stop
 	p=$(kernel_problems | head -n1)
 	[ -n "$p" ] && why="${why}kernel: $p; "
-	if [ -z "$why" ]; then
-		result PASS "$label.fuzz" "$total ioctls${gl:+ on the 3D device}, seeds $fuzz_seeds (3 threads each; unbound and bound $unbound_under; the PCI device removed and rescanned $removed_under), no kernel report"
-		info "$label.fuzz" "$total ioctls"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.fuzz" "$why"
-	else
-		result NOTE "$label.fuzz" "reported, not failed: $why"
-	fi
+	verdict "$label.fuzz" "$strict" "$why" "$total ioctls${gl:+ on the 3D device}, seeds $fuzz_seeds (3 threads each; unbound and bound $unbound_under; the PCI device removed and rescanned $removed_under), no kernel report"
+	[ -z "$why" ] && info "$label.fuzz" "$total ioctls"
 	unload "$label" "$module"
 	problems "$label" fuzz-clean "$strict" "no kernel warnings after the fuzzing and unload"
 	show_dmesg "$label"

@@ -39,13 +39,7 @@ lifecycle_driver() {
 		fi
 	done
 	t1=$(cut -d' ' -f1 /proc/uptime)
-	if [ -z "$why" ]; then
-		result PASS "$label.lifecycle" "$cycles load, use, unload cycles in $(awk "BEGIN { printf \"%.0f\", $t1 - $t0 }") s, no kernel report"
-	elif [ "$strict" = 1 ]; then
-		result FAIL "$label.lifecycle" "$why"
-	else
-		result NOTE "$label.lifecycle" "reported, not failed: $why"
-	fi
+	verdict "$label.lifecycle" "$strict" "$why" "$cycles load, use, unload cycles in $(awk "BEGIN { printf \"%.0f\", $t1 - $t0 }") s, no kernel report"
 	module_loaded "$module" && bounded 30 modprobe -r "$module"
 	[ -e /sys/kernel/debug/kmemleak ] && kmemleak_check "$label" "$strict"
 	show_dmesg "$label"
