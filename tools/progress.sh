@@ -7,9 +7,11 @@
 #
 # runs CMD with its output appended to LOG and returns its status; meanwhile, every 20 s,
 # prints "LABEL: <time>, <N> build steps (log: LOG)" to stderr, N counting make's step lines
-# (CC, RUSTC, LD, ...) in LOG so far. The ticker ends as soon as CMD does, its pending sleep
-# included, so nothing holds stderr open after the build (a pipe reader then sees the end at
-# once, not up to 20 s later).
+# (CC, RUSTC, LD, ...) in LOG so far. CMD runs without the calling make's flags
+# (MAKEFLAGS, MFLAGS): under `make -s` (.ci/run's `make -s kernel`) kbuild would inherit the
+# silence and print no step lines, and the count would stay 0; CMD gives its own -j. The
+# ticker ends as soon as CMD does, its pending sleep included, so nothing holds stderr open
+# after the build (a pipe reader then sees the end at once, not up to 20 s later).
 
 with_progress() {
 	local log=$1 label=$2 t0 ticker rc=0
@@ -28,7 +30,7 @@ with_progress() {
 		done
 	) >&2 &
 	ticker=$!
-	"$@" >>"$log" 2>&1 || rc=$?
+	env -u MAKEFLAGS -u MFLAGS "$@" >>"$log" 2>&1 || rc=$?
 	kill "$ticker" 2>/dev/null
 	wait "$ticker" 2>/dev/null || true
 	return "$rc"
