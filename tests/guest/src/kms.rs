@@ -1421,9 +1421,9 @@ fn dumb_cycle(fd: BorrowedFd<'_>, w: u32, h: u32, phase: &mut [f64; 3]) -> Resul
 /// `--dumb-size`, what a profile of one cycle is taken over; prints the mean time of each
 /// ioctl (with `--dumb-gap MS`, cycles MS milliseconds apart: the previous buffer's pages
 /// freed before the next create; with `--dumb-alt PATH`, every other cycle on PATH, each
-/// device's means printed). With `--dumb-hold`, all
-/// `n` buffers are created first and then destroyed: their host resources' unrefs are all in
-/// flight at once (the probe scenario unloads the driver right after).
+/// device's means printed). With `--dumb-hold`, all `n` buffers are created first and then
+/// destroyed: their host resources' unrefs are all in flight at once (the probe scenario
+/// unloads the driver right after).
 fn dumb_loop(args: &Args, n: u64) -> Result<(), String> {
     let file = open_rw(&args.device).map_err(|e| format!("{}: {e}", args.device))?;
     let mut phase = [0f64; 3];

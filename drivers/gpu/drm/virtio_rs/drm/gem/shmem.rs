@@ -54,7 +54,8 @@ type Dev<D> = Device<<D as DriverObject>::Driver>;
 ///   `Object` holds one `vmap` count of (taken by [`Object::map_kernel`]), released only by
 ///   [`free_object`].
 /// - `pinned` is true if and only if this `Object` holds one pin of its pages (a use count,
-///   taken by [`Object::new`] or [`Object::backing`]), released only by [`free_object`].
+///   taken by [`Object::new`] before the data is built), released only by [`free_object`]:
+///   every object whose data is initialised has its pages pinned.
 #[repr(C)]
 pub(crate) struct Object<D: DriverObject> {
     base: Opaque<bindings::drm_gem_shmem_object>,
@@ -220,9 +221,9 @@ impl<D: DriverObject> Object<D> {
         Ok(handle)
     }
 
-    /// Pins the backing pages (allocating them if needed) and returns their address ranges:
-    /// guest physical addresses if `dma` is false (a device bypassing the DMA API), else DMA
-    /// addresses. The pages stay pinned until the object is freed.
+    /// The address ranges of the backing pages ([`Object::new`] pinned them; they stay until
+    /// the object is freed): guest physical addresses if `dma` is false (a device bypassing
+    /// the DMA API), else DMA addresses.
     ///
     /// A device that addresses guest physical memory needs no DMA mapping: its ranges come
     /// from the pinned pages themselves, contiguous ones merged (as an sg table merges them),
@@ -270,20 +271,9 @@ impl<D: DriverObject> Object<D> {
     /// [`Object::backing`] for a device that addresses guest physical memory.
     fn page_ranges(&self) -> Result<KVec<MemRange>> {
         let shmem = self.base.get();
-        // [`Object::new`] pinned the pages; an object from elsewhere is pinned here.
-        if !self.pinned.load(Ordering::Acquire) {
-            // SAFETY: The object is a valid shmem object (type invariant), not imported.
-            to_result(unsafe { bindings::drm_gem_shmem_pin(shmem) })?;
-            if self.pinned.swap(true, Ordering::AcqRel) {
-                // INVARIANT: the object held a pin already: the one just taken goes back,
-                // and `pinned` stays true for the first.
-                // SAFETY: We took this pin just above.
-                unsafe { bindings::drm_gem_shmem_unpin(shmem) };
-            }
-        }
-        // SAFETY: The object holds a pin (`pinned`, type invariant), so `pages` is set, and it
-        // does not change while the pages are pinned: it is written when the use count leaves
-        // or reaches zero.
+        // SAFETY: The object's data is initialised (it is reachable), so it holds a pin (type
+        // invariant): `pages` is set, and it does not change while the pages are pinned (it
+        // is written when the use count leaves or reaches zero).
         let pages = unsafe { (*shmem).pages };
         if pages.is_null() {
             return Err(EINVAL);
