@@ -136,7 +136,26 @@ void vgrs_gem_shmem_object_vunmap(struct drm_gem_object *obj, struct iosys_map *
 int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma);
 
 u64 vgrs_sg_phys(struct scatterlist *sg);
-u64 vgrs_page_to_phys(struct page *page);
+
+/**
+ * struct vgrs_mem_range - a run of physically contiguous memory
+ * @addr: its guest physical address
+ * @len: its length in bytes
+ */
+struct vgrs_mem_range {
+	u64 addr;
+	u32 len;
+};
+
+size_t vgrs_pages_to_ranges(struct page **pages, size_t n, struct vgrs_mem_range *out,
+			    size_t max);
+
+struct vfsmount;
+struct drm_gem_shmem_object;
+struct vfsmount *vgrs_huge_mount(void);
+void vgrs_huge_unmount(struct vfsmount *mnt);
+size_t vgrs_huge_page_size(void);
+int vgrs_gem_shmem_use_mount(struct drm_gem_shmem_object *shmem, struct vfsmount *mnt);
 int vgrs_dma_resv_lock_interruptible(struct dma_resv *obj);
 void vgrs_dma_resv_unlock(struct dma_resv *obj);
 u64 vgrs_sg_dma_address(struct scatterlist *sg);

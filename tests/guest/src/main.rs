@@ -425,6 +425,78 @@ fn check_dumb(r: &mut Report, fd: BorrowedFd<'_>) {
     );
 }
 
+/// The `ShmemHugePages` line of `/proc/meminfo`, in kB.
+fn shmem_huge_kb() -> std::io::Result<u64> {
+    let m = std::fs::read_to_string("/proc/meminfo")?;
+    m.lines()
+        .find_map(|l| l.strip_prefix("ShmemHugePages:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other("no ShmemHugePages in /proc/meminfo (no THP?)"))
+}
+
+/// A 1280x800x32 dumb buffer (4,096,000 bytes: one whole 2 MiB huge page fits in it) and the
+/// shmem huge pages it takes: ours allocates buffers from a tmpfs mount with
+/// `huge=within_size` (one huge page here, given back once the buffer is destroyed and the
+/// host let go of it), the C driver from the kernel's shm mount (`shmem_enabled` is `never`:
+/// none). The buffer is mapped and written, so its memory is checked as memory.
+fn check_huge_pages(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
+    const NAME: &str = "dumb/huge-pages";
+    let Some(before) = r.ok(NAME, "ShmemHugePages", shmem_huge_kb()) else {
+        return;
+    };
+    let Some(db) = r.ok(
+        NAME,
+        "CREATE_DUMB 1280x800x32",
+        dumbbuffer::create(fd, 1280, 800, 32, 0),
+    ) else {
+        return;
+    };
+    let during = shmem_huge_kb();
+    if let Some(m) = r.ok(NAME, "MAP_DUMB", dumbbuffer::map(fd, db.handle, 0, 0)) {
+        readback(
+            r,
+            "dumb/huge-pages-readback",
+            fd,
+            m.offset,
+            db.size as usize,
+            0x7e57_0002,
+        );
+    }
+    let _ = dumbbuffer::destroy(fd, db.handle);
+    // The pages go once the host answered the resource's unref.
+    let mut after = shmem_huge_kb();
+    for _ in 0..100 {
+        if after.as_ref().is_ok_and(|a| *a <= before) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        after = shmem_huge_kb();
+    }
+    let (Some(during), Some(after)) = (
+        r.ok(NAME, "ShmemHugePages", during),
+        r.ok(NAME, "ShmemHugePages", after),
+    ) else {
+        return;
+    };
+    let grew = during.saturating_sub(before);
+    let detail = format!(
+        "ShmemHugePages {before} kB before, {during} kB with the buffer, {after} kB after it"
+    );
+    if label == "c" {
+        r.check(
+            NAME,
+            grew == 0,
+            format!("C driver, kernel shm mount: {detail} (want no growth)"),
+        );
+    } else {
+        r.check(
+            NAME,
+            grew >= 2048 && after <= before,
+            format!("{detail} (want one 2048 kB huge page, given back)"),
+        );
+    }
+}
+
 /// mmaps `len` bytes at `offset`, writes a pattern, unmaps, maps again and compares.
 fn readback(r: &mut Report, name: &str, fd: BorrowedFd<'_>, offset: u64, len: usize, seed: u32) {
     let Some(mut m) = r.ok(name, "first mmap", Mapping::new(fd, offset, len)) else {
@@ -1137,6 +1209,7 @@ fn run_all(r: &mut Report, args: &Args) {
             check_render(r, &args.render);
             check_getparam(r, fd);
             check_dumb(r, fd);
+            check_huge_pages(r, fd, &args.label);
             check_bad_inputs(r, fd);
             check_cycles(r, fd);
             check_virtgpu(r, fd);

@@ -2,8 +2,10 @@
 /*
  * C glue of virtio_gpu_rs: out-of-line wrappers for static inlines and macros.
  *
- * Nothing here has behaviour of its own: each function forwards to one kernel
- * helper so that Rust can call it through bindgen.
+ * Nearly everything here forwards to one kernel helper so that Rust can call it
+ * through bindgen. Three functions do a little more, each documented: the page-range walk
+ * (one call instead of one per page) and the huge-page mount and its use (what later
+ * kernels' DRM helpers do, 6.12's lack).
  */
 
 #include <linux/dma-resv.h>
@@ -29,7 +31,10 @@
 #include <linux/dma-fence-chain.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
 #include <linux/scatterlist.h>
+#include <linux/shmem_fs.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -220,9 +225,115 @@ u64 vgrs_sg_phys(struct scatterlist *sg)
 	return sg_phys(sg);
 }
 
-u64 vgrs_page_to_phys(struct page *page)
+/**
+ * vgrs_pages_to_ranges() - the physical ranges of an array of pages
+ * @pages: the pages (pinned by the caller)
+ * @n: how many
+ * @out: where the ranges go
+ * @max: room in @out, in ranges
+ *
+ * Pages that follow each other in physical memory merge into one range, of less than 4 GiB.
+ * One call for the whole array: a call per page from Rust was 1000 calls for a 1280x800
+ * dumb buffer.
+ *
+ * Return: the number of ranges; only the first @max of them are written, so a return above
+ * @max asks for a call with that much room.
+ */
+size_t vgrs_pages_to_ranges(struct page **pages, size_t n, struct vgrs_mem_range *out,
+			    size_t max)
 {
-	return page_to_phys(page);
+	size_t i, count = 0;
+	u64 start = 0, len = 0;
+
+	for (i = 0; i < n; i++) {
+		u64 addr = page_to_phys(pages[i]);
+
+		if (len && addr == start + len && len + PAGE_SIZE <= U32_MAX) {
+			len += PAGE_SIZE;
+			continue;
+		}
+		if (len && count < max) {
+			out[count].addr = start;
+			out[count].len = len;
+		}
+		if (len)
+			count++;
+		start = addr;
+		len = PAGE_SIZE;
+	}
+	if (len && count < max) {
+		out[count].addr = start;
+		out[count].len = len;
+	}
+	if (len)
+		count++;
+	return count;
+}
+
+/**
+ * vgrs_huge_mount() - a tmpfs mount of the driver's own, with huge=within_size
+ *
+ * Files on it get a transparent huge page for each whole 2 MiB of their size that lies
+ * within it (when the allocator has a free 2 MiB block at once; small pages otherwise), as
+ * i915's gemfs does. The kernel's shm mount, where drm_gem_object_init() puts GEM objects,
+ * follows the system-wide shmem_enabled setting, "never" by default.
+ *
+ * Return: the mount, or an ERR_PTR: -EOPNOTSUPP without CONFIG_TRANSPARENT_HUGEPAGE.
+ */
+struct vfsmount *vgrs_huge_mount(void)
+{
+	char opts[] = "huge=within_size"; /* parsed in place: writable */
+	struct file_system_type *type;
+
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		return ERR_PTR(-EOPNOTSUPP);
+	/* tmpfs is built in: its module reference is none (put_filesystem is not exported). */
+	type = get_fs_type("tmpfs");
+	if (!type)
+		return ERR_PTR(-ENODEV);
+	return vfs_kern_mount(type, SB_KERNMOUNT, type->name, opts);
+}
+
+/* The size of a transparent huge page (0 without them). */
+size_t vgrs_huge_page_size(void)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	return HPAGE_PMD_SIZE;
+#else
+	return 0;
+#endif
+}
+
+void vgrs_huge_unmount(struct vfsmount *mnt)
+{
+	kern_unmount(mnt);
+}
+
+/**
+ * vgrs_gem_shmem_use_mount() - gives a new shmem object a file on @mnt
+ * @shmem: an object just made by drm_gem_shmem_create(), not yet seen by anyone: no pages,
+ *         no mapping, no handle
+ * @mnt: the mount
+ *
+ * The file drm_gem_shmem_create() made on the kernel's shm mount is replaced by one of the
+ * same size on @mnt, with the page flags __drm_gem_shmem_create() gives its file: what
+ * drm_gem_object_init_with_mnt() does in later kernels (6.12's shmem helpers take no mount).
+ *
+ * Return: 0, or a negative errno (the object keeps its first file).
+ */
+int vgrs_gem_shmem_use_mount(struct drm_gem_shmem_object *shmem, struct vfsmount *mnt)
+{
+	struct drm_gem_object *obj = &shmem->base;
+	struct file *filp;
+
+	filp = shmem_file_setup_with_mnt(mnt, "drm mm object", obj->size, VM_NORESERVE);
+	if (IS_ERR(filp))
+		return PTR_ERR(filp);
+	/* Pinned pages must not come from ZONE_MOVABLE (see __drm_gem_shmem_create()). */
+	mapping_set_gfp_mask(filp->f_mapping, GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	fput(obj->filp);
+	obj->filp = filp;
+	return 0;
 }
 
 int vgrs_dma_resv_lock_interruptible(struct dma_resv *obj)

@@ -30,7 +30,7 @@ use crate::{
     drm::{
         self, driver as drv, errno,
         gem::{
-            shmem::{self, MemRange},
+            shmem::{self, HugeMount, MemRange},
             DriverObject, DumbBuffer, DumbRequest,
         },
         ioctl::RENDER_ALLOW,
@@ -81,6 +81,9 @@ pub(crate) struct GpuShared {
     pub(crate) cursor: Cursor,
     /// The fences of fenced control-queue commands.
     pub(crate) fences: Arc<FenceDriver>,
+    /// Where buffer objects take their memory from: a mount with huge pages, or `None` (the
+    /// kernel has no transparent huge pages) for the kernel's shm mount.
+    huge: Option<HugeMount>,
     /// What the host reported about its displays.
     #[pin]
     pub(crate) displays: Displays,
@@ -149,7 +152,11 @@ impl GpuShared {
         let displays = Displays::new(i.num_scanouts)?;
         let bits = KVec::from_elem(0u64, ID_WORDS, GFP_KERNEL)?;
         let ctx_bits = KVec::from_elem(0u64, CTX_ID_WORDS, GFP_KERNEL)?;
+        let huge = HugeMount::new()
+            .inspect_err(|e| pr_info!("buffers on small pages: no huge page mount ({:?})\n", e))
+            .ok();
         Ok(try_pin_init!(Self {
+            huge,
             displays <- displays,
             ids <- new_mutex!(IdAllocator::new(bits)),
             ctx_ids <- new_mutex!(IdAllocator::new(ctx_bits)),
@@ -539,7 +546,7 @@ pub(crate) fn create_resource(
         return Err(EINVAL);
     }
     // From here on, dropping `obj` destroys the resource and frees its id.
-    let obj = GpuObject::new(dev, usize::try_from(size)?, args)?;
+    let obj = GpuObject::new(dev, usize::try_from(size)?, dev.data().huge.as_ref(), args)?;
     let hw = dev.enter().ok_or(ENODEV)?;
     let shared = dev.data();
     let ranges = obj.backing(shared.use_dma)?;

@@ -32,6 +32,56 @@ use crate::{
     glue::bindings,
 };
 
+/// A tmpfs mount of the driver's own, mounted with `huge=within_size` (as i915's gemfs):
+/// an object created on it gets a transparent huge page for each whole 2 MiB of its size,
+/// when the allocator has a free 2 MiB block at once, small pages otherwise. Fewer, larger
+/// pages are quicker to allocate and free, and the host's backing list is shorter. The
+/// kernel's own shm mount, where `drm_gem_shmem_create` puts objects, follows the
+/// system-wide `shmem_enabled` setting, `never` by default.
+///
+/// An object smaller than a huge page could only get small pages: it stays on the kernel's
+/// mount ([`Object::new`]).
+///
+/// # Invariants
+///
+/// `mnt` is a mount made by `vgrs_huge_mount`, unmounted only by `drop`. Files opened on it
+/// hold their own reference to it, so they may outlive the `HugeMount`.
+pub(crate) struct HugeMount {
+    mnt: NonNull<bindings::vfsmount>,
+    /// Bytes in a huge page (2 MiB on x86-64).
+    page_size: usize,
+}
+
+// SAFETY: A mount is reference counted and may be used and unmounted from any thread.
+unsafe impl Send for HugeMount {}
+// SAFETY: Creating files on a mount (`&self`) is safe from several threads at once.
+unsafe impl Sync for HugeMount {}
+
+impl HugeMount {
+    /// Mounts it: `EOPNOTSUPP` without transparent huge pages in the kernel.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: No precondition; the mount is ours on success.
+        let mnt = from_err_ptr(unsafe { bindings::vgrs_huge_mount() })?;
+        // INVARIANT: `mnt` is the mount just made, non-null on success.
+        let mnt = NonNull::new(mnt).ok_or(ENODEV)?;
+        // SAFETY: No precondition.
+        let page_size = unsafe { bindings::vgrs_huge_page_size() };
+        Ok(Self { mnt, page_size })
+    }
+
+    /// Whether an object of `size` bytes may get a huge page here.
+    fn fits(&self, size: usize) -> bool {
+        self.page_size != 0 && size >= self.page_size
+    }
+}
+
+impl Drop for HugeMount {
+    fn drop(&mut self) {
+        // SAFETY: `self.mnt` is our live mount (type invariant), unmounted only here.
+        unsafe { bindings::vgrs_huge_unmount(self.mnt.as_ptr()) };
+    }
+}
+
 /// The device type of objects with data `D`.
 type Dev<D> = Device<<D as DriverObject>::Driver>;
 
@@ -65,14 +115,10 @@ pub(crate) struct Object<D: DriverObject> {
     pinned: AtomicBool,
 }
 
-/// One contiguous range of an object's backing memory, as the device addresses it.
-#[derive(Clone, Copy)]
-pub(crate) struct MemRange {
-    /// Guest physical or DMA address.
-    pub(crate) addr: u64,
-    /// Length in bytes.
-    pub(crate) len: u32,
-}
+/// One contiguous range of an object's backing memory, as the device addresses it: `addr`
+/// (guest physical or DMA address) and `len` (bytes). The C helpers' type, so that
+/// `vgrs_pages_to_ranges` fills a vector of them.
+pub(crate) use bindings::vgrs_mem_range as MemRange;
 
 impl<D: DriverObject> Object<D> {
     /// The GEM functions of our objects: the shmem helpers, with our own `free`.
@@ -109,15 +155,28 @@ impl<D: DriverObject> Object<D> {
     /// creation (pages, then the host resource): `D::new` creating the host resource before
     /// the pages made their allocation about 0.6 ms slower for 1000 pages, the same kernel
     /// function called with the same arguments (docs/results.md, Benchmarks, stop 19).
-    pub(crate) fn new(dev: &Dev<D>, size: usize, args: D::Args) -> Result<ARef<Self>> {
+    ///
+    /// With `mount`, an object of at least a huge page takes its memory from that mount (see
+    /// [`HugeMount`]).
+    pub(crate) fn new(
+        dev: &Dev<D>,
+        size: usize,
+        mount: Option<&HugeMount>,
+        args: D::Args,
+    ) -> Result<ARef<Self>> {
         // SAFETY: `dev` is a valid device of driver `D::Driver`, whose `gem_create_object`
         // callback (from `ALLOC_OPS`, see `Driver`) allocates an `Object<D>`.
         let shmem = from_err_ptr(unsafe { bindings::drm_gem_shmem_create(dev.as_raw(), size) })?;
         // SAFETY: The object starts with its `drm_gem_shmem_object` (`repr(C)`, first field)
         // and was allocated as an `Object<D>` by `create_object_callback::<D>`; the initial
         // reference from the creation is handed to the `ARef`, which releases the object if
-        // the pin or the data fails below (with `data_init` still false).
+        // the file, the pin or the data fails below (with `data_init` still false).
         let obj: ARef<Self> = unsafe { ARef::from_raw(NonNull::new_unchecked(shmem.cast())) };
+        if let Some(m) = mount.filter(|m| m.fits(obj.size())) {
+            // SAFETY: The object was just created and nobody else can reach it: it has no
+            // pages, mapping or handle yet. `m.mnt` is a live mount (`HugeMount` invariant).
+            to_result(unsafe { bindings::vgrs_gem_shmem_use_mount(shmem, m.mnt.as_ptr()) })?;
+        }
         // SAFETY: The object is a valid shmem object, not imported (just created).
         to_result(unsafe { bindings::drm_gem_shmem_pin(shmem) })?;
         // INVARIANT: the pin just taken is the object's one; nobody else can reach the object
@@ -279,36 +338,26 @@ impl<D: DriverObject> Object<D> {
             return Err(EINVAL);
         }
         let n = self.size() >> bindings::PAGE_SHIFT;
-        let page_len = 1u32 << bindings::PAGE_SHIFT;
-        // Room for 64 ranges (1 KiB) first, growing by doubling: contiguous pages merge, so a
-        // 1280x800 dumb buffer's 1000 pages fit. Not room for one range per page: that was
-        // 16 KiB, an order-2 page allocation kept with every resource (for resume), and with
-        // 40 such buffers alive a create took 5 % longer than the C driver's (results.md,
-        // Benchmarks, stop 18).
+        // Room for 64 ranges (1 KiB) first, then for as many as the first call counted:
+        // contiguous pages merge, so a 1280x800 dumb buffer's 1000 pages fit. Not room for
+        // one range per page: that was 16 KiB, an order-2 page allocation kept with every
+        // resource (for resume), and with 40 such buffers alive a create took 5 % longer than
+        // the C driver's (results.md, Benchmarks, stop 18).
         let mut out = KVec::<MemRange>::with_capacity(n.min(64), GFP_KERNEL)?;
-        for i in 0..n {
-            // SAFETY: `pages` is the pinned pages' array, one entry per page of the object
-            // (`size` is page aligned): `i` is in bounds.
-            let page = unsafe { *pages.add(i) };
-            // SAFETY: `page` is a pinned page of the object.
-            let addr = unsafe { bindings::vgrs_page_to_phys(page) };
-            match out.last_mut() {
-                Some(r)
-                    if r.addr.checked_add(u64::from(r.len)) == Some(addr)
-                        && r.len <= u32::MAX - page_len =>
-                {
-                    r.len += page_len;
-                }
-                _ => out.push(
-                    MemRange {
-                        addr,
-                        len: page_len,
-                    },
-                    GFP_KERNEL,
-                )?,
+        for _ in 0..2 {
+            let room = out.capacity();
+            // SAFETY: `pages` holds the object's `n` pinned pages (above); `out` has room for
+            // `room` ranges, and the helper writes at most that many.
+            let count = unsafe { bindings::vgrs_pages_to_ranges(pages, n, out.as_mut_ptr(), room) };
+            if count <= room {
+                // SAFETY: The helper wrote the first `count` ranges, within the capacity.
+                unsafe { out.set_len(count) };
+                return Ok(out);
             }
+            out.reserve(count, GFP_KERNEL)?;
         }
-        Ok(out)
+        // The second call had room for the count of the first, over the same pinned pages.
+        Err(EINVAL)
     }
 
     /// Maps the object's pages into the kernel's address space (`vmap`), once: the mapping is
