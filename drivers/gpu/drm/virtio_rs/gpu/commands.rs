@@ -246,8 +246,9 @@ impl Control {
     /// `RESOURCE_CREATE_2D` (queued, as the C driver queues it: the arguments were checked
     /// by the caller, and the host's answer is checked when it comes). The device is notified
     /// at once, not with the backing as the C driver does: the host then creates its side of
-    /// the resource while the guest allocates the pages (one notification for both made the
-    /// dumb buffer benchmark 3 % slower: results.md).
+    /// the resource while the guest lists the pages and queues the attach (one notification
+    /// for both made the dumb buffer benchmark 3-5 % slower, with the host create before the
+    /// page allocation and after it: results.md, stop 20).
     pub(crate) fn resource_create_2d(
         &self,
         _hw: &Hw<'_>,
