@@ -138,8 +138,8 @@ int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct
 u64 vgrs_sg_phys(struct scatterlist *sg);
 
 /**
- * struct vgrs_mem_range - a run of physically contiguous memory
- * @addr: its guest physical address
+ * struct vgrs_mem_range - a run of contiguous memory, as the device addresses it
+ * @addr: its guest physical or DMA address
  * @len: its length in bytes
  */
 struct vgrs_mem_range {

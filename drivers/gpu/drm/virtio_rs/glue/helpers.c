@@ -3,9 +3,9 @@
  * C glue of virtio_gpu_rs: out-of-line wrappers for static inlines and macros.
  *
  * Nearly everything here forwards to one kernel helper so that Rust can call it
- * through bindgen. Three functions do a little more, each documented: the page-range walk
- * (one call instead of one per page) and the huge-page mount and its use (what later
- * kernels' DRM helpers do, 6.12's lack).
+ * through bindgen. A few functions do a little more, each documented: the page-range
+ * walk (one call instead of one per page), and the huge-page mount and its use by an
+ * object (what later kernels' DRM helpers do and 6.12's lack).
  */
 
 #include <linux/dma-resv.h>
