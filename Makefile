@@ -120,28 +120,17 @@ check-intree: deps
 igt: deps
 	@$(ROOT)/tests/igt.sh
 
-# The long robustness runs, not in CI: the ioctl fuzzer (a short run is in make check) with
-# FUZZ_SEEDS seeds of three threads x FUZZ_ITERS ioctls, both drivers, the seed before the
-# last across an unbind and a bind, the last across a PCI removal and rescan; on the 2D
-# device, then on the 3D device (virgl); then CYCLES load/use/unload cycles per driver.
+# The long robustness runs, not in CI: the host fuzz targets, then tests/fuzz.sh: the ioctl
+# fuzzer (a short run is in make check) with FUZZ_SEEDS seeds of three threads x FUZZ_ITERS
+# ioctls, on the 2D and the 3D device, each driver in boots of its own (a QEMU stop in the C
+# driver's is a NOTE: a known finding); then CYCLES load/use/unload cycles per driver.
 FUZZ_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
 FUZZ_ITERS ?= 10000
 CYCLES ?= 100
 HOST_FUZZ_RUNS ?= 2000000
 fuzz: fuzz-host initramfs
-	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
-		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz \
-		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
-		--timeout 7200 $(if $(KVM),--kvm) --quiet
-	@echo "fuzz: the same on the 3D device (virgl: contexts, submissions, fences)"
-	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
-		--initrd $(BUILD)/initramfs.cpio --scenario fuzz --outdir $(BUILD)/fuzz-gl --gl \
-		--append "vgrs.fuzz_seeds=$(FUZZ_SEEDS) vgrs.fuzz_iters=$(FUZZ_ITERS)" \
-		--timeout 7200 $(if $(KVM),--kvm) --quiet
-	@echo "fuzz: $(CYCLES) load/use/unload cycles per driver"
-	@$(ROOT)/qemu/run.py --kdir "$$($(ROOT)/tools/kernel.sh kdir)" \
-		--initrd $(BUILD)/initramfs.cpio --scenario lifecycle --outdir $(BUILD)/lifecycle \
-		--append "vgrs.cycles=$(CYCLES)" --timeout 3600 $(if $(KVM),--kvm) --quiet
+	@BUILD=$(BUILD) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_ITERS=$(FUZZ_ITERS) CYCLES=$(CYCLES) \
+		KVM=$(KVM) $(ROOT)/tests/fuzz.sh
 
 # Coverage-guided fuzzing of the device core on the host (stable toolchain, libFuzzer):
 # HOST_FUZZ_RUNS cases per target, a random seed (printed); `make check` runs a short one.
