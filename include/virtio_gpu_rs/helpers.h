@@ -135,8 +135,6 @@ int vgrs_gem_shmem_object_vmap(struct drm_gem_object *obj, struct iosys_map *map
 void vgrs_gem_shmem_object_vunmap(struct drm_gem_object *obj, struct iosys_map *map);
 int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma);
 
-u64 vgrs_sg_phys(struct scatterlist *sg);
-
 /**
  * struct vgrs_mem_range - a run of contiguous memory, as the device addresses it
  * @addr: its guest physical or DMA address

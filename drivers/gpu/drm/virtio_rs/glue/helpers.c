@@ -220,11 +220,6 @@ int vgrs_gem_shmem_object_mmap(struct drm_gem_object *obj, struct vm_area_struct
 	return drm_gem_shmem_object_mmap(obj, vma);
 }
 
-u64 vgrs_sg_phys(struct scatterlist *sg)
-{
-	return sg_phys(sg);
-}
-
 /**
  * vgrs_pages_to_ranges() - the physical ranges of an array of pages
  * @pages: the pages (pinned by the caller)

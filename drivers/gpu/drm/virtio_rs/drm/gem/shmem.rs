@@ -294,30 +294,22 @@ impl<D: DriverObject> Object<D> {
         }
         // SAFETY: The object is a valid shmem object (type invariant).
         let sgt = from_err_ptr(unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.base.get()) })?;
-        // SAFETY: `sgt` is the object's valid sg table, kept until the object is freed.
+        // SAFETY: `sgt` is the object's valid sg table, DMA-mapped by the helper and kept
+        // until the object is freed; `nents` counts its mapped entries.
         let (mut sg, n) = unsafe {
             let t = &*sgt;
-            (t.sgl, if dma { t.nents } else { t.orig_nents })
+            (t.sgl, t.nents)
         };
         let mut out = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         for _ in 0..n {
             if sg.is_null() {
                 return Err(EINVAL);
             }
-            let range = if dma {
-                MemRange {
-                    // SAFETY: `sg` is an entry of the mapped table (`n` counted, non-null).
-                    addr: unsafe { bindings::vgrs_sg_dma_address(sg) },
-                    // SAFETY: As above.
-                    len: unsafe { bindings::vgrs_sg_dma_len(sg) },
-                }
-            } else {
-                MemRange {
-                    // SAFETY: As above.
-                    addr: unsafe { bindings::vgrs_sg_phys(sg) },
-                    // SAFETY: As above.
-                    len: unsafe { (*sg).length },
-                }
+            let range = MemRange {
+                // SAFETY: `sg` is an entry of the mapped table (`n` counted, non-null).
+                addr: unsafe { bindings::vgrs_sg_dma_address(sg) },
+                // SAFETY: As above.
+                len: unsafe { bindings::vgrs_sg_dma_len(sg) },
             };
             out.push(range, GFP_KERNEL)?;
             // SAFETY: `sg` is a valid entry; `sg_next` follows chain links and returns null at
