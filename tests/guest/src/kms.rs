@@ -42,6 +42,7 @@ use drm_ffi::{
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use vgrs_guest::mapping::Mapping;
+use vgrs_guest::meminfo;
 use vgrs_guest::report::{err_name, Report};
 use vgrs_guest::vblank::crtc_get_sequence;
 use vgrs_guest::virtgpu;
@@ -1610,13 +1611,7 @@ fn bench(args: &Args, secs: f64) -> Result<(), String> {
         per(phase[2])
     );
     // Kernel memory per buffer object: slab growth while 1000 small dumb buffers are alive.
-    let slab = || -> Result<u64, String> {
-        let m = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("meminfo: {e}"))?;
-        m.lines()
-            .find_map(|l| l.strip_prefix("Slab:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .ok_or_else(|| "no Slab: line in /proc/meminfo".to_string())
-    };
+    let slab = || meminfo::kb("Slab").map_err(|e| format!("meminfo: {e}"));
     let before = slab()?;
     let mut handles = Vec::new();
     for _ in 0..1000 {

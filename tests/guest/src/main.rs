@@ -14,7 +14,7 @@
 //! meanwhile), then uses the mapping and the fd again and closes them.
 
 use vgrs_guest::report::{err_name, Report};
-use vgrs_guest::{expect, mapping, virtgpu};
+use vgrs_guest::{expect, mapping, meminfo, virtgpu};
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -425,15 +425,6 @@ fn check_dumb(r: &mut Report, fd: BorrowedFd<'_>) {
     );
 }
 
-/// The `ShmemHugePages` line of `/proc/meminfo`, in kB.
-fn shmem_huge_kb() -> std::io::Result<u64> {
-    let m = std::fs::read_to_string("/proc/meminfo")?;
-    m.lines()
-        .find_map(|l| l.strip_prefix("ShmemHugePages:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| std::io::Error::other("no ShmemHugePages in /proc/meminfo (no THP?)"))
-}
-
 /// A 1280x800x32 dumb buffer (4,096,000 bytes: one whole 2 MiB huge page fits in it) and the
 /// shmem huge pages it takes: ours allocates buffers from a tmpfs mount with
 /// `huge=within_size` (one huge page here, given back once the buffer is destroyed and the
@@ -441,7 +432,7 @@ fn shmem_huge_kb() -> std::io::Result<u64> {
 /// none). The buffer is mapped and written, so its memory is checked as memory.
 fn check_huge_pages(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
     const NAME: &str = "dumb/huge-pages";
-    let Some(before) = r.ok(NAME, "ShmemHugePages", shmem_huge_kb()) else {
+    let Some(before) = r.ok(NAME, "ShmemHugePages", meminfo::kb("ShmemHugePages")) else {
         return;
     };
     let Some(db) = r.ok(
@@ -451,7 +442,7 @@ fn check_huge_pages(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
     ) else {
         return;
     };
-    let during = shmem_huge_kb();
+    let during = meminfo::kb("ShmemHugePages");
     if let Some(m) = r.ok(NAME, "MAP_DUMB", dumbbuffer::map(fd, db.handle, 0, 0)) {
         readback(
             r,
@@ -464,13 +455,13 @@ fn check_huge_pages(r: &mut Report, fd: BorrowedFd<'_>, label: &str) {
     }
     let _ = dumbbuffer::destroy(fd, db.handle);
     // The pages go once the host answered the resource's unref.
-    let mut after = shmem_huge_kb();
+    let mut after = meminfo::kb("ShmemHugePages");
     for _ in 0..100 {
         if after.as_ref().is_ok_and(|a| *a <= before) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
-        after = shmem_huge_kb();
+        after = meminfo::kb("ShmemHugePages");
     }
     let (Some(during), Some(after)) = (
         r.ok(NAME, "ShmemHugePages", during),
